@@ -1,0 +1,3 @@
+"""Uni-Sign for Hugging Face transformers."""
+
+__version__ = "0.1.0"

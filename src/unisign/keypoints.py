@@ -1,0 +1,59 @@
+"""The keypoint layout Uni-Sign reads: which COCO-WholeBody-133 points form each part, and how they connect.
+
+Pure data, no torch: the processor uses the index lists to cut parts out of 133-point poses, and the model uses
+the edges to build its graphs. Facts from the reference code (`Uni-Sign`, ICLR 2025): part order is body, left
+hand, right hand, face; "left" is the signer's left.
+"""
+
+NUM_WHOLEBODY_KEYPOINTS = 133
+
+# Index lists into COCO-WholeBody-133, in the order the reference feeds them to the model.
+BODY_INDICES = [0, 3, 4, 5, 6, 7, 8, 9, 10]  # nose, ears, shoulders, elbows, wrists
+LEFT_HAND_INDICES = list(range(91, 112))
+RIGHT_HAND_INDICES = list(range(112, 133))
+# every second jaw point (9), inner lips (8), nose tip last (the face's centre node)
+FACE_INDICES = list(range(23, 40, 2)) + list(range(83, 91)) + [53]
+
+PART_NAMES = ("body", "left_hand", "right_hand", "face")
+PART_INDICES = {
+    "body": BODY_INDICES,
+    "left_hand": LEFT_HAND_INDICES,
+    "right_hand": RIGHT_HAND_INDICES,
+    "face": FACE_INDICES,
+}
+
+# Graph edges in each part's own node numbering (self-loops are added by the graph builder).
+# each finger is a chain of four nodes hanging from the wrist: thumb 1-4, index 5-8, ..., little 17-20
+HAND_EDGES = [(0 if j == 0 else first + j - 1, first + j) for first in (1, 5, 9, 13, 17) for j in range(4)]
+BODY_EDGES = [(0, 1), (0, 2), (0, 3), (0, 4), (3, 5), (5, 7), (4, 6), (6, 8)]
+FACE_EDGES = (
+    [(i, i + 1) for i in range(8)]  # jaw chain over nodes 0..8
+    + [(i, i + 1) for i in range(9, 16)]
+    + [(16, 9)]  # inner-lip loop over nodes 9..16
+    + [(17, i) for i in range(17)]  # nose tip joined to every other node
+)
+PART_EDGES = {"body": BODY_EDGES, "left_hand": HAND_EDGES, "right_hand": HAND_EDGES, "face": FACE_EDGES}
+
+# Where each part is re-centred by the processor, and which body node the model adds to it.
+HAND_ROOT_NODE = 0  # wrist, node 0 of a hand
+FACE_CENTER_NODE = len(FACE_INDICES) - 1  # nose tip
+BODY_ANCHOR_NODE = {"left_hand": 7, "right_hand": 8, "face": 0}  # left wrist, right wrist, nose (in BODY_INDICES)
+FINGERTIP_NODES = [4, 8, 12, 16, 20]
+
+__all__ = [
+    "BODY_ANCHOR_NODE",
+    "BODY_EDGES",
+    "BODY_INDICES",
+    "FACE_CENTER_NODE",
+    "FACE_EDGES",
+    "FACE_INDICES",
+    "FINGERTIP_NODES",
+    "HAND_EDGES",
+    "HAND_ROOT_NODE",
+    "LEFT_HAND_INDICES",
+    "NUM_WHOLEBODY_KEYPOINTS",
+    "PART_EDGES",
+    "PART_INDICES",
+    "PART_NAMES",
+    "RIGHT_HAND_INDICES",
+]
