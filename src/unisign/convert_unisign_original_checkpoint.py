@@ -113,7 +113,7 @@ def convert_reference_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[st
 
 
 def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a reference checkpoint: `.pth` (`{"model": state_dict}`, read with `weights_only=True`) or `.safetensors`."""
+    """Read a reference checkpoint: `.pth` (`{"model": state_dict}`, `weights_only=True`) or `.safetensors`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint file at {path}.")
