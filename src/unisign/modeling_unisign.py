@@ -8,6 +8,7 @@ Shape letters used in comments: B batch, T frames, V keypoints (nodes) of a part
 N hand crops, G PGF groups (= heads), H heads, L prompt or target tokens, D language-model width.
 """
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -741,9 +742,14 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
                 hand_sides,
             )
             inputs_embeds, attention_mask = encoder_inputs.inputs_embeds, encoder_inputs.attention_mask
-        generate_kwargs.setdefault("generation_config", self.generation_config)
+        # our defaults (4 beams, 100 new tokens) with the caller's settings on top, handed over as one config
+        generation_config = copy.deepcopy(generate_kwargs.pop("generation_config", None) or self.generation_config)
+        other_kwargs = generation_config.update(**generate_kwargs)
         return self.language_model.generate(
-            inputs_embeds=inputs_embeds, attention_mask=attention_mask, **generate_kwargs
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            generation_config=generation_config,
+            **other_kwargs,
         )
 
 

@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make main` (the main job) and `make test` (the whole test suite).
+# Both create .venv and install the package with every extra first.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	# torch and torchvision first, as a pair that imports together (torchvision from PyPI needs its own torch)
+	$(PYTHON) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PYTHON) -m pip install --quiet -e ".[all,dev]"
+	touch $@
+
+.PHONY: install main test quality style
+install: $(VENV)/.installed
+
+main: $(VENV)/.installed
+	$(OFFLINE) $(PYTHON) examples/quickstart.py
+
+test: $(VENV)/.installed
+	$(OFFLINE) $(PYTHON) -m pytest
+
+quality: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests examples benchmarks *.py
+	$(VENV)/bin/ruff format --check src tests examples benchmarks *.py
+
+style: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks *.py
+	$(VENV)/bin/ruff format src tests examples benchmarks *.py
