@@ -32,7 +32,8 @@ def test_pth_file_converts_like_the_state_dict(tmp_path, golden_dir, reference_s
     from_file = convert_reference_checkpoint(path, text_config)
     from_dict = convert_reference_checkpoint(dict(reference_state_dict), text_config)
     assert from_file.config.use_rgb
-    assert all(torch.equal(a, b) for a, b in zip(from_file.state_dict().values(), from_dict.state_dict().values()))
+    expected, actual = from_dict.state_dict(), from_file.state_dict()
+    assert expected.keys() == actual.keys() and all(torch.equal(expected[k], actual[k]) for k in expected)
     _, _, rgb_inputs = load_golden_batch(golden_dir)
     assert torch.equal(
         from_file.generate(**rgb_inputs, max_new_tokens=5), from_dict.generate(**rgb_inputs, max_new_tokens=5)
