@@ -1,0 +1,121 @@
+"""Tests of the root evaluate.py: the `score` subcommand, its errors, and that it does not shadow `evaluate`."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from unisign.metrics import EVALUATE_MODULE_DIR, compute_metrics, read_prediction_and_reference_files
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "evaluate.py"
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """The script loaded as a module under a name of its own (as `evaluate` it would refuse to load)."""
+    spec = importlib.util.spec_from_file_location("unisign_evaluate_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def official_files(data_dir, split="dev"):
+    directory = data_dir / "official-predictions" / "eval_csl_daily_pose_only"
+    return directory / f"{split}_tmp_pres.txt", directory / f"{split}_tmp_refs.txt"
+
+
+def test_score_prints_one_json_object(cli, capsys, data_dir):
+    predictions, references = official_files(data_dir)
+    status = cli.main(["score", "--predictions", str(predictions), "--references", str(references), "--lang", "zh"])
+    output = capsys.readouterr().out
+    assert status == 0
+    assert output.count("\n") == 1
+    scores = json.loads(output)
+    paired = read_prediction_and_reference_files(predictions, references)
+    assert scores == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
+    # ../shared/data/README.md: CSL-Daily dev BLEU-4 25.27, ROUGE-L 54.30.
+    assert (round(scores["bleu4"], 2), round(scores["rouge_l"], 2)) == (25.27, 54.30)
+
+
+def test_score_cslr_and_islr_tasks(cli, capsys, tmp_path):
+    predictions = tmp_path / "pres.txt"
+    references = tmp_path / "refs.txt"
+    predictions.write_text("c c c a a\nb c\n", encoding="utf-8")
+    references.write_text("a a b b b\na b\n", encoding="utf-8")
+    cli.main(["score", "--predictions", str(predictions), "--references", str(references), "--task", "cslr"])
+    # 6 + 2 weighted-alignment errors, 5 + 2 unit-cost errors, 7 reference words (see test_metrics.py).
+    assert json.loads(capsys.readouterr().out) == pytest.approx(
+        {"wer": 800 / 7, "del_rate": 400 / 7, "ins_rate": 400 / 7, "sub_rate": 0.0, "wer_unit_cost": 100.0}
+    )
+    predictions.write_text("Book\ngo\n", encoding="utf-8")
+    references.write_text("book\ngo\n", encoding="utf-8")
+    arguments = ["score", "--predictions", str(predictions), "--references", str(references), "--task", "islr"]
+    cli.main(arguments)
+    assert json.loads(capsys.readouterr().out) == {"top1_per_instance": 50.0, "top1_per_class": 50.0}
+    cli.main([*arguments, "--islr-normalize", "lower"])
+    assert json.loads(capsys.readouterr().out) == {"top1_per_instance": 100.0, "top1_per_class": 100.0}
+
+
+def test_score_reports_mismatched_files(cli, capsys, data_dir):
+    predictions, _ = official_files(data_dir, "dev")
+    _, references = official_files(data_dir, "test")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", "--predictions", str(predictions), "--references", str(references)])
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert "1176 references have no prediction" in error
+    assert "1077 predictions have no reference" in error
+
+
+def test_model_mode_is_not_implemented_yet(cli, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--model", "some/model", "--data", "csl_daily", "--split", "test"])
+    assert exit_info.value.code == 2
+    assert "not implemented yet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--model", "some/model", "score", "--predictions", "p", "--references", "r"])
+    assert "cannot be combined with `score`" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main([])
+    assert "nothing to do" in capsys.readouterr().err
+
+
+def test_importing_the_script_as_evaluate_is_refused():
+    spec = importlib.util.spec_from_file_location("evaluate", SCRIPT)
+    with pytest.raises(ImportError, match="instead of the Hugging Face `evaluate` library"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def test_run_from_repository_root_uses_the_evaluate_library(tmp_path, data_dir):
+    # Run as users do, from the repository root, where Python puts evaluate.py's folder first on sys.path; the
+    # `--metric-module` path imports the `evaluate` library and loads the metric module offline.
+    predictions, references = official_files(data_dir)
+    environment = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf_home"),  # evaluate copies the module and makes a cache folder there
+    }
+    command = [
+        sys.executable,
+        "evaluate.py",
+        "score",
+        "--predictions",
+        str(predictions),
+        "--references",
+        str(references),
+        "--lang",
+        "zh",
+        "--metric-module",
+        str(EVALUATE_MODULE_DIR.relative_to(REPO_ROOT)),
+    ]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    paired = read_prediction_and_reference_files(predictions, references)
+    assert json.loads(result.stdout) == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
