@@ -10,8 +10,8 @@ Keep one `import` statement per line: evaluate's dependency scanner reads them l
 """
 
 import datasets
-
 import evaluate
+
 from unisign.metrics import compute_metrics
 
 
