@@ -1,5 +1,6 @@
 """The one sample structure every reader returns, and its Hugging Face `datasets` schema."""
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,27 +75,31 @@ def dataset_features():
 
 
 def samples_to_dataset(samples):
-    """Build a `datasets.Dataset` (features from `dataset_features()`) from an iterable of `PoseSample`s."""
+    """Build a `datasets.Dataset` (features from `dataset_features()`) from an iterable of `PoseSample`s.
+
+    The table is built in memory (nothing is written to the `datasets` cache); save it with `to_parquet` or
+    `save_pose_dataset`.
+    """
     import json
 
     import datasets
 
-    def rows():
-        for sample in samples:
-            yield {
-                "id": sample.id,
-                "keypoints": sample.keypoints,
-                "scores": sample.scores,
-                "width": sample.width,
-                "height": sample.height,
-                "fps": sample.fps,
-                "text": sample.text,
-                "gloss": sample.gloss,
-                "video_path": sample.video_path,
-                "extra": json.dumps(sample.extra, ensure_ascii=False),
-            }
-
-    return datasets.Dataset.from_generator(rows, features=dataset_features())
+    rows = [
+        {
+            "id": sample.id,
+            "keypoints": sample.keypoints,
+            "scores": sample.scores,
+            "width": sample.width,
+            "height": sample.height,
+            "fps": sample.fps,
+            "text": sample.text,
+            "gloss": sample.gloss,
+            "video_path": sample.video_path,
+            "extra": json.dumps(sample.extra, ensure_ascii=False),
+        }
+        for sample in samples
+    ]
+    return datasets.Dataset.from_list(rows, features=dataset_features())
 
 
 def sample_from_row(row: dict) -> PoseSample:
@@ -107,7 +112,7 @@ def sample_from_row(row: dict) -> PoseSample:
         scores=np.asarray(row["scores"], dtype=np.float32).reshape(-1, 133),
         width=int(row["width"] or 0),
         height=int(row["height"] or 0),
-        fps=None if row["fps"] is None else float(row["fps"]),
+        fps=None if row["fps"] is None or math.isnan(row["fps"]) else float(row["fps"]),  # numpy rows give NaN
         text=row["text"],
         gloss=None if row["gloss"] is None else list(row["gloss"]),
         video_path=row["video_path"],

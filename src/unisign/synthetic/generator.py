@@ -1,0 +1,471 @@
+"""Synthetic clips and datasets: `generate_clip` for one clip, `generate_dataset` for Parquet splits with a card.
+
+A clip is fully determined by its signer and its clip seed: the same arguments give identical arrays. Datasets
+give the validation and test splits their own signers, never seen in training, and are cached: calling
+`generate_dataset` again with the same parameters loads the files already written.
+"""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+from transformers.utils import logging
+
+from ..data.sample import PoseSample, samples_to_dataset
+from .body import mirror_wholebody, wholebody_points
+from .detection import detect
+from .grammar import TEMPLATES, Utterance, isolated_utterance, sample_utterance
+from .lexicon import VOCABULARY, lookup
+from .motion import perform
+from .signer import Camera, Signer, sample_signer
+
+
+logger = logging.get_logger(__name__)
+
+# Bump whenever the same parameters would produce different data, so that cached datasets are regenerated.
+GENERATOR_VERSION = 1
+TASKS = ("islr", "cslr", "slt")
+SPLITS = ("train", "validation", "test")
+CLIP_STREAM, PLAN_STREAM = 2, 3
+TIMING_STREAM, SWAY_STREAM, NOISE_STREAM, CAMERA_STREAM = range(4)
+SHARD_SIZE = 500  # clips per Parquet file (bounds the memory used while writing)
+LICENSE = "apache-2.0"
+
+
+def _stream(clip_seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([clip_seed, stream]))
+
+
+def signer_to_dict(signer: Signer) -> dict:
+    """A JSON-ready description of a signer (stored with each clip so that it can be regenerated)."""
+    return dataclasses.asdict(signer)
+
+
+def signer_from_dict(values: dict) -> Signer:
+    """Inverse of `signer_to_dict`."""
+    values = dict(values)
+    values["camera"] = Camera(**values["camera"])
+    for colour in ("skin", "hair", "clothing", "background"):
+        values[colour] = tuple(values[colour])
+    return Signer(**values)
+
+
+def generate_clip(
+    glosses: str | list[str] | tuple[str, ...],
+    signer: Signer | None = None,
+    seed: int = 0,
+    *,
+    text: str | None = None,
+    question: bool = False,
+    noise: bool = True,
+    clip_id: str | None = None,
+    extra: dict | None = None,
+) -> PoseSample:
+    """Generate one clip of a signer signing `glosses`, as a detector would report it.
+
+    Args:
+        glosses (`str` or `list[str]`): one gloss (an isolated sign) or a gloss sequence from `VOCABULARY`.
+        signer (`Signer`, *optional*): who signs; defaults to `sample_signer(0)`.
+        seed (`int`, *optional*, defaults to 0): the clip seed (timing, sway, camera placement and detector noise).
+        text (`str`, *optional*): target text to store; defaults to the sign's word for a single gloss.
+        question (`bool`, *optional*, defaults to `False`): sign with the yes/no-question non-manual marker.
+        noise (`bool`, *optional*, defaults to `True`): simulate detector noise (jitter, confidence noise, missed
+            detections, brief occlusions); `False` gives the exact projection of the skeleton with deterministic
+            confidences (occlusion and out-of-frame still lower them).
+        clip_id (`str`, *optional*): the sample id; defaults to a name built from the glosses, signer and seed.
+        extra (`dict`, *optional*): more JSON-ready fields for `PoseSample.extra`.
+
+    Returns:
+        `PoseSample` with `keypoints` `(num_frames, 133, 2)` in `(x / width, y / height)` units and `scores`
+        `(num_frames, 133)`; `extra` holds the signer id, handedness, the frames of each sign (`sign_spans`) and,
+        under `"synthetic"`, what is needed to regenerate the clip.
+    """
+    glosses = (glosses,) if isinstance(glosses, str) else tuple(glosses)
+    signs = [lookup(gloss) for gloss in glosses]
+    if signer is None:
+        signer = sample_signer(0)
+    if text is None and len(glosses) == 1:
+        text = signs[0].word
+    camera = signer.camera.jittered(_stream(seed, CAMERA_STREAM))
+    performance = perform(signs, signer, _stream(seed, TIMING_STREAM), _stream(seed, SWAY_STREAM), question)
+    points = wholebody_points(signer, performance.dominant, performance.other, performance.non_manual)
+    if signer.left_handed:
+        points = mirror_wholebody(points)
+    detection = detect(points, signer, camera, _stream(seed, NOISE_STREAM) if noise else None)
+    return PoseSample(
+        id=clip_id or f"{'-'.join(glosses).lower()}-{signer.signer_id}-{seed}",
+        keypoints=detection.keypoints,
+        scores=detection.scores,
+        width=camera.width,
+        height=camera.height,
+        fps=signer.fps,
+        text=text,
+        gloss=list(glosses),
+        extra={
+            "signer_id": signer.signer_id,
+            "left_handed": signer.left_handed,
+            "question": question,
+            "sign_spans": [list(span) for span in performance.sign_spans],
+            **(extra or {}),
+            "synthetic": {"version": GENERATOR_VERSION, "seed": seed, "signer": signer_to_dict(signer)},
+        },
+    )
+
+
+def regenerate_clean(sample: PoseSample) -> PoseSample:
+    """The noise-free version of a generated clip: same signer, timing and camera, no detector noise.
+
+    Raises:
+        ValueError: if `sample` was not made by this generator (version) or its stored recipe is incomplete.
+    """
+    recipe = sample.extra.get("synthetic")
+    if not recipe or recipe.get("version") != GENERATOR_VERSION:
+        raise ValueError(
+            f"Sample {sample.id!r} carries no recipe of generator version {GENERATOR_VERSION} in "
+            f"`extra['synthetic']` (got {recipe and recipe.get('version')}); it cannot be regenerated."
+        )
+    return generate_clip(
+        sample.gloss,
+        signer_from_dict(recipe["signer"]),
+        recipe["seed"],
+        text=sample.text,
+        question=bool(sample.extra.get("question", False)),
+        noise=False,
+        clip_id=sample.id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Datasets
+# ---------------------------------------------------------------------------------------------------------------
+def _split_signers(seed: int, counts: dict[str, int]) -> dict[str, list[Signer]]:
+    """Disjoint signer pools: train takes the first indices, then validation, then test."""
+    pools, start = {}, 0
+    for split in SPLITS:
+        pools[split] = [sample_signer(index, seed) for index in range(start, start + counts[split])]
+        start += counts[split]
+    return pools
+
+
+def _plan_split(
+    split: str, num_clips: int, seed: int, tasks: tuple[str, ...], isolated_fraction: float, templates
+) -> list[Utterance]:
+    """The utterances of a split: isolated signs cycle through the vocabulary evenly, sentences from the grammar."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, PLAN_STREAM, SPLITS.index(split)]))
+    sentences = "cslr" in tasks or "slt" in tasks
+    if "islr" not in tasks:
+        num_isolated = 0
+    elif not sentences:
+        num_isolated = num_clips
+    else:
+        num_isolated = int(round(num_clips * isolated_fraction))
+    glosses = sorted(VOCABULARY)
+    isolated = [glosses[i] for _ in range(-(-num_isolated // len(glosses))) for i in rng.permutation(len(glosses))]
+    plan = [isolated_utterance(gloss) for gloss in isolated[:num_isolated]]
+    plan += [sample_utterance(rng, templates) for _ in range(num_clips - num_isolated)]
+    return [plan[i] for i in rng.permutation(len(plan))]
+
+
+def _split_clips(split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...]):
+    """Yield the `PoseSample`s of a split."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, PLAN_STREAM, SPLITS.index(split), 1]))
+    choices = rng.integers(len(signers), size=len(plan))
+    for index, (utterance, choice) in enumerate(zip(plan, choices, strict=True)):
+        clip_seed = int(np.random.SeedSequence([seed, CLIP_STREAM, SPLITS.index(split), index]).generate_state(1)[0])
+        clip_tasks = ["islr"] if utterance.template == "isolated" else [t for t in tasks if t != "islr"]
+        yield generate_clip(
+            utterance.glosses,
+            signers[choice],
+            clip_seed,
+            text=utterance.text,
+            question=utterance.question,
+            clip_id=f"{split}-{index:06d}",
+            extra={"split": split, "tasks": clip_tasks, "template": utterance.template},
+        )
+
+
+def _split_statistics(samples: list[PoseSample]) -> dict:
+    frames = [sample.num_frames for sample in samples]
+    return {
+        "clips": len(samples),
+        "isolated": sum(sample.extra["template"] == "isolated" for sample in samples),
+        "signers": sorted({sample.extra["signer_id"] for sample in samples}),
+        "left_handed_signers": sorted({s.extra["signer_id"] for s in samples if s.extra["left_handed"]}),
+        "frames_min": min(frames, default=0),
+        "frames_mean": float(np.mean(frames)) if frames else 0.0,
+        "frames_max": max(frames, default=0),
+    }
+
+
+def _merge_statistics(parts: list[dict]) -> dict:
+    clips = sum(part["clips"] for part in parts)
+    return {
+        "clips": clips,
+        "isolated": sum(part["isolated"] for part in parts),
+        "signers": sorted({s for part in parts for s in part["signers"]}),
+        "left_handed_signers": sorted({s for part in parts for s in part["left_handed_signers"]}),
+        "frames_min": min((part["frames_min"] for part in parts if part["clips"]), default=0),
+        "frames_mean": sum(part["frames_mean"] * part["clips"] for part in parts) / max(clips, 1),
+        "frames_max": max((part["frames_max"] for part in parts), default=0),
+    }
+
+
+def _write_split(
+    folder: Path, split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...]
+) -> dict:
+    """Write a split as Parquet shards under `folder/data`; return its statistics."""
+    num_shards = max(1, -(-len(plan) // SHARD_SIZE))
+    clips = _split_clips(split, plan, signers, seed, tasks)
+    statistics = []
+    with tqdm(total=len(plan), desc=f"generating {split}", unit="clip") as progress:
+        for shard in range(num_shards):
+            samples = []
+            for _ in range(min(SHARD_SIZE, len(plan) - shard * SHARD_SIZE)):
+                samples.append(next(clips))
+                progress.update()
+            if not samples:
+                continue
+            path = folder / "data" / f"{split}-{shard:05d}-of-{num_shards:05d}.parquet"
+            samples_to_dataset(samples).to_parquet(str(path))
+            statistics.append(_split_statistics(samples))
+    return _merge_statistics(statistics)
+
+
+def _data_files(folder: Path) -> dict[str, list[str]]:
+    return {
+        split: sorted(str(path) for path in (folder / "data").glob(f"{split}-*.parquet"))
+        for split in SPLITS
+        if any((folder / "data").glob(f"{split}-*.parquet"))
+    }
+
+
+def load_generated_dataset(output_dir: str | Path, cache_dir: str | None = None):
+    """Load a folder written by `generate_dataset` as a `datasets.DatasetDict` (rows convert with `sample_from_row`).
+
+    Args:
+        output_dir (`str` or `Path`): the dataset folder.
+        cache_dir (`str`, *optional*): where `datasets` keeps its Arrow cache (its default cache otherwise).
+    """
+    import datasets
+
+    data_files = _data_files(Path(output_dir))
+    if not data_files:
+        raise ValueError(f"No Parquet splits found under {Path(output_dir) / 'data'}; run `generate_dataset` first.")
+    return datasets.load_dataset("parquet", data_files=data_files, cache_dir=cache_dir)
+
+
+def generate_dataset(
+    output_dir: str | Path,
+    num_train: int = 2000,
+    num_validation: int = 200,
+    num_test: int = 200,
+    seed: int = 0,
+    tasks: tuple[str, ...] = TASKS,
+    num_train_signers: int = 24,
+    num_validation_signers: int = 4,
+    num_test_signers: int = 4,
+    isolated_fraction: float = 0.5,
+    templates: tuple[str, ...] | None = None,
+    overwrite: bool = False,
+    cache_dir: str | None = None,
+):
+    """Generate (or load from cache) a synthetic sign-language dataset as Parquet splits with a dataset card.
+
+    Writes `output_dir/data/{split}-XXXXX-of-XXXXX.parquet` (rows in the `unisign.data.dataset_features()` schema),
+    `output_dir/README.md` (the dataset card) and `output_dir/generation.json` (the parameters, written last: its
+    presence with equal parameters means the folder is complete and is reused).
+
+    Args:
+        output_dir (`str` or `Path`): the dataset folder.
+        num_train, num_validation, num_test (`int`): clips per split.
+        seed (`int`, *optional*, defaults to 0): the dataset seed (signers, sentences and every clip).
+        tasks (`tuple[str]`, *optional*, defaults to `("islr", "cslr", "slt")`): `"islr"` adds isolated-sign clips
+            (target: the word); `"cslr"` or `"slt"` adds sentence clips (targets: the glosses and the English text).
+        num_train_signers, num_validation_signers, num_test_signers (`int`): signers per split; the pools are
+            disjoint, so validation and test signers are never seen in training.
+        isolated_fraction (`float`, *optional*, defaults to 0.5): share of isolated-sign clips when sentences are
+            also requested.
+        templates (`tuple[str]`, *optional*): restrict sentences to these grammar templates.
+        overwrite (`bool`, *optional*, defaults to `False`): regenerate even if the folder holds this dataset.
+        cache_dir (`str`, *optional*): the `datasets` cache used when loading.
+
+    Returns:
+        `datasets.DatasetDict` with the splits that have clips.
+    """
+    tasks = tuple(tasks)
+    unknown = [task for task in tasks if task not in TASKS]
+    if unknown or not tasks:
+        raise ValueError(f"`tasks` must be a non-empty subset of {TASKS}, got {tasks}.")
+    counts = {"train": num_train, "validation": num_validation, "test": num_test}
+    signer_counts = {"train": num_train_signers, "validation": num_validation_signers, "test": num_test_signers}
+    for split in SPLITS:
+        if counts[split] < 0:
+            raise ValueError(f"`num_{split}` must be non-negative, got {counts[split]}.")
+        if counts[split] and signer_counts[split] < 1:
+            raise ValueError(f"Split {split!r} has {counts[split]} clips but `num_{split}_signers` is 0.")
+    if sum(counts.values()) == 0:
+        raise ValueError("All splits are empty: set `num_train`, `num_validation` or `num_test`.")
+    if not 0.0 <= isolated_fraction <= 1.0:
+        raise ValueError(f"`isolated_fraction` must be in [0, 1], got {isolated_fraction}.")
+    if templates is not None:
+        unknown_templates = [name for name in templates if name not in TEMPLATES]
+        if unknown_templates or not templates:
+            raise ValueError(f"Unknown or no `templates` {templates}; available: {list(TEMPLATES)}.")
+
+    folder = Path(output_dir)
+    parameters = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "splits": counts,
+        "signers": signer_counts,
+        "tasks": list(tasks),
+        "isolated_fraction": isolated_fraction,
+        "templates": None if templates is None else list(templates),
+    }
+    marker = folder / "generation.json"
+    if not overwrite and marker.exists():
+        previous = json.loads(marker.read_text())
+        if previous.get("parameters") == parameters:
+            logger.info(f"Reusing the synthetic dataset in {folder} (same parameters).")
+            return load_generated_dataset(folder, cache_dir)
+        logger.warning(f"{folder} holds a synthetic dataset with other parameters; regenerating it.")
+
+    marker.unlink(missing_ok=True)
+    shutil.rmtree(folder / "data", ignore_errors=True)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    pools = _split_signers(seed, signer_counts)
+    statistics = {}
+    for split in SPLITS:
+        if counts[split]:
+            plan = _plan_split(split, counts[split], seed, tasks, isolated_fraction, templates)
+            statistics[split] = _write_split(folder, split, plan, pools[split], seed, tasks)
+    (folder / "README.md").write_text(dataset_card(parameters, statistics))
+    marker.write_text(json.dumps({"parameters": parameters, "statistics": statistics}, indent=2))
+    return load_generated_dataset(folder, cache_dir)
+
+
+def dataset_card(parameters: dict, statistics: dict) -> str:
+    """The README.md of a generated dataset: what it is, features, splits, how it was generated, licence."""
+    split_rows = "\n".join(
+        f"| {split} | {stats['clips']} | {stats['isolated']} | {stats['clips'] - stats['isolated']} | "
+        f"{len(stats['signers'])} ({len(stats['left_handed_signers'])} left-handed) | "
+        f"{stats['frames_min']} / {stats['frames_mean']:.1f} / {stats['frames_max']} |"
+        for split, stats in statistics.items()
+    )
+    config_files = "\n".join(
+        f"  - split: {split}\n    path: data/{split}-*.parquet" for split in statistics if statistics[split]["clips"]
+    )
+    total = sum(stats["clips"] for stats in statistics.values())
+    size_category = "n<1K" if total < 1000 else "1K<n<10K" if total < 10000 else "10K<n<100K"
+    call = ", ".join(
+        [f"num_{split}={count}" for split, count in parameters["splits"].items()]
+        + [f"seed={parameters['seed']}", f"tasks={tuple(parameters['tasks'])}"]
+        + [f"num_{split}_signers={count}" for split, count in parameters["signers"].items()]
+        + [f"isolated_fraction={parameters['isolated_fraction']}", f"templates={parameters['templates']}"]
+    )
+    return f"""---
+license: {LICENSE}
+pretty_name: UniSign synthetic sign language
+task_categories:
+- translation
+- video-classification
+tags:
+- sign-language
+- pose
+- keypoints
+- coco-wholebody
+- synthetic
+size_categories:
+- {size_category}
+configs:
+- config_name: default
+  data_files:
+{config_files}
+---
+
+# UniSign synthetic sign language
+
+Procedurally generated sign-language clips as **COCO-WholeBody-133 keypoints with confidences**, in the format a
+real whole-body detector (RTMPose/RTMW) produces. It ships with the `unisign` package so that a Uni-Sign model can
+be trained and evaluated end to end without downloading data. It is a **made-up sign language** (glosses borrow
+English words, a few forms echo ASL, but it is not ASL or any natural sign language): use it to test pipelines
+and models, not to learn about real signing.
+
+## Content
+
+- {len(VOCABULARY)} signs built from phonological parameters: handshape (finger joint angles through hand forward
+  kinematics), location (forehead, eyes, nose, mouth, chin, cheek, chest, stomach, neutral space, the other hand),
+  movement (hold, straight, arc, circle, repeated, shake, finger wiggle), palm orientation, and one- or
+  two-handed arrangement (symmetric, alternating, or dominant hand acting on a base hand). Groups of signs differ
+  in one parameter only (e.g. `ONE`..`FIVE` differ only in handshape, so their arm keypoints are identical).
+- Sentences from {len(TEMPLATES)} templates ({", ".join(TEMPLATES)}): topic-first gloss order, time signs first,
+  `NOT` and wh-signs last; yes/no questions are marked only by raised brows and a forward head tilt. Hands move
+  directly from sign to sign (co-articulation) and start and end each clip at rest.
+- Signers vary in body proportions, position and scale in the frame, frame size, frame rate (20-30 fps), signing
+  tempo and handedness; the detector simulation adds jitter, motion blur, missed hand detections (confidence
+  near 0, coordinates zero or meaningless), occlusions, and off-frame legs (seated, upper-body framing).
+
+## Splits
+
+Validation and test signers are never seen in training.
+
+| split | clips | isolated signs | sentences | signers | frames min / mean / max |
+|---|---|---|---|---|---|
+{split_rows}
+
+## Features
+
+| column | type | meaning |
+|---|---|---|
+| `id` | string | clip name, `<split>-<index>` |
+| `keypoints` | float32 `(frames, 133, 2)` | `(x / width, y / height)` of the 133 COCO-WholeBody points |
+| `scores` | float32 `(frames, 133)` | detector confidences in [0, 1] |
+| `width`, `height` | int32 | frame size in pixels |
+| `fps` | float32 | frame rate |
+| `text` | string | target text: the word (isolated sign) or the English sentence (SLT) |
+| `gloss` | list of string | the glosses (CSLR target: space-joined) |
+| `video_path` | string | null: there is no video (frames can be rendered on demand) |
+| `extra` | string (JSON) | per-clip details, below |
+
+`extra` holds `signer_id`, `left_handed`, `split`, `tasks` (`["islr"]` for isolated signs, the sentence tasks
+otherwise), `template`, `question` (the yes/no-question marker), `sign_spans` (first and past-the-end frame of each
+sign) and `synthetic` (generator version, clip seed and signer: enough to regenerate the clip).
+
+Targets: ISLR = `text` of isolated clips; CSLR = `" ".join(gloss)`; SLT = `text` of sentence clips.
+
+## Usage
+
+```python
+from unisign.data import sample_from_row
+from unisign.synthetic import load_generated_dataset, render_sample
+
+dataset = load_generated_dataset("path/to/this/folder")
+sample = sample_from_row(dataset["train"].with_format("numpy")[0])
+frames = render_sample(sample)  # (frames, height, width, 3) uint8, a drawing of the signer
+```
+
+## Generation
+
+Generated by `unisign.synthetic.generate_dataset({call})`, generator version
+{parameters["generator_version"]}. Every clip is determined by the dataset seed: the same call reproduces the same
+arrays.
+
+## Licence
+
+{LICENSE}, the licence of the `unisign` package that generates it.
+"""
+
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "dataset_card",
+    "generate_clip",
+    "generate_dataset",
+    "load_generated_dataset",
+    "regenerate_clean",
+    "signer_from_dict",
+    "signer_to_dict",
+]
