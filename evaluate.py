@@ -7,8 +7,10 @@ object on standard output:
     python evaluate.py score --predictions test_tmp_pres.txt --references test_tmp_refs.txt --lang zh
     python evaluate.py score --predictions pres.txt --references refs.txt --task cslr
 
-Running a model over a dataset split (`python evaluate.py --model PATH_OR_ID --data ... --split ...`) is not
-implemented yet.
+Run a model over a dataset split, writing predictions, references and scores (deterministic frame sampling):
+
+    python evaluate.py --model outputs/slt/best --data my-pose-dataset --split test --task slt --output-dir eval/
+    python evaluate.py --model uni-sign-csl-daily --split test --data CSL_Daily --labels labels.test --pose-dir poses
 
 This file shares its name with the Hugging Face `evaluate` library. Python puts the folder of the script it runs
 first on `sys.path`, so that folder is removed from it below, before anything is imported that may import the
@@ -18,7 +20,6 @@ raises an `ImportError` that says so instead of silently replacing the library.
 
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 
 if __name__ == "evaluate":
@@ -43,15 +44,33 @@ from unisign.metrics import (  # noqa: E402
 )
 
 
+TASK_HELP = "slt: BLEU and ROUGE-L; cslr: WER; islr: top-1 (default: slt)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser: the `score` subcommand, and the (future) model options at the top level."""
     parser = argparse.ArgumentParser(
         prog="evaluate.py", description="Score Uni-Sign outputs as the reference evaluation does."
     )
-    model_options = parser.add_argument_group("run a model over a dataset split (not implemented yet)")
-    model_options.add_argument("--model", help="model folder or Hub id (not implemented yet)")
-    model_options.add_argument("--data", help="dataset to read (not implemented yet)")
-    model_options.add_argument("--split", help="dataset split (not implemented yet)")
+    model_options = parser.add_argument_group("run a model over a dataset split")
+    model_options.add_argument("--model", help="model folder or Hub id")
+    model_options.add_argument(
+        "--data",
+        help="pose dataset folder or Hub id (Parquet, see unisign.data.save_pose_dataset), or with --labels the "
+        "reference layout name (CSL_Daily, WLASL, How2Sign, OpenASL, MSASL, CSL_News)",
+    )
+    model_options.add_argument("--split", help="split to evaluate, e.g. dev or test")
+    model_options.add_argument("--task", choices=TASKS, default="slt", help=TASK_HELP)
+    model_options.add_argument("--labels", help="reference label file of the split (reference layout)")
+    model_options.add_argument("--pose-dir", help="folder of the reference pose pickles (reference layout)")
+    model_options.add_argument("--video-dir", help="folder of the videos, for RGB-pose models")
+    model_options.add_argument("--language", help="prompt language, zh or en (default: the processor's)")
+    model_options.add_argument("--batch-size", type=int, default=8, help="clips per batch (default: 8)")
+    model_options.add_argument("--num-beams", type=int, help="beam size (default: the model's, 4)")
+    model_options.add_argument("--max-new-tokens", type=int, help="longest output (default: the model's, 100)")
+    model_options.add_argument("--max-samples", type=int, help="evaluate only the first N clips")
+    model_options.add_argument("--output-dir", type=Path, help="where predictions, references and scores go")
+    model_options.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
 
     subcommands = parser.add_subparsers(dest="command", metavar="{score}")
     score_parser = subcommands.add_parser(
@@ -61,9 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score_parser.add_argument("--predictions", type=Path, required=True, help="prediction file, one sample a line")
     score_parser.add_argument("--references", type=Path, required=True, help="reference file, one sample a line")
-    score_parser.add_argument(
-        "--task", choices=TASKS, default="slt", help="slt: BLEU and ROUGE-L; cslr: WER; islr: top-1 (default: slt)"
-    )
+    score_parser.add_argument("--task", choices=TASKS, default="slt", help=TASK_HELP)
     score_parser.add_argument(
         "--lang", choices=LANGUAGES, default="en", help="zh scores translations per character (default: en)"
     )
@@ -104,18 +121,48 @@ def score_files(args: argparse.Namespace) -> dict[str, float]:
     return module.compute(predictions=paired.predictions, references=paired.references, task=args.task, **options)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Model mode, `python evaluate.py --model PATH_OR_ID --data ... --split ...`: not implemented yet. It belongs here, as
-# its own function called from `main`, and reuses `compute_metrics` for the scores.
-# ---------------------------------------------------------------------------------------------------------------------
-def evaluate_model(parser: argparse.ArgumentParser, args: argparse.Namespace) -> NoReturn:
-    """Run a model over a dataset split and score it. Not implemented yet: always exits with an error."""
-    parser.exit(
-        2,
-        f"{parser.prog}: error: running a model over a dataset split (`--model`, `--data`, `--split`) is not "
-        "implemented yet. "
-        "To score existing outputs, use `python evaluate.py score --predictions FILE --references FILE`.\n",
+def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
+    """Run a model over a dataset split, write predictions, references and scores, and return the scores.
+
+    Args:
+        args (`argparse.Namespace`): the parsed top-level arguments (`--model`, `--data`, `--split`, ...).
+
+    Returns:
+        `dict[str, float]`: the scores of `args.task`.
+    """
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoProcessor
+
+    import unisign  # noqa: F401  (registers the Uni-Sign classes with the Auto classes)
+    from unisign.evaluation import evaluate_split
+    from unisign.training.arguments import DataArguments
+    from unisign.training.data import SignDataset, load_split
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModelForSeq2SeqLM.from_pretrained(args.model).to(device)
+    processor = AutoProcessor.from_pretrained(args.model)
+    data = DataArguments(
+        format="reference" if args.labels else "parquet",
+        path=None if args.labels else args.data,
+        dataset=args.data if args.labels else None,
+        eval_labels=args.labels,
+        pose_dir=args.pose_dir,
+        eval_split=args.split,
+        train_split="",
+        max_eval_samples=args.max_samples,
     )
+    language = args.language or processor.language
+    video_dir = args.video_dir if model.config.use_rgb else None
+    if model.config.use_rgb and not video_dir:
+        raise ValueError("This model has an RGB branch: give the videos with `--video-dir`.")
+    dataset = SignDataset(
+        load_split(data, args.split), processor, args.task.upper(), language, train=False, video_dir=video_dir
+    )
+    generate_kwargs = {
+        key: value for key, value in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if value
+    }
+    output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
+    return evaluate_split(model, processor, dataset, output_dir, args.split, args.batch_size, **generate_kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,9 +186,16 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(1, f"{parser.prog} score: error: {error}\n")
         print(json.dumps(scores))
         return 0
-    if model_options_given:
-        evaluate_model(parser, args)
-    parser.error("nothing to do: use `score --predictions FILE --references FILE` (`--model` is not implemented yet).")
+    if not model_options_given:
+        parser.error("nothing to do: give `--model`, `--data` and `--split`, or use `score`.")
+    if not (args.model and args.data and args.split):
+        parser.error("running a model needs `--model`, `--data` and `--split`.")
+    try:
+        scores = evaluate_model(args)
+    except (ValueError, ImportError, FileNotFoundError, OSError) as error:
+        parser.exit(1, f"{parser.prog}: error: {error}\n")
+    print(json.dumps(scores))
+    return 0
 
 
 if __name__ == "__main__":

@@ -73,11 +73,11 @@ def test_score_reports_mismatched_files(cli, capsys, data_dir):
     assert "1077 predictions have no reference" in error
 
 
-def test_model_mode_is_not_implemented_yet(cli, capsys):
+def test_model_options_are_checked(cli, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["--model", "some/model", "--data", "csl_daily", "--split", "test"])
+        cli.main(["--model", "some/model", "--data", "csl_daily"])
     assert exit_info.value.code == 2
-    assert "not implemented yet" in capsys.readouterr().err
+    assert "needs `--model`, `--data` and `--split`" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["--model", "some/model", "score", "--predictions", "p", "--references", "r"])
     assert "cannot be combined with `score`" in capsys.readouterr().err
@@ -119,3 +119,43 @@ def test_run_from_repository_root_uses_the_evaluate_library(tmp_path, data_dir):
     assert result.returncode == 0, result.stderr
     paired = read_prediction_and_reference_files(predictions, references)
     assert json.loads(result.stdout) == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
+
+
+def test_model_mode_writes_predictions_references_and_scores(cli, capsys, tmp_path):
+    import torch
+    from transformers import AutoTokenizer
+
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+
+    from .training_helpers import TINY_LM, TINY_POSE, make_pose_dataset, make_tokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(tmp_path / "tokenizer"))
+    torch.manual_seed(0)
+    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
+    UniSignForConditionalGeneration(config).save_pretrained(tmp_path / "model")
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(tmp_path / "model")
+    data = make_pose_dataset(tmp_path / "data", num_train=1, num_dev=5)
+    arguments = ["--model", str(tmp_path / "model"), "--data", str(data), "--split", "dev", "--num-beams", "2"]
+    arguments += ["--max-new-tokens", "4", "--batch-size", "2"]
+
+    outputs = {}
+    for run in ("first", "second"):
+        assert cli.main([*arguments, "--output-dir", str(tmp_path / run)]) == 0
+        outputs[run] = json.loads(capsys.readouterr().out)
+    assert outputs["first"] == outputs["second"]  # deterministic frame sampling and decoding
+    assert set(outputs["first"]) == {"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l"}
+    predictions, references = tmp_path / "first" / "dev_predictions.txt", tmp_path / "first" / "dev_references.txt"
+    assert (tmp_path / "first" / "dev_predictions.txt").read_text() == (
+        tmp_path / "second" / "dev_predictions.txt"
+    ).read_text()
+    paired = read_prediction_and_reference_files(predictions, references)
+    assert paired.names == [f"dev-{index}" for index in range(5)]
+    assert paired.references[0] == "I you"  # the raw targets of make_pose_dataset
+    assert json.loads((tmp_path / "first" / "dev_scores.json").read_text()) == outputs["first"]
+    assert compute_metrics("slt", paired.predictions, paired.references, lang="en") == outputs["first"]
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--model", str(tmp_path / "missing"), "--data", str(data), "--split", "dev"])
+    assert exit_info.value.code == 1
+    assert "error" in capsys.readouterr().err

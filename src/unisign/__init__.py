@@ -1,20 +1,22 @@
-"""Uni-Sign for Hugging Face transformers."""
+"""Uni-Sign for Hugging Face transformers: `import unisign` registers the config, model and processor."""
 
-__version__ = "0.1.0"
-
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForSeq2SeqLM, AutoProcessor
 
 from .configuration_unisign import UniSignConfig
 from .convert_unisign_original_checkpoint import convert_reference_checkpoint
+from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
+from .processing_unisign import UniSignDataCollator, UniSignProcessor
 
+
+__version__ = "0.1.0"
 
 AutoConfig.register("unisign", UniSignConfig)
 AutoModel.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoModelForSeq2SeqLM.register(UniSignConfig, UniSignForConditionalGeneration)
-# `save_pretrained` also writes the modelling code and `auto_map`, so folders load without this package
+AutoFeatureExtractor.register(UniSignConfig, UniSignPoseFeatureExtractor)
+AutoProcessor.register(UniSignConfig, UniSignProcessor)
+# `save_pretrained` also writes the modelling code and `auto_map`, so model folders load without this package
 # (`trust_remote_code=True`).
 UniSignConfig.register_for_auto_class()
 UniSignForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
-
-# processor registration goes here

@@ -419,6 +419,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
 
     def __init__(self, config: UniSignConfig):
         super().__init__(config)
+        config.validate_architecture()  # again: `from_pretrained(..., use_rgb=True)` sets fields after validation
         self.pose_encoder = UniSignPoseEncoder(config)
         self.pose_projection = nn.Linear(len(PART_NAMES) * config.pose_hidden_size, config.text_config.d_model)
         self.hand_image_encoder = UniSignHandImageEncoder(config) if config.use_rgb else None

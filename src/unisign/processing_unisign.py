@@ -1,0 +1,302 @@
+"""Processor for Uni-Sign: keypoints (and RGB frames) plus target text -> `UniSignForConditionalGeneration` inputs.
+
+The prompt is configuration: `prompts` maps a language (or `"<language>/<task>"`) to its text, saved in
+`processor_config.json`. The reference uses "Translate sign language video to Chinese: " for the CSL datasets and
+"... English: " otherwise, for every task, tokenised with its trailing `</s>`.
+"""
+
+import numpy as np
+from transformers import BatchFeature, ProcessorMixin
+
+from .feature_extraction_unisign import HAND_FEATURE_NAMES, UniSignPoseFeatureExtractor, batch_clips
+from .video_processing_unisign import as_random_generator
+
+
+DEFAULT_PROMPTS = {
+    "zh": "Translate sign language video to Chinese: ",
+    "en": "Translate sign language video to English: ",
+}
+LABEL_PAD_ID = -100
+
+
+class UniSignProcessor(ProcessorMixin):
+    r"""Turns clips of keypoints (optionally with RGB frames) and target texts into Uni-Sign model inputs.
+
+    Per sample, in order:
+    1. the feature extractor (`UniSignPoseFeatureExtractor`) sub-samples and normalises the keypoints into
+       `pose_values`, and with frames or a video crops the hands (`hand_*`);
+    2. the prompt of the sample's language (and task) is tokenised with its trailing `</s>` -> `input_ids`;
+    3. the target text, if given, is tokenised with truncation at `max_target_length` tokens (`</s>` included)
+       -> `labels`.
+    A batch is then padded (`pad`): poses by repeating each clip's last frame, prompts with the pad token, labels
+    with -100; hand crops are concatenated over the batch (all left hands, then all right hands).
+
+    Args:
+        feature_extractor (`UniSignPoseFeatureExtractor`): Keypoints and frames -> `pose_values`, `hand_*`.
+        tokenizer (`T5Tokenizer`): The mT5 tokenizer.
+        prompts (`dict[str, str]`, *optional*):
+            Prompt text per language code (`"zh"`, `"en"`, ...) or per `"<language>/<task>"`; defaults to the
+            reference's prompts (`DEFAULT_PROMPTS`).
+        language (`str`, *optional*, defaults to `"zh"`):
+            Language used when a call does not name one.
+        max_target_length (`int`, *optional*, defaults to 50):
+            Longest target in tokens, `</s>` included (the reference's truncation).
+    """
+
+    def __init__(
+        self,
+        feature_extractor=None,
+        tokenizer=None,
+        prompts: dict[str, str] | None = None,
+        language: str = "zh",
+        max_target_length: int = 50,
+    ):
+        self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
+        if language not in self.prompts:
+            raise ValueError(
+                f"No prompt for the default language {language!r}. Prompts exist for {sorted(self.prompts)}."
+            )
+        if max_target_length < 1:
+            raise ValueError(f"`max_target_length` must be at least 1, got {max_target_length}.")
+        self.language = language
+        self.max_target_length = max_target_length
+        super().__init__(feature_extractor, tokenizer)
+
+    @classmethod
+    def from_model_config(cls, config, tokenizer, **processor_kwargs) -> "UniSignProcessor":
+        """A processor whose feature extractor matches a model configuration.
+
+        Args:
+            config (`UniSignConfig`): Gives `max_frames`, `pose_score_threshold`, `rgb_sampling_ratio` and
+                `rgb_crop_size`.
+            tokenizer (`T5Tokenizer`): The mT5 tokenizer.
+            **processor_kwargs: `prompts`, `language`, `max_target_length`.
+
+        Returns:
+            `UniSignProcessor`.
+        """
+        feature_extractor = UniSignPoseFeatureExtractor(
+            max_frames=config.max_frames,
+            score_threshold=config.pose_score_threshold,
+            hand_frame_fraction=config.rgb_sampling_ratio,
+            hand_crop_size=config.rgb_crop_size,
+        )
+        return cls(feature_extractor, tokenizer, **processor_kwargs)
+
+    @property
+    def model_input_names(self) -> list[str]:
+        """Names of the tensors a batch may hold (prompt, poses, hand crops, labels)."""
+        return [
+            "input_ids",
+            "attention_mask",
+            *self.feature_extractor.model_input_names,
+            *HAND_FEATURE_NAMES,
+            "hand_sample_indices",
+            "labels",
+        ]
+
+    def prompt_text(self, language: str | None = None, task: str | None = None) -> str:
+        """The prompt of a language (and task): `prompts["<language>/<task>"]` if present, else `prompts[language]`."""
+        language = language or self.language
+        if task is not None and f"{language}/{task}" in self.prompts:
+            return self.prompts[f"{language}/{task}"]
+        if language not in self.prompts:
+            raise ValueError(f"No prompt for language {language!r}. Prompts exist for {sorted(self.prompts)}.")
+        return self.prompts[language]
+
+    def encode_sample(
+        self,
+        pose,
+        text: str | None = None,
+        frames: np.ndarray | None = None,
+        video: str | None = None,
+        language: str | None = None,
+        task: str | None = None,
+        temporal_sampling: str | None = None,
+        hand_sampling: str | None = None,
+        rng=None,
+        frame_size: tuple[int, int] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Model inputs of one sample, unpadded: what a training `Dataset` returns per item (see `pad`).
+
+        Args:
+            pose: The clip (see `UniSignPoseFeatureExtractor.extract`).
+            text (`str`, *optional*): Target text; gives `labels`.
+            frames (`np.ndarray` of shape `(T, height, width, 3)`, *optional*): RGB frames aligned with the clip.
+            video (`str`, *optional*): Path of the clip's video instead of `frames`.
+            language (`str`, *optional*): Prompt language; defaults to `self.language`.
+            task (`str`, *optional*): Task name, for `"<language>/<task>"` prompts.
+            temporal_sampling (`str`, *optional*): `"uniform"` or `"random"` (see the feature extractor).
+            hand_sampling (`str`, *optional*): `"top"` or `"random"` (see the feature extractor).
+            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` for the random modes.
+            frame_size (`tuple[int, int]`, *optional*): `(width, height)` when the keypoints are in pixels.
+
+        Returns:
+            `dict[str, np.ndarray]`: `input_ids` `(L,)`, `attention_mask` `(L,)`, `pose_values` `(T, 69, 3)`,
+            `pose_attention_mask` `(T,)`, the `hand_*` entries with frames or a video, and `labels` `(L_target,)`
+            with a text.
+        """
+        features = self.feature_extractor.extract(
+            pose, frames, video, temporal_sampling, hand_sampling, rng, frame_size
+        )
+        prompt_ids = self.tokenizer(self.prompt_text(language, task))["input_ids"]
+        features["input_ids"] = np.asarray(prompt_ids, dtype=np.int64)
+        features["attention_mask"] = np.ones(len(prompt_ids), dtype=np.int64)
+        if text is not None:
+            if not isinstance(text, str):
+                raise ValueError(f"`text` must be a string (one target per sample), got {type(text).__name__}.")
+            features["labels"] = np.asarray(self._target_ids([text])[0], dtype=np.int64)
+        return features
+
+    def _target_ids(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_target_length)["input_ids"]
+
+    def pad(self, samples: list[dict], return_tensors: str | None = "pt") -> BatchFeature:
+        """Pad per-sample inputs (from `encode_sample`, or rows of a dataset made from them) into a batch.
+
+        Args:
+            samples (`list[dict]`): Per-sample dicts (numpy arrays, tensors or lists).
+            return_tensors (`str`, *optional*, defaults to `"pt"`): `"pt"`, `"np"` or `None` (numpy).
+
+        Returns:
+            `BatchFeature` with `input_ids` `(B, L)` and `attention_mask` `(B, L)` (right-padded with the pad
+            token), `pose_values` `(B, T, 69, 3)` and `pose_attention_mask` `(B, T)`, the `hand_*` tensors
+            (including `hand_sample_indices`) when the samples have crops, and `labels` `(B, L_target)` padded with
+            -100 when they have targets.
+        """
+        batch = dict(self.feature_extractor.pad(samples))
+        batch["input_ids"], batch["attention_mask"] = _pad_sequences(
+            [sample["input_ids"] for sample in samples],
+            self.tokenizer.pad_token_id,
+            [sample.get("attention_mask") for sample in samples],
+        )
+        with_labels = ["labels" in sample for sample in samples]
+        if any(with_labels) and not all(with_labels):
+            raise ValueError("Either every sample of a batch has `labels` or none has.")
+        if all(with_labels):
+            batch["labels"], _ = _pad_sequences([sample["labels"] for sample in samples], LABEL_PAD_ID)
+        return BatchFeature(batch, tensor_type=return_tensors)
+
+    def __call__(
+        self,
+        poses=None,
+        text: str | list[str] | None = None,
+        frames=None,
+        videos=None,
+        language: str | list[str] | None = None,
+        task: str | None = None,
+        temporal_sampling: str | None = None,
+        hand_sampling: str | None = None,
+        rng=None,
+        frame_size: tuple[int, int] | None = None,
+        return_tensors: str | None = "pt",
+    ) -> BatchFeature:
+        """Model inputs for one clip or a batch of clips (see the class docstring for the steps).
+
+        Args:
+            poses (*optional*): One clip or a list of clips (see `UniSignPoseFeatureExtractor`). Without poses,
+                only `text` is tokenised into `labels`.
+            text (`str` or `list[str]`, *optional*): Target text per clip.
+            frames (*optional*): RGB frames per clip (`(T, height, width, 3)` uint8), for the hand crops.
+            videos (*optional*): A video path per clip instead of `frames`.
+            language (`str` or `list[str]`, *optional*): Prompt language, for all clips or per clip.
+            task (`str`, *optional*): Task name, for `"<language>/<task>"` prompts.
+            temporal_sampling (`str`, *optional*): `"uniform"` (default) or `"random"`.
+            hand_sampling (`str`, *optional*): `"top"` (default) or `"random"`.
+            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState`, used by the clips in order.
+            frame_size (`tuple[int, int]`, *optional*): `(width, height)` when the keypoints are in pixels.
+            return_tensors (`str`, *optional*, defaults to `"pt"`): `"pt"`, `"np"` or `None`.
+
+        Returns:
+            `BatchFeature`: see `pad`.
+        """
+        if poses is None:
+            if text is None:
+                raise ValueError("Give `poses` (clips of keypoints), `text` (targets), or both.")
+            texts = [text] if isinstance(text, str) else list(text)
+            if not texts:
+                raise ValueError("`text` is an empty list: give at least one target.")
+            labels, _ = _pad_sequences(self._target_ids(texts), LABEL_PAD_ID)
+            return BatchFeature({"labels": labels}, tensor_type=return_tensors)
+        clips, frames, videos = batch_clips(poses, frames, videos)
+        texts = _per_sample(text, len(clips), "text")
+        languages = _per_sample(language, len(clips), "language")
+        rng = as_random_generator(rng)
+        samples = [
+            self.encode_sample(
+                clip,
+                sample_text,
+                clip_frames,
+                video,
+                sample_language,
+                task,
+                temporal_sampling,
+                hand_sampling,
+                rng,
+                frame_size,
+            )
+            for clip, sample_text, clip_frames, video, sample_language in zip(
+                clips, texts, frames, videos, languages, strict=True
+            )
+        ]
+        return self.pad(samples, return_tensors=return_tensors)
+
+    def batch_decode(self, sequences, skip_special_tokens: bool = True, **kwargs) -> list[str]:
+        """Decode generated ids (or `labels`, whose -100 entries are skipped) into strings.
+
+        Args:
+            sequences: `(batch_size, length)` token ids (tensor, array or lists).
+            skip_special_tokens (`bool`, *optional*, defaults to `True`): Drop `</s>` and padding, as the reference.
+            **kwargs: Passed to the tokenizer's `batch_decode`.
+
+        Returns:
+            `list[str]`: One text per sequence.
+        """
+        sequences = np.asarray(sequences.cpu() if hasattr(sequences, "cpu") else sequences)
+        sequences = np.where(sequences == LABEL_PAD_ID, self.tokenizer.pad_token_id, sequences)
+        return self.tokenizer.batch_decode(sequences.tolist(), skip_special_tokens=skip_special_tokens, **kwargs)
+
+
+def _per_sample(value, batch_size: int, name: str) -> list:
+    """`value` repeated for each sample, or checked to have one entry per sample when it is a list."""
+    if value is None or isinstance(value, str):
+        return [value] * batch_size
+    values = list(value)
+    if len(values) != batch_size:
+        raise ValueError(f"`{name}` must have one entry per clip ({batch_size}), got {len(values)}.")
+    return values
+
+
+def _pad_sequences(sequences, pad_id: int, masks=None) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad 1-D id sequences to `(B, L)` with `pad_id`; returns the ids and the 0/1 mask of real tokens."""
+    arrays = [np.asarray(sequence, dtype=np.int64).reshape(-1) for sequence in sequences]
+    longest = max(len(array) for array in arrays)
+    ids = np.full((len(arrays), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(arrays), longest), dtype=np.int64)
+    for row, array in enumerate(arrays):
+        ids[row, : len(array)] = array
+        given = None if masks is None or masks[row] is None else np.asarray(masks[row], dtype=np.int64).reshape(-1)
+        mask[row, : len(array)] = 1 if given is None else given
+    return ids, mask
+
+
+class UniSignDataCollator:
+    """Pads a list of per-sample inputs (`UniSignProcessor.encode_sample` outputs) into a batch of torch tensors.
+
+    Usable as the `data_collator` of a `transformers.Trainer` (with `remove_unused_columns=False`).
+
+    Args:
+        processor (`UniSignProcessor`): Gives the pad token and the padding rules.
+        return_tensors (`str`, *optional*, defaults to `"pt"`): Tensor type of the batch.
+    """
+
+    def __init__(self, processor: UniSignProcessor, return_tensors: str = "pt"):
+        self.processor = processor
+        self.return_tensors = return_tensors
+
+    def __call__(self, samples: list[dict]) -> dict:
+        """Pad `samples` (see `UniSignProcessor.pad`) and return the batch as a plain dict."""
+        return dict(self.processor.pad(samples, return_tensors=self.return_tensors))
+
+
+__all__ = ["DEFAULT_PROMPTS", "UniSignDataCollator", "UniSignProcessor"]

@@ -1,0 +1,189 @@
+"""Training settings: one dataclass per section, read from a YAML or JSON file plus `section.key=value` overrides.
+
+A run's file looks like (see `configs/` for every stage of the recipe)::
+
+    stage: stage1
+    model: {language_model: google/mt5-base}
+    data: {format: reference, dataset: CSL_News, train_labels: ..., pose_dir: ...}
+    training: {output_dir: outputs/stage1, num_epochs: 20, batch_size: 16, gradient_accumulation_steps: 8}
+"""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+STAGES = ("stage1", "stage2", "finetune")
+TASKS = ("SLT", "CSLR", "ISLR")
+
+
+@dataclass
+class ModelArguments:
+    """Where the model starts and how it is shaped."""
+
+    init_from: str | None = field(
+        default=None, metadata={"help": "Uni-Sign folder or Hub id to start from (stage 2: a stage-1 export)."}
+    )
+    language_model: str | None = field(
+        default=None, metadata={"help": "mT5 folder or Hub id whose weights a new model starts from (stage 1)."}
+    )
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "Tokenizer folder or Hub id; defaults to `init_from` or `language_model`."}
+    )
+    config: dict = field(
+        default_factory=dict, metadata={"help": "`UniSignConfig` fields, e.g. {use_rgb: true, max_frames: 64}."}
+    )
+    text_config: dict | None = field(
+        default=None, metadata={"help": "mT5 config of a randomly initialised language model (no `language_model`)."}
+    )
+    prompts: dict | None = field(default=None, metadata={"help": "Prompt text per language (or language/task)."})
+    rgb_backbone_weights: str | None = field(
+        default="imagenet", metadata={"help": "Stage 2: `imagenet` (torchvision's weights, downloaded) or null."}
+    )
+
+
+@dataclass
+class DataArguments:
+    """Which clips to train and evaluate on, and what the targets are."""
+
+    format: str = field(
+        default="parquet", metadata={"help": "`parquet` (a pose dataset folder or Hub id) or `reference`."}
+    )
+    path: str | None = field(default=None, metadata={"help": "Pose dataset folder or Hub id (format `parquet`)."})
+    dataset: str | None = field(
+        default=None, metadata={"help": "Reference layout name, e.g. CSL_Daily (format `reference`)."}
+    )
+    train_labels: str | None = field(default=None, metadata={"help": "Reference label file of the training split."})
+    eval_labels: str | None = field(default=None, metadata={"help": "Reference label file of the evaluation split."})
+    pose_dir: str | None = field(default=None, metadata={"help": "Folder of the reference pose pickles."})
+    video_dir: str | None = field(default=None, metadata={"help": "Folder of the videos (RGB-pose models)."})
+    train_split: str = "train"
+    eval_split: str | None = "dev"
+    task: str = field(default="SLT", metadata={"help": "SLT (text), CSLR (glosses) or ISLR (the word)."})
+    language: str = field(default="zh", metadata={"help": "Prompt language: `zh` for CSL datasets, `en` otherwise."})
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    num_workers: int = 0
+
+
+@dataclass
+class OptimizationArguments:
+    """The reference recipe by default: AdamW 3e-4, cosine to 0, no warm-up, clipping 1.0, bf16 on GPUs."""
+
+    output_dir: str = "outputs/run"
+    num_epochs: int = 20
+    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
+    batch_size: int = 8
+    eval_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 3e-4
+    weight_decay: float = 1e-4
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_epsilon: float = 1e-9
+    warmup_steps: int = 0
+    max_grad_norm: float = 1.0
+    mixed_precision: str = field(default="auto", metadata={"help": "`auto` (bf16 on GPUs), `no` or `bf16`."})
+    seed: int = 42
+    eval_every: int | None = field(default=None, metadata={"help": "Evaluate every N steps (default: each epoch)."})
+    save_every: int | None = field(default=None, metadata={"help": "Save the training state every N steps."})
+    keep_checkpoints: int = 2
+    eval_num_beams: int = 4
+    eval_max_new_tokens: int = 100
+    log_with: str | None = field(default="tensorboard", metadata={"help": "Accelerate tracker, or null."})
+    log_every: int = 10
+    export_merged: bool = field(default=False, metadata={"help": "LoRA runs: also export the merged model."})
+    debug_kill_at_step: int | None = field(
+        default=None, metadata={"help": "Testing only: SIGKILL the process right after this step (crash recovery)."}
+    )
+
+    def __post_init__(self):
+        if self.mixed_precision is False:  # YAML reads a bare `no` as false
+            self.mixed_precision = "no"
+        if self.mixed_precision not in ("auto", "no", "bf16"):
+            raise ValueError(
+                "`training.mixed_precision` must be auto, no or bf16 (mT5 diverges in fp16), "
+                f"got {self.mixed_precision!r}."
+            )
+
+
+@dataclass
+class LoraArguments:
+    """LoRA on the language model's attention and feed-forward projections; the pose encoder is fully trained."""
+
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q", "k", "v", "o", "wi_0", "wi_1", "wo"])
+    modules_to_save: list[str] = field(
+        default_factory=lambda: ["pose_encoder", "pose_projection", "hand_image_encoder", "prior_guided_fusion"]
+    )
+
+
+@dataclass
+class TrainConfig:
+    """A whole run: stage, model, data, optimisation and LoRA settings."""
+
+    stage: str = "finetune"
+    model: ModelArguments = field(default_factory=ModelArguments)
+    data: DataArguments = field(default_factory=DataArguments)
+    training: OptimizationArguments = field(default_factory=OptimizationArguments)
+    lora: LoraArguments = field(default_factory=LoraArguments)
+
+    def __post_init__(self):
+        if self.stage not in STAGES:
+            raise ValueError(f"Unknown `stage` {self.stage!r}. Available stages: {STAGES}.")
+        self.data.task = self.data.task.upper()
+        if self.data.task not in TASKS:
+            raise ValueError(f"Unknown `data.task` {self.data.task!r}. Available tasks: {TASKS}.")
+
+
+def _build(cls, values: dict, where: str):
+    """Instantiate dataclass `cls` from a dict, rejecting unknown keys with the list of valid ones."""
+    if not isinstance(values, dict):
+        raise ValueError(f"`{where}` must be a mapping, got {type(values).__name__}.")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {unknown} in `{where}`. Valid settings: {sorted(known)}.")
+    kwargs = {}
+    for name, value in values.items():
+        nested = known[name].type
+        if dataclasses.is_dataclass(nested):
+            value = _build(nested, value, f"{where}.{name}" if where else name)
+        kwargs[name] = tuple(value) if name == "adam_betas" else value
+    return cls(**kwargs)
+
+
+def parse_override(override: str) -> tuple[list[str], object]:
+    """`training.learning_rate=1e-4` -> (["training", "learning_rate"], 1e-4); values are read as YAML."""
+    if "=" not in override:
+        raise ValueError(f"Overrides look like `section.key=value`, got {override!r}.")
+    key, raw = override.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:
+    """Read a run's settings from a YAML/JSON file (or the defaults) and apply `section.key=value` overrides."""
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No config file at {path}.")
+        text = path.read_text()
+        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text) or {}
+    for override in overrides:
+        keys, value = parse_override(override)
+        target = values
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
+    return _build(TrainConfig, values, "")
+
+
+def config_to_dict(config: TrainConfig) -> dict:
+    """Plain-data view of a run's settings (saved next to its outputs)."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,292 @@
+"""The training loop: Accelerate for devices, precision, accumulation and distribution; exact resume; exports.
+
+Launch:
+    python train.py --config configs/finetune_slt.yaml                      # one CPU or GPU
+    accelerate launch --config_file configs/accelerate/ddp.yaml train.py --config configs/stage1.yaml
+"""
+
+import json
+import math
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup
+
+from ..metrics import compute_metrics
+from ..processing_unisign import UniSignDataCollator
+from .arguments import TrainConfig, config_to_dict
+from .data import SignDataset, load_split
+from .export import export_model, replace_folder
+from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
+
+
+# the metric that picks the best checkpoint, and whether higher is better
+SELECTION_METRIC = {"SLT": ("bleu4", True), "CSLR": ("wer", False), "ISLR": ("top1_per_instance", True)}
+
+
+@dataclass
+class Progress:
+    """Where a run is; saved with every checkpoint (`accelerator.register_for_checkpointing`)."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done_in_epoch: int = 0
+    best_score: float | None = None
+
+    def state_dict(self) -> dict:
+        return dict(vars(self))
+
+    def load_state_dict(self, state: dict) -> None:
+        vars(self).update(state)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups as the reference: no weight decay on biases and other 1-D parameters."""
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if parameter.ndim <= 1 or name.endswith(".bias") else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_dataloaders(config: TrainConfig, processor, video_dir):
+    """Training and evaluation loaders (the evaluation one is `None` without an evaluation split)."""
+    data, training = config.data, config.training
+    collator = UniSignDataCollator(processor)
+    pin = torch.cuda.is_available()
+    # Loaders draw their workers' base seed from this generator, not from the global RNG: a resumed run then gets
+    # exactly the dropout draws of an uninterrupted one.
+    generator = torch.Generator().manual_seed(training.seed)
+    train_set = SignDataset(
+        load_split(data, data.train_split), processor, data.task, data.language, True, training.seed, video_dir
+    )
+    train_loader = torch.utils.data.DataLoader(
+        train_set,
+        training.batch_size,
+        shuffle=True,
+        collate_fn=collator,
+        num_workers=data.num_workers,
+        pin_memory=pin,
+        generator=generator,
+    )
+    if not data.eval_split:
+        return train_loader, None
+    eval_set = SignDataset(
+        load_split(data, data.eval_split), processor, data.task, data.language, False, training.seed, video_dir
+    )
+    eval_loader = torch.utils.data.DataLoader(
+        eval_set,
+        training.eval_batch_size,
+        collate_fn=collator,
+        num_workers=data.num_workers,
+        pin_memory=pin,
+        generator=generator,
+    )
+    return train_loader, eval_loader
+
+
+@torch.no_grad()
+def evaluate(accelerator, model, processor, loader, config: TrainConfig) -> dict:
+    """Loss, generated texts and the task's metrics on the evaluation split."""
+    model.eval()
+    unwrapped = accelerator.unwrap_model(model)
+    predictions, losses = [], []
+    for batch in tqdm(loader, desc="Evaluating", disable=not accelerator.is_local_main_process, leave=False):
+        losses.append(accelerator.gather_for_metrics(model(**batch).loss.detach()[None]))
+        generated = unwrapped.generate(
+            **{k: v for k, v in batch.items() if k != "labels"},
+            num_beams=config.training.eval_num_beams,
+            max_new_tokens=config.training.eval_max_new_tokens,
+        )
+        generated = accelerator.pad_across_processes(generated, dim=1, pad_index=processor.tokenizer.pad_token_id)
+        predictions += processor.batch_decode(accelerator.gather_for_metrics(generated))
+    model.train()
+    # scored against the raw target texts, as the reference does (not the truncated, tokenised labels)
+    references = [loader.dataset.target(index) for index in range(len(loader.dataset))]
+    metrics = compute_metrics(config.data.task.lower(), predictions, references, lang=config.data.language)
+    metrics["loss"] = torch.cat(losses).mean().item()
+    return {name: float(value) for name, value in metrics.items() if isinstance(value, int | float)}
+
+
+def write_log_line(accelerator, output_dir: Path, values: dict) -> None:
+    """Append one JSON line to `<output_dir>/logs/train_log.jsonl`: learning curves without any tracker installed."""
+    if accelerator.is_main_process:
+        (output_dir / "logs").mkdir(parents=True, exist_ok=True)
+        with open(output_dir / "logs" / "train_log.jsonl", "a") as file:
+            file.write(json.dumps(values) + "\n")
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None:
+    """`save_state` into a temporary folder, then rename: a crash never leaves a half-written latest checkpoint."""
+    checkpoints = output_dir / "checkpoints"
+    final, tmp = checkpoints / f"step-{step:08d}", checkpoints / f"step-{step:08d}.tmp"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        replace_folder(tmp, final)
+        for old in sorted(checkpoints.glob("step-????????"))[:-keep]:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+
+
+def latest_checkpoint(output_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored)."""
+    found = sorted((output_dir / "checkpoints").glob("step-????????"))
+    return found[-1] if found else None
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Run training as `config` says; returns the folder of the best export.
+
+    Args:
+        config: The run's settings.
+        resume: Continue from the newest checkpoint in `training.output_dir`, exactly where it stopped.
+    """
+    check_run(config)  # before any compute
+    training, data = config.training, config.data
+    output_dir = Path(training.output_dir)
+    precision = training.mixed_precision
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() else "no"
+    accelerator = Accelerator(
+        mixed_precision=precision,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        log_with=training.log_with,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    set_seed(training.seed)
+    model, processor = build_model_and_processor(config)
+    if use_sync_batch_norm(accelerator.num_processes, accelerator.device):
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if config.lora.enabled:
+        base_dir = output_dir / "base_model"
+        if accelerator.is_main_process and not (resume and base_dir.exists()):
+            model.save_pretrained(base_dir)  # the adapter export points here
+        model.name_or_path = model.config._name_or_path = str(base_dir.resolve())
+        model = apply_lora(model, config)
+    video_dir = data.video_dir if model.config.use_rgb else None
+    train_loader, eval_loader = build_dataloaders(config, processor, video_dir)
+
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, training.weight_decay),
+        lr=training.learning_rate,
+        betas=tuple(training.adam_betas),
+        eps=training.adam_epsilon,
+        fused=accelerator.device.type == "cuda",
+    )
+    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
+    if eval_loader is not None:
+        eval_loader = accelerator.prepare(eval_loader)
+    steps_per_epoch = math.ceil(len(train_loader) / training.gradient_accumulation_steps)
+    total_steps = training.max_steps or training.num_epochs * steps_per_epoch
+    # Accelerate steps a prepared scheduler once per process at each optimizer step
+    processes = accelerator.num_processes
+    schedule = get_cosine_schedule_with_warmup(optimizer, training.warmup_steps * processes, total_steps * processes)
+    scheduler = accelerator.prepare(schedule)
+    progress = Progress()
+    accelerator.register_for_checkpointing(progress)
+
+    if resume:
+        checkpoint = latest_checkpoint(output_dir)
+        if checkpoint is None:
+            raise FileNotFoundError(f"`--resume`: no checkpoint in {output_dir / 'checkpoints'}.")
+        accelerator.load_state(str(checkpoint))
+        accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
+    elif accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))
+    if training.log_with:
+        sections = {name: values for name, values in config_to_dict(config).items() if isinstance(values, dict)}
+        flat = {f"{name}.{key}": str(value) for name, values in sections.items() for key, value in values.items()}
+        accelerator.init_trackers("unisign", config=flat)
+
+    metric_name, higher_is_better = SELECTION_METRIC[data.task]
+    best_dir = output_dir / "best"
+    bar = tqdm(
+        total=total_steps, initial=progress.step, desc="Training", disable=not accelerator.is_local_main_process
+    )
+    model.train()
+    samples_since_log, log_started = 0, time.perf_counter()
+    while progress.step < total_steps:
+        train_loader.set_epoch(progress.epoch)
+        train_loader.dataset.set_epoch(progress.epoch)
+        loader = accelerator.skip_first_batches(train_loader, progress.batches_done_in_epoch)
+        for batch in loader:
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and training.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), training.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            progress.batches_done_in_epoch += 1
+            samples_since_log += batch["pose_values"].shape[0] * accelerator.num_processes
+            if not accelerator.sync_gradients:
+                continue
+            progress.step += 1
+            bar.update(1)
+            if progress.step % training.log_every == 0 or progress.step == total_steps:
+                elapsed = time.perf_counter() - log_started
+                logs = {"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0]}
+                logs["train/samples_per_second"] = samples_since_log / max(elapsed, 1e-9)
+                accelerator.log(logs, step=progress.step)
+                write_log_line(accelerator, output_dir, {"step": progress.step, **logs})
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+                samples_since_log, log_started = 0, time.perf_counter()
+            at_epoch_end = progress.batches_done_in_epoch == len(train_loader)
+            if eval_loader is not None and (
+                (training.eval_every and progress.step % training.eval_every == 0)
+                or (not training.eval_every and at_epoch_end)
+                or progress.step == total_steps
+            ):
+                metrics = evaluate(accelerator, model, processor, eval_loader, config)
+                accelerator.log({f"eval/{k}": v for k, v in metrics.items()}, step=progress.step)
+                write_log_line(
+                    accelerator, output_dir, {"step": progress.step, **{f"eval/{k}": v for k, v in metrics.items()}}
+                )
+                accelerator.print(f"step {progress.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+                score = metrics[metric_name]
+                best = progress.best_score
+                if best is None or (score > best if higher_is_better else score < best):
+                    progress.best_score = score
+                    export_model(
+                        accelerator,
+                        model,
+                        processor,
+                        best_dir,
+                        data.task,
+                        metrics,
+                        config_to_dict(config),
+                        training.export_merged,
+                    )
+            if training.save_every and progress.step % training.save_every == 0:
+                save_checkpoint(accelerator, output_dir, progress.step, training.keep_checkpoints)
+            if training.debug_kill_at_step == progress.step:
+                os.kill(os.getpid(), signal.SIGKILL)
+            if progress.step >= total_steps:
+                break
+        else:
+            progress.epoch += 1
+            progress.batches_done_in_epoch = 0
+    bar.close()
+    last_dir = output_dir / "last"
+    export_model(
+        accelerator, model, processor, last_dir, data.task, {}, config_to_dict(config), training.export_merged
+    )
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return best_dir if best_dir.exists() else last_dir

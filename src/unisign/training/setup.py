@@ -1,0 +1,150 @@
+"""Model and processor of a run, for each stage of the recipe, and the checks that must pass before any compute."""
+
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers.utils import logging
+
+from ..configuration_unisign import UniSignConfig
+from ..modeling_unisign import UniSignForConditionalGeneration
+from ..processing_unisign import UniSignProcessor
+from .arguments import TrainConfig
+from .data import check_data_paths
+
+
+logger = logging.get_logger(__name__)
+
+
+def _is_local_or_hub(reference: str) -> bool:
+    """A folder that exists, or something shaped like a Hub id (`user/name`) that `from_pretrained` may fetch."""
+    path = Path(reference)
+    return path.exists() or (reference.count("/") == 1 and not reference.startswith((".", "/")) and not path.suffix)
+
+
+def check_run(config: TrainConfig) -> None:
+    """Fail fast, with a message naming the setting, on a run that cannot work."""
+    model = config.model
+    if config.stage == "stage2" and not model.init_from:
+        raise ValueError("Stage 2 starts from a stage-1 model: set `model.init_from` to its exported folder.")
+    if config.stage == "stage1" and model.init_from:
+        raise ValueError("Stage 1 starts from mT5 (`model.language_model`), not from a Uni-Sign `model.init_from`.")
+    if not model.init_from and not model.language_model and model.text_config is None:
+        raise ValueError(
+            "Say where the model starts: `model.init_from` (a Uni-Sign folder), `model.language_model` (mT5 weights) "
+            "or `model.text_config` (a randomly initialised language model)."
+        )
+    for name in ("init_from", "language_model", "tokenizer"):
+        reference = getattr(model, name)
+        if reference and not _is_local_or_hub(reference):
+            raise FileNotFoundError(f"`model.{name}` points to {reference}, which does not exist.")
+    if model.text_config is not None and not (model.tokenizer or model.init_from):
+        raise ValueError(
+            "A randomly initialised language model needs `model.tokenizer` (a folder with its vocabulary)."
+        )
+    use_rgb = config.stage == "stage2" or bool(model.config.get("use_rgb"))
+    saved = Path(model.init_from or "", "config.json")
+    if model.init_from and not use_rgb and saved.is_file():
+        use_rgb = bool(AutoConfig.from_pretrained(model.init_from).use_rgb)
+    check_data_paths(config.data, needs_video=use_rgb)
+    if config.lora.enabled:
+        check_lora_targets(config, saved)
+
+
+def check_lora_targets(config: TrainConfig, saved_config: Path) -> None:
+    """Every LoRA target must name modules of the language model (checked on an empty model, before any compute)."""
+    model = config.model
+    if model.text_config is not None:
+        text_config = AutoConfig.for_model("mt5", **model.text_config)
+    elif model.language_model:
+        text_config = AutoConfig.from_pretrained(model.language_model)
+    elif saved_config.is_file():
+        text_config = AutoConfig.from_pretrained(model.init_from).text_config
+    else:
+        return  # a Hub model: PEFT checks the targets when it wraps the model
+    with torch.device("meta"):
+        names = {name.rsplit(".", 1)[-1] for name, _ in AutoModelForSeq2SeqLM.from_config(text_config).named_modules()}
+    unmatched = [target for target in config.lora.target_modules if target not in names]
+    if unmatched:
+        candidates = sorted(name for name in names if name and not name.isdigit())
+        raise ValueError(
+            f"LoRA target(s) {unmatched} match no module of the language model. Module names: {candidates}."
+        )
+
+
+def _new_model(config: TrainConfig) -> UniSignForConditionalGeneration:
+    """A new Uni-Sign model: fresh pose encoder, mT5 weights from `language_model` (or a random small LM)."""
+    settings = dict(config.model.config)
+    if config.model.language_model:
+        language_model = AutoModelForSeq2SeqLM.from_pretrained(config.model.language_model)
+        model = UniSignForConditionalGeneration(UniSignConfig(text_config=language_model.config.to_dict(), **settings))
+        # strict: every mT5 weight must land; the encoder/decoder embeddings are `shared` itself
+        model.language_model.load_state_dict(language_model.state_dict(), strict=True)
+        return model
+    return UniSignForConditionalGeneration(UniSignConfig(text_config=dict(config.model.text_config), **settings))
+
+
+def load_imagenet_backbone(model: UniSignForConditionalGeneration) -> None:
+    """Start the RGB backbone from torchvision's ImageNet-1k EfficientNet-B0 weights (downloads them once)."""
+    import torchvision
+
+    weights = torchvision.models.EfficientNet_B0_Weights.IMAGENET1K_V1
+    features = torchvision.models.efficientnet_b0(weights=weights).features
+    model.hand_image_encoder.backbone.load_state_dict(features.state_dict())
+
+
+def build_model_and_processor(config: TrainConfig) -> tuple[UniSignForConditionalGeneration, UniSignProcessor]:
+    """The model and processor a run starts from (see `configs/` for each stage)."""
+    model_args = config.model
+    if model_args.init_from:
+        overrides = dict(model_args.config)
+        if config.stage == "stage2":
+            overrides["use_rgb"] = True  # new RGB branch: zero gate, so the model starts equal to its stage-1 self
+        model = UniSignForConditionalGeneration.from_pretrained(model_args.init_from, **overrides)
+        if config.stage == "stage2" and model_args.rgb_backbone_weights == "imagenet":
+            load_imagenet_backbone(model)
+    else:
+        model = _new_model(config)
+    tokenizer_source = model_args.tokenizer or model_args.init_from or model_args.language_model
+    if (
+        model_args.init_from
+        and not model_args.tokenizer
+        and Path(model_args.init_from, "processor_config.json").is_file()
+    ):
+        processor = UniSignProcessor.from_pretrained(model_args.init_from)
+    else:
+        processor = UniSignProcessor.from_model_config(
+            model.config,
+            AutoTokenizer.from_pretrained(tokenizer_source),
+            prompts=model_args.prompts,
+            language=config.data.language,
+        )
+    processor.feature_extractor.max_frames = model.config.max_frames  # e.g. 64 for isolated signs
+    if model.config.text_config.vocab_size < len(processor.tokenizer):
+        raise ValueError(
+            f"The tokenizer has {len(processor.tokenizer)} tokens but the language model only "
+            f"{model.config.text_config.vocab_size}."
+        )
+    return model, processor
+
+
+def apply_lora(model: UniSignForConditionalGeneration, config: TrainConfig):
+    """Wrap the model with LoRA adapters (PEFT); the pose encoder and RGB branch are trained in full."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = config.lora
+    modules_to_save = [name for name in lora.modules_to_save if getattr(model, name, None) is not None]
+    peft_config = LoraConfig(
+        task_type="SEQ_2_SEQ_LM",
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        modules_to_save=modules_to_save,
+    )
+    return get_peft_model(model, peft_config)
+
+
+def use_sync_batch_norm(num_processes: int, device: torch.device) -> bool:
+    """The reference synchronises batch norm across GPUs; on CPU (gloo) each process keeps its own statistics."""
+    return num_processes > 1 and device.type == "cuda"

@@ -1,0 +1,163 @@
+"""LoRA (PEFT) on Uni-Sign, and the model + collator inside `Seq2SeqTrainer`."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from peft import AutoPeftModelForSeq2SeqLM, PeftModel
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+from unisign import UniSignForConditionalGeneration, UniSignProcessor
+from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+from unisign.processing_unisign import UniSignDataCollator
+from unisign.training.arguments import TrainConfig
+from unisign.training.setup import apply_lora
+
+from .modeling_helpers import tiny_config
+from .training_helpers import WORDS, make_tokenizer, random_clip
+
+
+@pytest.fixture(scope="module")
+def processor(tmp_path_factory):
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(tmp_path_factory.mktemp("tokenizer")))
+    return UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en")
+
+
+def encoded_samples(processor, count, seed=0, frames=None):
+    """`count` processed clips (of `frames` frames, or 5 to 8) whose targets all have 3 tokens (two words, </s>)."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for index in range(count):
+        keypoints, scores = random_clip(rng, frames=frames or int(rng.integers(5, 9)))
+        text = f"{WORDS[index % len(WORDS)]} {WORDS[(index + 3) % len(WORDS)]}"
+        samples.append(processor.encode_sample((keypoints, scores), text=text))
+    return samples
+
+
+def tiny_model(processor, seed=0, **overrides):
+    torch.manual_seed(seed)
+    text_config = {"vocab_size": len(processor.tokenizer), "d_model": 16, "d_kv": 8, "d_ff": 32, "num_heads": 2}
+    text_config.update(num_layers=1, num_decoder_layers=1, dropout_rate=0.0)
+    return UniSignForConditionalGeneration(tiny_config(text_config=text_config, **overrides))
+
+
+@pytest.fixture(scope="module")
+def lora_setup(processor, tmp_path_factory):
+    """A LoRA model after two SGD steps (so adapters and saved modules differ from the base), saved as an adapter."""
+    root = tmp_path_factory.mktemp("lora")
+    base = tiny_model(processor)
+    base.save_pretrained(root / "base")
+    base.name_or_path = base.config._name_or_path = str(root / "base")
+    config = TrainConfig()
+    config.lora.enabled = True
+    model = apply_lora(base, config)
+    batch = UniSignDataCollator(processor)(encoded_samples(processor, 4))
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    for _ in range(2):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    model.eval()
+    model.save_pretrained(root / "adapter")
+    return model, batch, root
+
+
+def test_only_adapters_and_saved_modules_are_trained(lora_setup, processor):
+    model, batch, _ = lora_setup
+    model = copy.deepcopy(model)  # a training forward updates batch-norm statistics: keep the fixture's model intact
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable
+    assert all("lora_" in name or ".modules_to_save." in name for name in trainable)
+    assert any("pose_encoder.modules_to_save" in name for name in trainable)
+    model.train()
+    model.zero_grad()
+    model(**batch).loss.backward()
+    with_gradient = {name for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert with_gradient and with_gradient <= trainable
+    frozen = [p for name, p in model.named_parameters() if name not in trainable]
+    assert all(p.grad is None for p in frozen)
+
+
+def test_the_four_peft_load_paths_give_identical_logits(lora_setup):
+    model, batch, root = lora_setup
+    with torch.no_grad():
+        expected = model(**batch).logits
+        loaded = {
+            "PeftModel.from_pretrained": PeftModel.from_pretrained(
+                UniSignForConditionalGeneration.from_pretrained(root / "base"), root / "adapter"
+            ),
+            "AutoPeftModelForSeq2SeqLM": AutoPeftModelForSeq2SeqLM.from_pretrained(root / "adapter"),
+            "AutoModelForSeq2SeqLM": AutoModelForSeq2SeqLM.from_pretrained(root / "adapter"),
+        }
+        base = UniSignForConditionalGeneration.from_pretrained(root / "base")
+        base.load_adapter(str(root / "adapter"))
+        loaded["load_adapter"] = base
+        for name, other in loaded.items():
+            torch.testing.assert_close(other.eval()(**batch).logits, expected, rtol=0, atol=0, msg=name)
+
+
+def test_merge_and_unload_matches_the_adapter_model(lora_setup):
+    model, batch, _ = lora_setup
+    merged = copy.deepcopy(model).merge_and_unload()
+    assert type(merged) is UniSignForConditionalGeneration
+    with torch.no_grad():
+        torch.testing.assert_close(merged(**batch).logits, model(**batch).logits, rtol=1e-5, atol=1e-5)
+
+
+def without_batch_norm(model):
+    """Batch-norm statistics depend on the micro-batch size, so accumulation can only equal a bigger batch without
+    them; this takes them out to test the Trainer's accumulation arithmetic itself."""
+    for name, module in list(model.named_modules()):
+        if isinstance(module, torch.nn.BatchNorm2d):
+            parent, child = name.rsplit(".", 1)
+            setattr(model.get_submodule(parent), child, torch.nn.Identity())
+    return model
+
+
+def run_trainer(processor, tmp_path, batch_size, accumulation, samples):
+    model = without_batch_norm(tiny_model(processor))
+    arguments = Seq2SeqTrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=accumulation,
+        max_steps=2,
+        learning_rate=1e-2,
+        lr_scheduler_type="constant",
+        remove_unused_columns=False,
+        report_to=[],
+        use_cpu=True,
+        seed=0,
+        save_strategy="no",
+        predict_with_generate=True,
+        generation_max_length=6,
+        generation_num_beams=1,
+    )
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=arguments,
+        train_dataset=samples,
+        eval_dataset=samples[:3],
+        data_collator=UniSignDataCollator(processor),
+        processing_class=processor,
+    )
+    trainer.train()
+    return trainer
+
+
+def test_trainer_accumulation_equals_the_bigger_batch_and_generates(processor, tmp_path):
+    # equal clip lengths: padding would otherwise differ between batches of 2 and of 4 (see README, padding)
+    samples = encoded_samples(processor, 8, frames=7)
+    accumulated = run_trainer(processor, tmp_path / "accumulated", 2, 2, samples)
+    bigger = run_trainer(processor, tmp_path / "bigger", 4, 1, samples)
+    expected, actual = bigger.model.state_dict(), accumulated.model.state_dict()
+    initial = without_batch_norm(tiny_model(processor)).state_dict()
+    assert any(not torch.equal(initial[key], expected[key]) for key in expected)  # training changed the weights
+    # Adam steps are about lr = 1e-2 each; summation order differs between the two runs, and Adam's normalisation
+    # magnifies the rounding of near-zero gradients, so allow 0.5% of one step
+    for key in expected:
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=5e-5)
+    predictions = accumulated.predict(samples[:3])
+    assert predictions.predictions.shape[0] == 3
+    texts = processor.batch_decode(np.where(predictions.predictions < 0, 0, predictions.predictions))
+    assert len(texts) == 3 and all(isinstance(text, str) for text in texts)

@@ -1,0 +1,262 @@
+"""train.py and `unisign.training`: every shipped stage config on tiny data, exports, exact resume, bad configs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer
+
+from unisign.data import load_pose_dataset, sample_from_row
+from unisign.training import load_config, train
+from unisign.training.arguments import config_to_dict
+from unisign.training.setup import use_sync_batch_norm
+
+from .training_helpers import TINY_POSE, make_language_model, make_pose_dataset, make_tokenizer
+
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+FINETUNE_CONFIGS = [
+    "finetune_slt_csl_daily.yaml",
+    "finetune_cslr_csl_daily.yaml",
+    "finetune_islr_wlasl.yaml",
+    "finetune_slt_csl_daily_lora.yaml",
+    "finetune_cslr_csl_daily_lora.yaml",
+    "finetune_islr_wlasl_lora.yaml",
+]
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("assets")
+    tokenizer = make_tokenizer(root / "tokenizer")
+    language_model = make_language_model(root / "mt5", vocab_size=len(AutoTokenizer.from_pretrained(tokenizer)))
+    data = make_pose_dataset(root / "data", video_dir=root / "videos")
+    return SimpleNamespace(
+        root=root, tokenizer=tokenizer, language_model=language_model, data=data, videos=root / "videos"
+    )
+
+
+def tiny_overrides(assets, output_dir, max_steps=4) -> list[str]:
+    """Point a shipped config at the tiny model and data, and shorten it."""
+    overrides = [
+        "data.format=parquet",
+        f"data.path={assets.data}",
+        "data.language=en",
+        "data.eval_split=dev",
+        f"training.output_dir={output_dir}",
+        f"training.max_steps={max_steps}",
+        "training.batch_size=2",
+        "training.gradient_accumulation_steps=1",
+        "training.eval_batch_size=4",
+        "training.learning_rate=0.01",
+        "training.log_with=null",
+        "training.log_every=1",
+        "training.eval_num_beams=1",
+        "training.eval_max_new_tokens=4",
+        "training.mixed_precision=no",
+        "training.seed=0",
+    ]
+    overrides += [f"model.config.{key}={json.dumps(value)}" for key, value in TINY_POSE.items()]
+    return overrides
+
+
+def logged_losses(output_dir: Path) -> list[float]:
+    lines = (output_dir / "logs" / "train_log.jsonl").read_text().splitlines()
+    return [record["train/loss"] for record in map(json.loads, lines) if "train/loss" in record]
+
+
+def check_export_generates(folder: Path, assets) -> list[str]:
+    """The export loads with one `from_pretrained` (model and processor) and translates a clip."""
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
+    processor = AutoProcessor.from_pretrained(folder)
+    sample = sample_from_row(load_pose_dataset(assets.data, split="dev")[0])
+    videos = [str(assets.videos / sample.video_path)] if model.config.use_rgb else None
+    inputs = processor(poses=[sample], videos=videos, language="en", return_tensors="pt")
+    texts = processor.batch_decode(model.generate(**inputs, max_new_tokens=5))
+    assert len(texts) == 1 and isinstance(texts[0], str)
+    return texts
+
+
+@pytest.fixture(scope="module")
+def stage1_export(assets, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("stage1")
+    overrides = tiny_overrides(assets, output_dir, max_steps=12)
+    overrides += [f"model.language_model={assets.language_model}", f"model.tokenizer={assets.tokenizer}"]
+    export = train(load_config(CONFIGS / "stage1_csl_news.yaml", overrides))
+    return SimpleNamespace(export=export, output_dir=output_dir)
+
+
+def test_stage1_runs_learns_and_exports(stage1_export, assets):
+    losses = logged_losses(stage1_export.output_dir)
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3  # the tiny model memorises its tiny data
+    assert stage1_export.export == stage1_export.output_dir / "best"
+    check_export_generates(stage1_export.export, assets)
+    for name in ("best", "last"):
+        assert (stage1_export.output_dir / name / "README.md").is_file()
+
+
+def test_stage2_adds_the_rgb_branch_with_a_closed_gate(stage1_export, assets, tmp_path):
+    overrides = tiny_overrides(assets, tmp_path / "stage2", max_steps=2)
+    overrides += [
+        f"model.init_from={stage1_export.export}",
+        "model.rgb_backbone_weights=null",
+        f"data.video_dir={assets.videos}",
+    ]
+    overrides.append("training.log_with=tensorboard")
+    export = train(load_config(CONFIGS / "stage2_csl_news.yaml", overrides))
+    assert list((tmp_path / "stage2" / "logs").rglob("events.out.tfevents.*"))  # TensorBoard got the curves
+    model = AutoModelForSeq2SeqLM.from_pretrained(export)
+    assert model.config.use_rgb
+    # the gate starts at zero and ReLU(tanh(0)) has no gradient: as in the reference, it stays closed at first
+    assert model.prior_guided_fusion.gate[2].weight.abs().sum() == 0
+    check_export_generates(export, assets)
+
+
+@pytest.mark.parametrize("config_name", FINETUNE_CONFIGS)
+def test_finetune_configs_run_and_export(config_name, stage1_export, assets, tmp_path):
+    overrides = tiny_overrides(assets, tmp_path / "run", max_steps=3) + [f"model.init_from={stage1_export.export}"]
+    config = load_config(CONFIGS / config_name, overrides)
+    export = train(config)
+    if config.data.task == "ISLR":
+        assert AutoModelForSeq2SeqLM.from_pretrained(export).config.max_frames == 64
+    check_export_generates(export, assets)
+    if config.lora.enabled:
+        assert (export / "adapter_config.json").is_file()
+        merged = export.with_name(export.name + "-merged")
+        assert (merged / "model.safetensors").is_file()
+        check_export_generates(merged, assets)
+
+
+# -- resume and distribution ---------------------------------------------------------------------------------------
+
+
+def run_train_script(
+    config_path: Path, *extra: str, env: dict | None = None, launcher=()
+) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    command = [*launcher] if launcher else [sys.executable]
+    command += [str(REPO / "train.py"), "--config", str(config_path), *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, cwd=REPO)
+
+
+def write_config(path: Path, assets, output_dir: Path, *extra: str) -> Path:
+    """A fine-tuning run from tiny mT5 (dropout on, to check that RNG state is restored too)."""
+    config = load_config(CONFIGS / "finetune_slt_csl_daily.yaml", [*tiny_overrides(assets, output_dir, 6), *extra])
+    config.model.init_from = None
+    config.model.language_model = str(assets.root / "mt5_dropout")
+    config.model.tokenizer = str(assets.tokenizer)
+    config.data.eval_split = None
+    import yaml
+
+    from unisign.training.arguments import config_to_dict
+
+    path.write_text(yaml.safe_dump(config_to_dict(config)))
+    return path
+
+
+def test_resume_after_sigkill_gives_identical_parameters(assets, tmp_path):
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    torch.manual_seed(1)
+    base = AutoModelForSeq2SeqLM.from_pretrained(assets.language_model)
+    MT5ForConditionalGeneration(MT5Config(**{**base.config.to_dict(), "dropout_rate": 0.1})).save_pretrained(
+        assets.root / "mt5_dropout"
+    )
+    straight = write_config(tmp_path / "straight.yaml", assets, tmp_path / "straight")
+    assert run_train_script(straight).returncode == 0
+    crashing = write_config(
+        tmp_path / "crash.yaml", assets, tmp_path / "crash", "training.save_every=3", "training.debug_kill_at_step=3"
+    )
+    killed = run_train_script(crashing)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (tmp_path / "crash" / "last").exists()
+    resumed = run_train_script(crashing, "--resume", "training.debug_kill_at_step=null")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resumed from" in resumed.stdout + resumed.stderr
+    expected = load_file(tmp_path / "straight" / "last" / "model.safetensors")
+    actual = load_file(tmp_path / "crash" / "last" / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    assert all(torch.equal(expected[key], actual[key]) for key in expected)
+
+
+@pytest.mark.slow
+def test_two_processes_equal_one_process_accumulating_the_two_halves(assets, tmp_path):
+    """DDP over gloo (torchrun, 2 CPU processes, batch 2 each) == 1 process, batch 2, accumulation 2.
+
+    Accelerate gives process p the batches p, p + 2, ...; one process accumulating two batches per step sees the same
+    pairs. Batch norm uses each half's own statistics in both (unsynchronised, as on CPU), dropout is off.
+    """
+    common = ["training.max_steps=2", "training.eval_every=null", "data.eval_split=null"]
+    single = write_config(tmp_path / "single.yaml", assets, tmp_path / "single", *common)
+    single_config = load_config(single, ["training.gradient_accumulation_steps=2"])
+    single_config.model.language_model = str(assets.language_model)
+    single.write_text(yaml.safe_dump(config_to_dict(single_config)))
+    assert run_train_script(single).returncode == 0
+    double = write_config(tmp_path / "double.yaml", assets, tmp_path / "double", *common)
+    double_config = load_config(double)
+    double_config.model.language_model = str(assets.language_model)
+    double.write_text(yaml.safe_dump(config_to_dict(double_config)))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
+    completed = run_train_script(double, env={"ACCELERATE_USE_CPU": "1"}, launcher=torchrun)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    expected = load_file(tmp_path / "single" / "last" / "model.safetensors")
+    actual = load_file(tmp_path / "double" / "last" / "model.safetensors")
+    # Parameters only: batch-norm running statistics are buffers, updated once per forward (2 per step here, 1 per
+    # process there) and broadcast from rank 0 by DDP. Also left out: the biases of convolutions that feed a batch
+    # norm directly, whose gradient is zero in exact arithmetic (the norm removes any per-channel constant); Adam
+    # divides their rounding noise by its own size and moves them by +-lr whichever way the noise falls.
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    cancelled_biases = ("residual.0.bias", "temporal_conv.bias")
+    parameters = [key for key in expected if not key.endswith(buffers + cancelled_biases)]
+    assert len(parameters) > 100
+    for key in parameters:
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+def test_synchronised_batch_norm_only_for_multi_gpu_runs():
+    assert use_sync_batch_norm(4, torch.device("cuda", 0))
+    assert not use_sync_batch_norm(1, torch.device("cuda", 0))
+    assert not use_sync_batch_norm(2, torch.device("cpu"))
+
+
+# -- bad configs -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "config_name, overrides, error, message",
+    [
+        ("finetune_slt_csl_daily.yaml", [], FileNotFoundError, "init_from"),
+        ("finetune_slt_csl_daily.yaml", ["data.path=/nowhere/data"], FileNotFoundError, "data.path"),
+        ("stage2_csl_news.yaml", ["model.init_from=/nowhere/stage1"], FileNotFoundError, "init_from"),
+        ("stage2_csl_news.yaml", ["data.video_dir=null"], ValueError, "video_dir"),
+        ("finetune_slt_csl_daily_lora.yaml", ["lora.target_modules=[query_proj]"], ValueError, "query_proj"),
+        ("finetune_slt_csl_daily.yaml", ["training.learning_rat=1"], ValueError, "learning_rat"),
+        ("finetune_slt_csl_daily.yaml", ["data.task=translation"], ValueError, "data.task"),
+    ],
+)
+def test_bad_configs_fail_before_any_compute(config_name, overrides, error, message, stage1_export, assets, tmp_path):
+    base = tiny_overrides(assets, tmp_path / "run") + [f"model.init_from={stage1_export.export}"]
+    if config_name.startswith("stage2"):
+        base.append(f"data.video_dir={assets.videos}")
+    if overrides == []:
+        base = [o for o in base if not o.startswith("model.init_from")] + ["model.init_from=/nowhere/model"]
+    with pytest.raises(error, match=message):
+        train(load_config(CONFIGS / config_name, base + overrides))
+    assert not (tmp_path / "run").exists()  # nothing was written: it failed before the run started
+
+
+def test_train_script_reports_bad_configs_without_a_traceback(tmp_path):
+    completed = run_train_script(tmp_path / "missing.yaml")
+    assert completed.returncode != 0
+    assert "train.py: error: No config file" in completed.stderr
+    assert "Traceback" not in completed.stderr
