@@ -1,5 +1,6 @@
 """Converting the authors' checkpoints: key layout, duplicates, safe loading, and the `unisign convert` command."""
 
+import json
 import pickle
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoModelForSeq2SeqLM
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoProcessor
 
 from unisign import convert_reference_checkpoint
 from unisign.convert_unisign_original_checkpoint import convert_reference_state_dict, load_reference_state_dict
@@ -127,3 +128,21 @@ def test_convert_command_writes_a_folder_that_loads_in_one_call(tmp_path, golden
     assert model.config.max_frames == 64 and not model.config.use_rgb
     io, pose_inputs, _ = load_golden_batch(golden_dir)
     assert torch.equal(model.generate(**pose_inputs, max_new_tokens=12), io["pose_only.eval.generate_beam4"])
+
+
+def test_conversion_with_a_tokenizer_gives_a_processor_that_reproduces_the_golden_prompt(
+    tmp_path, golden_dir, reference_state_dict, text_config
+):
+    model, processor = convert_reference_checkpoint(
+        dict(reference_state_dict), text_config, tokenizer=golden_dir / "tiny-mt5", language="zh"
+    )
+    io, _, rgb_inputs = load_golden_batch(golden_dir)
+    prompt = processor.tokenizer(processor.prompt_text())["input_ids"]
+    assert prompt == io["prompt_ids"][0].tolist()
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    reloaded = AutoProcessor.from_pretrained(tmp_path)
+    assert reloaded.prompt_text() == "Translate sign language video to Chinese: "
+    assert reloaded.feature_extractor.max_frames == model.config.max_frames
+    texts = reloaded.batch_decode(model.generate(**rgb_inputs, max_new_tokens=12))
+    assert texts == json.loads((golden_dir / "meta.json").read_text())["decoded_beam4"]["rgb_pose"]

@@ -141,6 +141,7 @@ def convert_reference_checkpoint(
     text_config: str | Path | PreTrainedConfig,
     tokenizer=None,
     dtype: torch.dtype = torch.float32,
+    language: str = "zh",
     **config_kwargs,
 ):
     """Build a `UniSignForConditionalGeneration` from a reference checkpoint.
@@ -150,6 +151,7 @@ def convert_reference_checkpoint(
         text_config: The mT5 config, or a folder / Hub id holding one (e.g. `google/mt5-base`).
         tokenizer: Optional mT5 tokenizer (or folder / Hub id); then a `UniSignProcessor` is built too.
         dtype: Weight dtype of the converted model (the released files are bf16; float32 by default).
+        language: Prompt language of the processor: `zh` for the CSL checkpoints, `en` for WLASL, How2Sign, OpenASL.
         config_kwargs: Extra `UniSignConfig` fields (e.g. `max_frames=64` for isolated signs).
 
     Returns:
@@ -182,9 +184,9 @@ def convert_reference_checkpoint(
 
     from .processing_unisign import UniSignProcessor
 
-    if isinstance(tokenizer, (str, Path)):
+    if isinstance(tokenizer, str | Path):
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-    return model, UniSignProcessor.from_model_config(config, tokenizer)
+    return model, UniSignProcessor.from_model_config(config, tokenizer, language=language)
 
 
 __all__ = ["convert_reference_checkpoint", "convert_reference_state_dict", "load_reference_state_dict"]
