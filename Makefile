@@ -9,6 +9,8 @@ $(VENV)/.installed: pyproject.toml
 	# torch and torchvision first, as a pair that imports together (torchvision from PyPI needs its own torch)
 	$(PYTHON) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PYTHON) -m pip install --quiet -e ".[all,dev]"
+	# mediapipe pins protobuf<5, which would break the mT5 tokenizer: install it without its dependencies
+	$(PYTHON) -m pip install --quiet --no-deps mediapipe==0.10.14
 	touch $@
 
 .PHONY: install main test quality style

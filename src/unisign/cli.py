@@ -19,6 +19,78 @@ def convert(args: argparse.Namespace) -> None:
     print(f"Wrote {out} ({sum(p.numel() for p in model.parameters()):,} parameters, use_rgb={model.config.use_rgb}).")
 
 
+def _backend_options(args: argparse.Namespace) -> dict:
+    """Constructor options of the chosen pose extraction back-end (see `unisign.extraction.create_estimator`)."""
+    if args.backend != "rtmlib":
+        return {}
+    return {
+        "det_model": args.det_model,
+        "pose_model": args.pose_model,
+        "mode": args.rtmlib_mode,
+        "allow_download": args.allow_download,
+    }
+
+
+def extract(args: argparse.Namespace) -> None:
+    """Extract COCO-WholeBody-133 poses from a video and save them as `.pose` or reference `.pkl`."""
+    from .extraction import extract_poses, save_poses
+    from .keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+
+    if Path(args.out).suffix not in (".pose", ".pkl"):
+        raise ValueError(f"`--out` must end in .pose or .pkl, got `{args.out}`.")
+    sample = extract_poses(
+        args.video, args.backend, progress=not args.no_progress, max_frames=args.max_frames, **_backend_options(args)
+    )
+    save_poses(sample, args.out)
+    hands = [int((sample.scores[:, part].mean(-1) > 0.3).sum()) for part in (LEFT_HAND_INDICES, RIGHT_HAND_INDICES)]
+    print(
+        f"Wrote {args.out}: {sample.num_frames} frames ({sample.width} x {sample.height}, {sample.fps or 0:g} fps), "
+        f"a person in {sample.extra['frames_with_person']}, left hand in {hands[0]}, right hand in {hands[1]}."
+    )
+
+
+def visualize(args: argparse.Namespace) -> None:
+    """Draw poses (from a video, a `.pose` file or a reference pickle) to an MP4 or a PNG contact sheet."""
+    from .extraction import POSE_FILE_SUFFIXES, load_poses
+    from .visualization import pose_contact_sheet, write_pose_video
+
+    out = Path(args.out)
+    if out.suffix not in (".mp4", ".png"):
+        raise ValueError(f"`--out` must end in .mp4 or .png, got `{args.out}`.")
+    sample = load_poses(args.input, args.backend, progress=not args.no_progress, **_backend_options(args))
+    video = args.video or (None if Path(args.input).suffix in POSE_FILE_SUFFIXES else args.input)
+    canvas_size = None
+    if args.canvas_size:
+        width, _, height = args.canvas_size.partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            raise ValueError(f"`--canvas-size` must look like 540x720, got {args.canvas_size!r}.")
+        canvas_size = (int(width), int(height))
+    options = {"threshold": args.threshold, "canvas_size": canvas_size}
+    if out.suffix == ".mp4":
+        frames = write_pose_video(sample, out, video, progress=not args.no_progress, **options)
+        print(f"Wrote {out}: {frames} frames{' over ' + str(video) if video else ' on a blank canvas'}.")
+    else:
+        pose_contact_sheet(sample, video, num_frames=args.frames, **options).save(out)
+        print(
+            f"Wrote {out}: contact sheet of {sample.id!r}{' over ' + str(video) if video else ' on a blank canvas'}."
+        )
+
+
+def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the pose extraction back-ends, shared by `extract` and `visualize`."""
+    parser.add_argument("--backend", choices=("mediapipe", "rtmlib"), default="mediapipe", help="pose estimator")
+    parser.add_argument("--det-model", help="rtmlib: YOLOX person detector .onnx")
+    parser.add_argument("--pose-model", help="rtmlib: RTMW whole-body .onnx")
+    parser.add_argument(
+        "--rtmlib-mode",
+        choices=("lightweight", "balanced", "performance"),
+        default="lightweight",
+        help="rtmlib preset",
+    )
+    parser.add_argument("--allow-download", action="store_true", help="rtmlib: download missing weights")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every `unisign` command."""
     parser = argparse.ArgumentParser(prog="unisign", description="Uni-Sign sign language translation tools.")
@@ -31,6 +103,23 @@ def build_parser() -> argparse.ArgumentParser:
     converter.add_argument("--tokenizer", help="mT5 tokenizer folder or Hub id: also writes the processor")
     converter.add_argument("--max-frames", type=int, help="frames per clip (256; the ISLR checkpoints used 64)")
     converter.set_defaults(handler=convert)
+
+    extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
+    extractor.add_argument("video", help="the video file")
+    extractor.add_argument("--out", required=True, help="output file: .pose (pose-format) or .pkl (reference layout)")
+    extractor.add_argument("--max-frames", type=int, help="only the first N frames")
+    _add_extraction_arguments(extractor)
+    extractor.set_defaults(handler=extract)
+
+    visualizer = commands.add_parser("visualize", help="draw poses over the video or on a blank canvas (.mp4/.png)")
+    visualizer.add_argument("input", help="a video (poses are extracted), a .pose file or a reference .pkl")
+    visualizer.add_argument("--out", required=True, help="output file: .mp4 (every frame) or .png (contact sheet)")
+    visualizer.add_argument("--video", help="video to draw over (default: INPUT when it is a video, else blank)")
+    visualizer.add_argument("--frames", type=int, default=8, help="evenly spaced frames on the contact sheet")
+    visualizer.add_argument("--threshold", type=float, default=0.3, help="draw points with a score above this")
+    visualizer.add_argument("--canvas-size", help="WIDTHxHEIGHT of the blank canvas when the poses carry no size")
+    _add_extraction_arguments(visualizer)
+    visualizer.set_defaults(handler=visualize)
     return parser
 
 
@@ -39,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (ValueError, FileNotFoundError, NotImplementedError) as error:
+    except (ValueError, FileNotFoundError, NotImplementedError, ImportError) as error:
         sys.exit(f"unisign {args.command}: error: {error}")
 
 

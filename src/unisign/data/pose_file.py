@@ -33,14 +33,14 @@ from .sample import PoseSample
 
 
 # COCO-WholeBody body + feet (0-22) from MediaPipe Holistic pose landmark names (KEYPOINTS.md).
-_HOLISTIC_BODY = {
+HOLISTIC_BODY = {
     0: "NOSE", 1: "LEFT_EYE", 2: "RIGHT_EYE", 3: "LEFT_EAR", 4: "RIGHT_EAR", 5: "LEFT_SHOULDER",
     6: "RIGHT_SHOULDER", 7: "LEFT_ELBOW", 8: "RIGHT_ELBOW", 9: "LEFT_WRIST", 10: "RIGHT_WRIST", 11: "LEFT_HIP",
     12: "RIGHT_HIP", 13: "LEFT_KNEE", 14: "RIGHT_KNEE", 15: "LEFT_ANKLE", 16: "RIGHT_ANKLE",
     17: "LEFT_FOOT_INDEX", 19: "LEFT_HEEL", 20: "RIGHT_FOOT_INDEX", 22: "RIGHT_HEEL",
 }  # fmt: skip
 # FaceMesh landmark of each iBUG-68 face point (KEYPOINTS.md; the jaw is approximate).
-_HOLISTIC_FACE = [
+HOLISTIC_FACE = [
     127, 234, 93, 132, 58, 172, 136, 149, 152, 378, 365, 397, 288, 361, 323, 454, 356,
     70, 63, 105, 66, 107, 336, 296, 334, 293, 300,
     168, 197, 5, 4, 219, 237, 1, 457, 439,
@@ -66,8 +66,8 @@ def _by_position(component: str, start: int, count: int) -> list[tuple[int, str,
 # For each readable layout: (target COCO-WholeBody index, component name, source point name or position).
 POSE_FILE_LAYOUTS = {
     "mediapipe_holistic": [
-        *((target, "POSE_LANDMARKS", name) for target, name in _HOLISTIC_BODY.items()),
-        *((FACE_START + k, "FACE_LANDMARKS", str(landmark)) for k, landmark in enumerate(_HOLISTIC_FACE)),
+        *((target, "POSE_LANDMARKS", name) for target, name in HOLISTIC_BODY.items()),
+        *((FACE_START + k, "FACE_LANDMARKS", str(landmark)) for k, landmark in enumerate(HOLISTIC_FACE)),
         *_by_position("LEFT_HAND_LANDMARKS", LEFT_HAND_START, 21),
         *_by_position("RIGHT_HAND_LANDMARKS", RIGHT_HAND_START, 21),
     ],
