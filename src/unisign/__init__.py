@@ -6,6 +6,7 @@ from .configuration_unisign import UniSignConfig
 from .convert_unisign_original_checkpoint import convert_reference_checkpoint
 from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
+from .pipeline import SignLanguageTranslationPipeline, StreamingTranslator
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
 
 

@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert ...` (more commands join as they land)."""
+"""The `unisign` command line: `unisign convert|extract|visualize|translate ...` (more join as they land)."""
 
 import argparse
 import sys
@@ -76,6 +76,36 @@ def visualize(args: argparse.Namespace) -> None:
         )
 
 
+def translate(args: argparse.Namespace) -> None:
+    """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
+    from transformers import pipeline
+
+    from .pipeline import TASK, StreamingTranslator
+
+    if (args.input is None) == (args.stream is None):
+        raise ValueError("Give either INPUT (a video, .pose or .pkl) or `--stream VIDEO_OR_DEVICE`, not both or none.")
+    try:
+        translator = pipeline(TASK, model=args.model, device=args.device)
+    except OSError as error:
+        raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
+    settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
+    if args.language:
+        settings["language"] = args.language
+    if args.input is not None:
+        extraction = {"backend": args.backend, "backend_options": _backend_options(args)}
+        print(translator(args.input, progress=not args.no_progress, **extraction, **settings)["translation_text"])
+        return
+    stream = StreamingTranslator(translator, args.step_frames, args.window, args.backend, **settings)
+    source = int(args.stream) if args.stream.isdigit() else args.stream
+    try:
+        for partial in stream.stream(source, realtime=args.realtime):
+            label = "final" if partial.is_final else "partial"
+            timing = f"{partial.num_frames} frames, {partial.latency_s * 1000:.0f} ms"
+            print(f"[{label} {timing}] {partial.text}", flush=True)
+    finally:
+        stream.close()
+
+
 def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the pose extraction back-ends, shared by `extract` and `visualize`."""
     parser.add_argument("--backend", choices=("mediapipe", "rtmlib"), default="mediapipe", help="pose estimator")
@@ -120,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     visualizer.add_argument("--canvas-size", help="WIDTHxHEIGHT of the blank canvas when the poses carry no size")
     _add_extraction_arguments(visualizer)
     visualizer.set_defaults(handler=visualize)
+
+    translator = commands.add_parser("translate", help="video, .pose or .pkl (or a live stream) -> text")
+    translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
+    translator.add_argument("--model", required=True, help="Uni-Sign model folder or Hub id")
+    translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
+    translator.add_argument("--num-beams", type=int, default=4, help="beam width (1: greedy)")
+    translator.add_argument("--max-new-tokens", type=int, default=100, help="longest translation in tokens")
+    translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
+    translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
+    translator.add_argument("--step-frames", type=int, default=30, help="--stream: translate every N new frames")
+    translator.add_argument("--window", type=int, help="--stream: keep only the latest N frames (default: all)")
+    translator.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
+    _add_extraction_arguments(translator)
+    translator.set_defaults(handler=translate)
     return parser
 
 

@@ -1,0 +1,423 @@
+"""Sign language video (or poses) -> text: the `sign-language-translation` pipeline and a streaming translator.
+
+`import unisign` registers the task, so `transformers.pipeline("sign-language-translation", model=folder_or_hub_id)`
+works for any Uni-Sign folder. Videos are turned into COCO-WholeBody-133 poses with `unisign.extraction`; RGB-pose
+models crop their hands from the same video.
+
+`StreamingTranslator` translates a growing window of frames (from a camera, a video read at its frame rate, or frames
+pushed one by one) every `step_frames` frames and reports the latency of each partial translation.
+"""
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from transformers import AutoModelForSeq2SeqLM, Pipeline
+from transformers.pipelines import PIPELINE_REGISTRY
+from transformers.utils import logging
+
+from .data.sample import PoseSample
+from .extraction import POSE_FILE_SUFFIXES, PoseEstimator, create_estimator, extract_poses, load_poses
+from .extraction.video_io import iter_video_frames, probe_video
+
+
+logger = logging.get_logger(__name__)
+
+TASK = "sign-language-translation"
+
+
+def _with_video(sample: PoseSample) -> str | None:
+    """The sample's source video when it is a file here (RGB-pose models crop their hands from it)."""
+    return sample.video_path if sample.video_path and Path(sample.video_path).is_file() else None
+
+
+class SignLanguageTranslationPipeline(Pipeline):
+    r"""Translate sign language clips into text with a Uni-Sign model.
+
+    Each input is one clip, given as any of:
+    - a video path (poses are extracted with `backend`, MediaPipe Holistic by default);
+    - a `.pose` file or a reference pose pickle (`.pkl`);
+    - a `PoseSample`;
+    - a `(keypoints (T, 133, 2), scores (T, 133))` tuple or one `(T, 133, 3)` array, keypoints in
+      `(x / width, y / height)` units;
+    - a dict `{"poses": <any of the above>, "video": path}` or `{"poses": ..., "frames": (T, H, W, 3) uint8}` giving
+      the RGB source of an RGB-pose model's hand crops explicitly.
+    A list of inputs is translated in batches of `batch_size`.
+
+    Documented results rather than errors: a clip where no person is found (fewer than 4 confident body points) gets
+    all-zero pose features (a warning is logged), and hands that are never visible get no hand signal; the model
+    still returns its (meaningless) translation of such a clip, so check the `return_poses=True` output when a text
+    looks wrong. Missing, empty or corrupt files, files without a video stream and clips without frames raise
+    `FileNotFoundError` / `ValueError`.
+
+    Call parameters (also accepted by `pipeline(...)`):
+        language (`str`, *optional*): Prompt language (`"zh"`, `"en"`, ...); defaults to the processor's.
+        task (`str`, *optional*): Task name, for `"<language>/<task>"` prompts.
+        backend (`str`, *optional*, defaults to `"mediapipe"`): Pose extraction back-end for videos.
+        backend_options (`dict`, *optional*): Passed to `unisign.extraction.create_estimator`.
+        progress (`bool`, *optional*, defaults to `False`): Progress bar while extracting poses.
+        return_poses (`bool`, *optional*, defaults to `False`): Also return the clip's `PoseSample` as `"poses"`.
+        num_beams, max_new_tokens (`int`, *optional*): Decoding settings (default: 4 beams, 100 new tokens).
+        generate_kwargs (`dict`, *optional*): Any other `generate` argument.
+
+    Returns:
+        `dict` (or one per input for a list): `{"translation_text": str}`, plus `"poses"` with `return_poses=True`.
+
+    Example:
+    ```python
+    >>> import unisign  # registers the task
+    >>> from transformers import pipeline
+    >>> translator = pipeline("sign-language-translation", model="path/to/uni-sign-folder")
+    >>> translator("signing.mp4", language="en")
+    {'translation_text': '...'}
+    ```
+    """
+
+    _load_processor = True
+    _load_tokenizer = False
+    _load_feature_extractor = False
+    _load_image_processor = False
+    _load_video_processor = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.processor is None:
+            raise ValueError(
+                "The sign-language-translation pipeline needs a `UniSignProcessor` (processor_config.json next to the "
+                "model, or `processor=`), got none."
+            )
+        self.model.eval()  # a model built in code is in training mode, whose dropout would make translations random
+
+    def _sanitize_parameters(
+        self,
+        language: str | None = None,
+        task: str | None = None,
+        backend: str | None = None,
+        backend_options: dict | None = None,
+        progress: bool | None = None,
+        return_poses: bool | None = None,
+        num_beams: int | None = None,
+        max_new_tokens: int | None = None,
+        generate_kwargs: dict | None = None,
+    ) -> tuple[dict, dict, dict]:
+        preprocess_params = {
+            name: value
+            for name, value in (
+                ("language", language),
+                ("task", task),
+                ("backend", backend),
+                ("backend_options", backend_options),
+                ("progress", progress),
+            )
+            if value is not None
+        }
+        forward_params = dict(generate_kwargs or {})
+        if num_beams is not None:
+            forward_params["num_beams"] = num_beams
+        if max_new_tokens is not None:
+            forward_params["max_new_tokens"] = max_new_tokens
+        postprocess_params = {} if return_poses is None else {"return_poses": return_poses}
+        return preprocess_params, forward_params, postprocess_params
+
+    def resolve_clip(
+        self, inputs, backend: str = "mediapipe", backend_options: dict | None = None, progress: bool = False
+    ) -> tuple[PoseSample, str | None, np.ndarray | None]:
+        """One input (see the class docstring) -> `(poses, video path or None, RGB frames or None)`."""
+        if isinstance(inputs, dict):
+            unknown = set(inputs) - {"poses", "video", "frames"}
+            if "poses" not in inputs or unknown:
+                raise ValueError(
+                    "A dict input must have a `poses` entry and optionally `video` or `frames`, got keys "
+                    f"{sorted(inputs)}."
+                )
+            sample, video, _ = self.resolve_clip(inputs["poses"], backend, backend_options, progress)
+            return sample, inputs.get("video", video), inputs.get("frames")
+        if isinstance(inputs, str | Path):
+            path = Path(inputs)
+            if path.suffix in POSE_FILE_SUFFIXES:
+                sample = load_poses(path)
+                return sample, _with_video(sample), None
+            if not path.is_file():
+                raise FileNotFoundError(f"The video `{path}` does not exist (or is not a file).")
+            return extract_poses(path, backend, progress=progress, **(backend_options or {})), str(path), None
+        if isinstance(inputs, PoseSample):
+            return inputs, _with_video(inputs), None
+        if isinstance(inputs, tuple) and len(inputs) == 2:
+            return PoseSample(id="arrays", keypoints=inputs[0], scores=inputs[1]), None, None
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 3 and inputs.shape[-1] == 3:
+            return PoseSample(id="arrays", keypoints=inputs[..., :2], scores=inputs[..., 2]), None, None
+        received = inputs.shape if isinstance(inputs, np.ndarray) else type(inputs).__name__
+        raise ValueError(
+            "Each input must be a video path, a .pose/.pkl path, a `PoseSample`, a `(keypoints, scores)` tuple, a "
+            f"(num_frames, 133, 3) array or a dict with `poses`; got {received}."
+        )
+
+    def preprocess(
+        self,
+        inputs,
+        language: str | None = None,
+        task: str | None = None,
+        backend: str = "mediapipe",
+        backend_options: dict | None = None,
+        progress: bool = False,
+    ) -> dict:
+        """One input -> `{"features": encode_sample()'s inputs, "poses": PoseSample}`."""
+        sample, video, frames = self.resolve_clip(inputs, backend, backend_options, progress)
+        if sample.num_frames == 0:
+            raise ValueError(f"The clip {sample.id!r} has no frames: nothing to translate.")
+        if self.model.config.use_rgb:
+            if video is None and frames is None:
+                raise ValueError(
+                    "This model uses RGB hand crops: give a video path, or `{'poses': ..., 'video': path}` / "
+                    f"`{{'poses': ..., 'frames': array}}`, not only poses (got clip {sample.id!r} without a video)."
+                )
+            video = None if frames is not None else video
+        else:
+            video, frames = None, None  # pose-only: no frames to decode
+        features = self.processor.encode_sample(sample, frames=frames, video=video, language=language, task=task)
+        return {"features": features, "poses": sample}
+
+    def get_iterator(
+        self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params
+    ):
+        """Batches of preprocessed clips, collated as lists (`_forward` pads them with the processor)."""
+        # The default collate pads with the tokenizer; our clips are padded by the processor in `_forward`.
+        from torch.utils.data import DataLoader
+        from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
+
+        dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
+        dataloader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=list)
+        model_iterator = PipelineIterator(dataloader, self.forward, forward_params, loader_batch_size=batch_size)
+        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+
+    def _forward(self, model_inputs: dict | list[dict], **generate_kwargs) -> dict:
+        items = [model_inputs] if isinstance(model_inputs, dict) else model_inputs
+        batch = self.processor.pad([item["features"] for item in items], return_tensors="pt").to(self.device)
+        # (B, L) with the default single return sequence; "sequences" first so the batch size is read from it
+        sequences = self.model.generate(**batch, **generate_kwargs)
+        return {"sequences": sequences, "poses": [item["poses"] for item in items]}
+
+    def postprocess(self, model_outputs: dict, return_poses: bool = False) -> dict:
+        """Generated ids `(1, L)` -> `{"translation_text": str}` (plus `"poses"` with `return_poses=True`)."""
+        poses = model_outputs["poses"]
+        result = {"translation_text": self.processor.batch_decode(model_outputs["sequences"])[0]}
+        if return_poses:
+            result["poses"] = poses[0] if isinstance(poses, list) else poses
+        return result
+
+
+PIPELINE_REGISTRY.register_pipeline(
+    TASK, pipeline_class=SignLanguageTranslationPipeline, pt_model=AutoModelForSeq2SeqLM, type="multimodal"
+)
+
+
+@dataclass(frozen=True)
+class PartialTranslation:
+    """One translation of the stream's window.
+
+    Attributes:
+        text: The translation of the frames seen so far (the window).
+        num_frames: Frames received since the start of the stream.
+        window_frames: Frames in the translated window.
+        latency_s: Seconds from the arrival of the window's newest frame to the text (pose estimation of that frame
+            included when frames are pushed).
+        is_final: Whether this is the translation at the end of the stream.
+    """
+
+    text: str
+    num_frames: int
+    window_frames: int
+    latency_s: float
+    is_final: bool = False
+
+
+class StreamingTranslator:
+    r"""Translate a stream of frames (or poses) as it grows: every `step_frames` frames, the window is translated.
+
+    Frames go through the pose estimator one by one as they arrive (`push_frame`), or poses are pushed directly
+    (`push_pose`); `stream` drives both from a video file (optionally paced at its frame rate), a camera device or any
+    iterable of RGB frames. Only pose-only models are supported (RGB-pose models need the frames of the window's hand
+    crops).
+
+    Args:
+        translator (`SignLanguageTranslationPipeline`): The pipeline that translates each window.
+        step_frames (`int`, *optional*, defaults to 30): Translate after every this many new frames.
+        max_window_frames (`int`, *optional*): Keep only the latest frames (a sliding window); by default the window
+            grows from the start of the stream (the processor sub-samples clips longer than the model's `max_frames`).
+        backend (`str`, *optional*, defaults to `"mediapipe"`): Pose estimator for `push_frame`.
+        estimator (`PoseEstimator`, *optional*): A ready estimator instead of `backend` (left open by `close`).
+        **translate_kwargs: Call parameters of the pipeline (`language`, `num_beams`, `max_new_tokens`, ...).
+    """
+
+    def __init__(
+        self,
+        translator: SignLanguageTranslationPipeline,
+        step_frames: int = 30,
+        max_window_frames: int | None = None,
+        backend: str = "mediapipe",
+        estimator: PoseEstimator | None = None,
+        **translate_kwargs,
+    ):
+        if step_frames < 1:
+            raise ValueError(f"`step_frames` must be at least 1, got {step_frames}.")
+        if max_window_frames is not None and max_window_frames < 1:
+            raise ValueError(f"`max_window_frames` must be at least 1, got {max_window_frames}.")
+        if translator.model.config.use_rgb:
+            raise NotImplementedError("Streaming supports pose-only models; this model uses RGB hand crops.")
+        self.translator = translator
+        self.step_frames = step_frames
+        self.max_window_frames = max_window_frames
+        self.backend = backend
+        self._estimator = estimator
+        self._owns_estimator = estimator is None
+        self.translate_kwargs = translate_kwargs
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream: forget the frames received so far."""
+        self._keypoints: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
+        self.num_frames = 0
+        self._since_translation = 0
+        self._last: PartialTranslation | None = None
+        if self._estimator is not None:
+            self._estimator.reset()
+
+    @property
+    def estimator(self) -> PoseEstimator:
+        """The pose estimator, built on first use."""
+        if self._estimator is None:
+            self._estimator = create_estimator(self.backend)
+        return self._estimator
+
+    def close(self) -> None:
+        """Release the pose estimator if this translator built it."""
+        if self._owns_estimator and self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+
+    def push_frame(self, frame: np.ndarray, arrival_time: float | None = None) -> PartialTranslation | None:
+        """Add one RGB frame `(height, width, 3)` uint8; returns a translation when a step is complete.
+
+        Args:
+            frame (`np.ndarray`): The frame.
+            arrival_time (`float`, *optional*): `time.perf_counter()` when the frame arrived (now by default).
+        """
+        arrival_time = time.perf_counter() if arrival_time is None else arrival_time
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+            raise ValueError(
+                f"A frame must be an RGB uint8 array of shape (height, width, 3), got {frame.dtype} {frame.shape}."
+            )
+        keypoints, scores = self.estimator(frame)
+        return self.push_pose(keypoints, scores, arrival_time)
+
+    def push_pose(
+        self, keypoints: np.ndarray, scores: np.ndarray, arrival_time: float | None = None
+    ) -> PartialTranslation | None:
+        """Add the pose of one frame: keypoints `(133, 2)` in `(x / width, y / height)` units and scores `(133,)`.
+
+        Returns:
+            `PartialTranslation` when `step_frames` frames arrived since the last translation, else `None`.
+        """
+        arrival_time = time.perf_counter() if arrival_time is None else arrival_time
+        keypoints = np.asarray(keypoints, dtype=np.float32)
+        scores = np.asarray(scores, dtype=np.float32)
+        if keypoints.shape != (133, 2) or scores.shape != (133,):
+            raise ValueError(
+                f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and "
+                f"{scores.shape}."
+            )
+        self._keypoints.append(keypoints)
+        self._scores.append(scores)
+        if self.max_window_frames is not None and len(self._keypoints) > self.max_window_frames:
+            del self._keypoints[0], self._scores[0]
+        self.num_frames += 1
+        self._since_translation += 1
+        if self._since_translation < self.step_frames:
+            return None
+        return self._translate(arrival_time, is_final=False)
+
+    def finish(self, arrival_time: float | None = None) -> PartialTranslation | None:
+        """The final translation of the stream: the window is translated again only if frames arrived since.
+
+        Returns:
+            `PartialTranslation` with `is_final=True`, or `None` when no frame arrived at all.
+        """
+        if self.num_frames == 0:
+            return None
+        if self._since_translation == 0:
+            return replace(self._last, is_final=True)
+        return self._translate(time.perf_counter() if arrival_time is None else arrival_time, is_final=True)
+
+    def _translate(self, arrival_time: float, is_final: bool) -> PartialTranslation:
+        clip = (np.stack(self._keypoints), np.stack(self._scores))  # (T, 133, 2), (T, 133)
+        text = self.translator(clip, **self.translate_kwargs)["translation_text"]
+        self._since_translation = 0
+        self._last = PartialTranslation(
+            text, self.num_frames, len(clip[0]), time.perf_counter() - arrival_time, is_final
+        )
+        return self._last
+
+    def stream(
+        self, source: str | Path | int | Iterable[np.ndarray], realtime: bool = False, fps: float | None = None
+    ) -> Iterator[PartialTranslation]:
+        """Translate a video, a camera or an iterable of RGB frames as it plays; yields each partial translation.
+
+        Args:
+            source: A video file, a camera (`/dev/videoN` or its number, read with PyAV's v4l2 input) or RGB frames.
+            realtime (`bool`, *optional*, defaults to `False`): Deliver a file's (or iterable's) frames at `fps`
+                as a camera would: each frame "arrives" at its timestamp, so latencies include any backlog.
+            fps (`float`, *optional*): Frame rate for `realtime`; defaults to the video's.
+
+        Yields:
+            `PartialTranslation`, the last one with `is_final=True`.
+        """
+        self.reset()
+        frames, is_camera = _open_source(source)
+        if realtime and not is_camera:
+            fps = fps or (probe_video(source).fps if isinstance(source, str | Path) else None)
+            if not fps:
+                raise ValueError("`realtime=True` needs a frame rate: give `fps` (the source does not declare one).")
+        start = time.perf_counter()
+        arrival_time = start
+        for index, frame in enumerate(frames):
+            if realtime and not is_camera:
+                arrival_time = start + index / fps
+                time.sleep(max(0.0, arrival_time - time.perf_counter()))
+            else:
+                arrival_time = time.perf_counter()
+            partial = self.push_frame(frame, arrival_time)
+            if partial is not None:
+                yield partial
+        final = self.finish(arrival_time)
+        if final is None:
+            raise ValueError(f"The source {source!r} gave no frames: nothing to translate.")
+        yield final
+
+
+def _open_source(source) -> tuple[Iterable[np.ndarray], bool]:
+    """`(frames, is_camera)` of a video file, a camera device (`/dev/videoN` or its number) or an iterable."""
+    if isinstance(source, int) or (isinstance(source, str) and source.startswith("/dev/video")):
+        return _iter_camera_frames(f"/dev/video{source}" if isinstance(source, int) else source), True
+    if isinstance(source, str | Path):
+        return iter_video_frames(source), False
+    return source, False
+
+
+def _iter_camera_frames(device: str) -> Iterator[np.ndarray]:
+    """RGB frames `(height, width, 3)` from a V4L2 camera, as they are captured (until interrupted)."""
+    import av
+
+    try:
+        container = av.open(device, format="v4l2")
+    except (av.error.FFmpegError, OSError) as error:
+        raise ValueError(f"Could not open the camera `{device}` ({error}).") from error
+    with container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
+
+
+__all__ = ["TASK", "PartialTranslation", "SignLanguageTranslationPipeline", "StreamingTranslator"]

@@ -1,0 +1,188 @@
+"""Tests of the `sign-language-translation` pipeline, `unisign translate` and the streaming translator (tiny model)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+
+from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer, write_video
+
+
+GENERATION = {"num_beams": 1, "max_new_tokens": 8}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny random pose-only Uni-Sign folder (model + processor), as `from_pretrained` and the Hub expect it."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+
+    folder = tmp_path_factory.mktemp("tiny-unisign")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(folder / "tokenizer"))
+    torch.manual_seed(3)  # a seed whose translations differ between different clips (checked below)
+    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
+    UniSignForConditionalGeneration(config).save_pretrained(folder / "model")
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(folder / "model")
+    return folder / "model"
+
+
+@pytest.fixture(scope="module")
+def translator(model_dir):
+    from transformers import pipeline
+
+    import unisign  # noqa: F401  (registers the task)
+
+    return pipeline("sign-language-translation", model=str(model_dir), device="cpu", **GENERATION)
+
+
+@pytest.fixture(scope="module")
+def video(data_dir) -> Path:
+    pytest.importorskip("mediapipe", reason="pose extraction from video needs mediapipe (pip install mediapipe)")
+    return data_dir / "pose-format" / "test_video.mp4"
+
+
+@pytest.fixture(scope="module")
+def extracted(video, tmp_path_factory):
+    """The video's MediaPipe poses, and the `.pose` file they were saved to."""
+    from unisign.extraction import extract_poses, save_poses
+
+    sample = extract_poses(video, progress=False)
+    pose_file = tmp_path_factory.mktemp("poses") / "test_video.pose"
+    save_poses(sample, pose_file)
+    return sample, pose_file
+
+
+def test_same_text_for_video_pose_file_and_arrays(translator, video, extracted):
+    sample, pose_file = extracted
+    from_video = translator(str(video), return_poses=True)
+    np.testing.assert_array_equal(from_video["poses"].keypoints, sample.keypoints)  # extraction is deterministic
+    text = from_video["translation_text"]
+    assert isinstance(text, str) and text
+
+    as_array = np.concatenate([sample.keypoints, sample.scores[..., None]], axis=-1)  # (T, 133, 3)
+    inputs = [pose_file, (sample.keypoints, sample.scores), as_array, sample]
+    assert [translator(clip)["translation_text"] for clip in inputs] == [text] * len(inputs)
+    batched = translator([*inputs, (sample.keypoints[:20], sample.scores[:20])], batch_size=2)
+    assert [result["translation_text"] for result in batched[:-1]] == [text] * len(inputs)
+    # the tiny model does look at its input: a shorter clip reads differently
+    assert batched[-1]["translation_text"] != text
+
+
+def test_translate_command_prints_the_text(translator, video, extracted, capsys):
+    from unisign import cli
+
+    arguments = ["translate", str(video), "--model", translator.model.name_or_path, "--device", "cpu"]
+    cli.main([*arguments, "--language", "en", "--num-beams", "1", "--max-new-tokens", "8", "--no-progress"])
+    printed = capsys.readouterr().out.strip()
+    assert printed == translator(extracted[0])["translation_text"]  # the command extracts the same poses
+
+
+def test_streaming_translates_the_growing_window(translator, video, extracted):
+    from unisign.pipeline import StreamingTranslator
+
+    sample, _ = extracted
+    full_text = translator(sample)["translation_text"]
+    stream = StreamingTranslator(translator, step_frames=20)
+    try:
+        partials = list(stream.stream(str(video)))
+    finally:
+        stream.close()
+    assert [partial.num_frames for partial in partials] == [20, 40, 58]
+    assert [partial.is_final for partial in partials] == [False, False, True]
+    assert all(partial.latency_s > 0 for partial in partials)
+    assert partials[0].text == translator((sample.keypoints[:20], sample.scores[:20]))["translation_text"]
+    assert partials[-1].text == full_text  # frame-by-frame estimation gives the same poses as `extract_poses`
+
+
+def test_streaming_pushed_poses_and_sliding_window(translator):
+    from unisign.pipeline import StreamingTranslator
+
+    rng = np.random.default_rng(0)
+    keypoints = (0.5 + 0.15 * rng.standard_normal((12, 133, 2))).astype(np.float32)
+    scores = rng.uniform(0.5, 1.0, (12, 133)).astype(np.float32)
+    stream = StreamingTranslator(translator, step_frames=5, max_window_frames=8)
+    results = [stream.push_pose(keypoints[index], scores[index]) for index in range(12)]
+    assert [index for index, result in enumerate(results) if result is not None] == [4, 9]
+    assert results[9].window_frames == 8
+    assert results[9].text == translator((keypoints[2:10], scores[2:10]))["translation_text"]
+    final = stream.finish()
+    assert final.is_final and final.num_frames == 12
+    assert final.text == translator((keypoints[4:], scores[4:]))["translation_text"]
+    with pytest.raises(ValueError, match=r"keypoints \(133, 2\)"):
+        stream.push_pose(keypoints, scores)
+
+
+def test_missing_files_and_bad_inputs_raise_clear_errors(translator, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        translator(str(tmp_path / "missing.mp4"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        translator(str(tmp_path / "missing.pose"))
+    with pytest.raises(ValueError, match="no frames"):
+        translator((np.zeros((0, 133, 2)), np.zeros((0, 133))))
+    with pytest.raises(ValueError, match="Each input must be"):
+        translator(42)
+    with pytest.raises(ValueError, match="shape"):
+        translator((np.zeros((5, 17, 2)), np.zeros((5, 17))))
+
+
+def test_broken_videos_raise_clear_errors(translator, tmp_path):
+    import av
+
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    audio_only = tmp_path / "audio.wav"
+    with av.open(str(audio_only), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    with pytest.raises(ValueError, match="empty"):
+        translator(str(empty))
+    with pytest.raises(ValueError, match="corrupt|not a video"):
+        translator(str(corrupt))
+    with pytest.raises(ValueError, match="no video stream"):
+        translator(str(audio_only))
+
+
+def test_translate_command_reports_errors(model_dir, tmp_path, capsys):
+    from unisign import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["translate", str(tmp_path / "missing.pose"), "--model", str(model_dir), "--device", "cpu"])
+    assert "unisign translate: error:" in str(exit_info.value.code) and "does not exist" in str(exit_info.value.code)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["translate", str(tmp_path / "x.pose"), "--model", str(tmp_path / "no-model"), "--device", "cpu"])
+    assert "Could not load a Uni-Sign model" in str(exit_info.value.code)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["translate", "--model", str(model_dir)])
+    assert "Give either INPUT" in str(exit_info.value.code)
+
+
+def test_pose_file_without_hands_and_video_without_person_give_documented_results(translator, extracted, tmp_path):
+    from unisign.data import PoseSample
+    from unisign.extraction import save_poses
+
+    sample, _ = extracted
+    scores = sample.scores.copy()
+    scores[:, LEFT_HAND_INDICES + RIGHT_HAND_INDICES] = 0.0
+    keypoints = sample.keypoints.copy()
+    keypoints[:, LEFT_HAND_INDICES + RIGHT_HAND_INDICES] = 0.0
+    no_hands = PoseSample(id="no-hands", keypoints=keypoints, scores=scores, width=sample.width, height=sample.height)
+    save_poses(no_hands, tmp_path / "no_hands.pose")
+    result = translator(str(tmp_path / "no_hands.pose"), return_poses=True)
+    assert not result["poses"].scores[:, LEFT_HAND_INDICES + RIGHT_HAND_INDICES].any()
+    assert result["translation_text"] == translator((keypoints, scores))["translation_text"]
+
+    noise = np.random.default_rng(0).integers(0, 256, (6, 48, 64, 3), dtype=np.uint8)
+    write_video(tmp_path / "nobody.mp4", noise)
+    nobody = translator(str(tmp_path / "nobody.mp4"), return_poses=True)
+    assert not nobody["poses"].scores.any()  # no person: all-zero poses, documented, not an error
+    assert isinstance(nobody["translation_text"], str)
