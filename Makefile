@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 main: $(VENV)/.installed
-	$(OFFLINE) $(PYTHON) examples/quickstart.py
+	$(OFFLINE) $(PYTHON) train.py
 
 test: $(VENV)/.installed
 	$(OFFLINE) $(PYTHON) -m pytest

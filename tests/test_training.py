@@ -101,6 +101,10 @@ def test_stage1_runs_learns_and_exports(stage1_export, assets):
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3  # the tiny model memorises its tiny data
     assert stage1_export.export == stage1_export.output_dir / "best"
     check_export_generates(stage1_export.export, assets)
+    # a single-task run logs its task's metrics unprefixed, and selects on them
+    lines = (stage1_export.output_dir / "logs" / "train_log.jsonl").read_text().splitlines()
+    evaluations = [record for record in map(json.loads, lines) if "eval/loss" in record]
+    assert evaluations and all("eval/bleu4" in record and "eval/score" not in record for record in evaluations)
     for name in ("best", "last"):
         assert (stage1_export.output_dir / name / "README.md").is_file()
 
@@ -189,7 +193,6 @@ def test_resume_after_sigkill_gives_identical_parameters(assets, tmp_path):
     assert all(torch.equal(expected[key], actual[key]) for key in expected)
 
 
-@pytest.mark.slow
 def test_two_processes_equal_one_process_accumulating_the_two_halves(assets, tmp_path):
     """DDP over gloo (torchrun, 2 CPU processes, batch 2 each) == 1 process, batch 2, accumulation 2.
 

@@ -69,7 +69,14 @@ def load_pose_dataset(path_or_name: str | Path, split: str | None = None, **load
     local = Path(path_or_name)
     if local.exists() and not sorted(local.glob("data/*.parquet")):
         raise ValueError(f"`{local}` holds no `data/*.parquet` files; write it with `save_pose_dataset`.")
-    loaded = datasets.load_dataset(str(path_or_name), split=split, **load_kwargs)
+    if local.exists():
+        # name the files: a folder name alone lets `datasets` serve a stale cache after the files are rewritten
+        files: dict[str, list[str]] = {}
+        for path in sorted(local.glob("data/*.parquet")):
+            files.setdefault(path.name.split("-")[0], []).append(str(path))
+        loaded = datasets.load_dataset("parquet", data_files=files, split=split, **load_kwargs)
+    else:
+        loaded = datasets.load_dataset(str(path_or_name), split=split, **load_kwargs)
     expected = dataset_features()
     for name, dataset in [(split, loaded)] if split is not None else loaded.items():
         if dataset.features is not None and dataset.features != expected:

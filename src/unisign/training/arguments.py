@@ -6,6 +6,11 @@ A run's file looks like (see `configs/` for every stage of the recipe)::
     model: {language_model: google/mt5-base}
     data: {format: reference, dataset: CSL_News, train_labels: ..., pose_dir: ...}
     training: {output_dir: outputs/stage1, num_epochs: 20, batch_size: 16, gradient_accumulation_steps: 8}
+
+and a multi-task run on the built-in synthetic data (`configs/default_synthetic.yaml`, the main job)::
+
+    model: {text_config: {d_model: 128, ...}, new_tokenizer_vocab_size: 256, prompts: {en/ISLR: ..., en/SLT: ...}}
+    data: {format: synthetic, path: outputs/synthetic-data, synthetic: {num_train: 6000}, task: [ISLR, CSLR, SLT]}
 """
 
 import dataclasses
@@ -40,6 +45,14 @@ class ModelArguments:
         default=None, metadata={"help": "mT5 config of a randomly initialised language model (no `language_model`)."}
     )
     prompts: dict | None = field(default=None, metadata={"help": "Prompt text per language (or language/task)."})
+    new_tokenizer_vocab_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "Train a new SentencePiece (unigram) tokenizer of at most this many pieces on the training "
+            "split's targets (every task) and the prompts, saved in `<output_dir>/tokenizer`, instead of loading "
+            "`tokenizer`. The language model's `vocab_size` defaults to its size."
+        },
+    )
     rgb_backbone_weights: str | None = field(
         default="imagenet", metadata={"help": "Stage 2: `imagenet` (torchvision's weights, downloaded) or null."}
     )
@@ -50,9 +63,19 @@ class DataArguments:
     """Which clips to train and evaluate on, and what the targets are."""
 
     format: str = field(
-        default="parquet", metadata={"help": "`parquet` (a pose dataset folder or Hub id) or `reference`."}
+        default="parquet",
+        metadata={
+            "help": "`parquet` (a pose dataset folder or Hub id), `reference`, or `synthetic` (the built-in "
+            "synthetic sign language, generated into `path` on first use and reused afterwards)."
+        },
     )
-    path: str | None = field(default=None, metadata={"help": "Pose dataset folder or Hub id (format `parquet`)."})
+    path: str | None = field(
+        default=None, metadata={"help": "Pose dataset folder or Hub id (`parquet`); where to generate (`synthetic`)."}
+    )
+    synthetic: dict = field(
+        default_factory=dict,
+        metadata={"help": "Format `synthetic`: arguments of `unisign.synthetic.generate_dataset`, e.g. num_train."},
+    )
     dataset: str | None = field(
         default=None, metadata={"help": "Reference layout name, e.g. CSL_Daily (format `reference`)."}
     )
@@ -61,12 +84,33 @@ class DataArguments:
     pose_dir: str | None = field(default=None, metadata={"help": "Folder of the reference pose pickles."})
     video_dir: str | None = field(default=None, metadata={"help": "Folder of the videos (RGB-pose models)."})
     train_split: str = "train"
-    eval_split: str | None = "dev"
-    task: str = field(default="SLT", metadata={"help": "SLT (text), CSLR (glosses) or ISLR (the word)."})
+    eval_split: str | None = field(default="dev", metadata={"help": "Split scored during training (model selection)."})
+    test_split: str | None = field(
+        default=None,
+        metadata={"help": "Split scored once after training, on the best export, with `unisign.evaluation`."},
+    )
+    task: str | list[str] = field(
+        default="SLT",
+        metadata={
+            "help": "SLT (text), CSLR (glosses) or ISLR (the word); or a list of them for one multi-task model: "
+            "each clip is then trained once per listed task it carries in `extra['tasks']` (every listed task when "
+            "it names none), with the prompt of `<language>/<task>`."
+        },
+    )
     language: str = field(default="zh", metadata={"help": "Prompt language: `zh` for CSL datasets, `en` otherwise."})
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     num_workers: int = 0
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The task(s) of the run, in order (one for a single-task run)."""
+        return (self.task,) if isinstance(self.task, str) else tuple(self.task)
+
+    @property
+    def is_multitask(self) -> bool:
+        """Whether the run trains one model on several tasks."""
+        return len(self.tasks) > 1
 
 
 @dataclass
@@ -94,6 +138,9 @@ class OptimizationArguments:
     eval_max_new_tokens: int = 100
     log_with: str | None = field(default="tensorboard", metadata={"help": "Accelerate tracker, or null."})
     log_every: int = 10
+    num_threads: int | None = field(
+        default=None, metadata={"help": "CPU threads of torch (`torch.set_num_threads`); torch's default if null."}
+    )
     export_merged: bool = field(default=False, metadata={"help": "LoRA runs: also export the merged model."})
     debug_kill_at_step: int | None = field(
         default=None, metadata={"help": "Testing only: SIGKILL the process right after this step (crash recovery)."}
@@ -136,9 +183,16 @@ class TrainConfig:
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"Unknown `stage` {self.stage!r}. Available stages: {STAGES}.")
-        self.data.task = self.data.task.upper()
-        if self.data.task not in TASKS:
-            raise ValueError(f"Unknown `data.task` {self.data.task!r}. Available tasks: {TASKS}.")
+        tasks = self.data.task
+        if not isinstance(tasks, str | list | tuple) or not tasks or not all(isinstance(t, str) for t in tasks):
+            raise ValueError(f"`data.task` must be a task name or a non-empty list of them, got {tasks!r}.")
+        tasks = [tasks.upper()] if isinstance(tasks, str) else [task.upper() for task in tasks]
+        unknown = [task for task in tasks if task not in TASKS]
+        if unknown:
+            raise ValueError(f"Unknown `data.task` {unknown}. Available tasks: {TASKS}.")
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f"`data.task` lists a task twice: {tasks}.")
+        self.data.task = tasks[0] if len(tasks) == 1 else tasks
 
 
 def _build(cls, values: dict, where: str):
@@ -154,8 +208,18 @@ def _build(cls, values: dict, where: str):
         nested = known[name].type
         if dataclasses.is_dataclass(nested):
             value = _build(nested, value, f"{where}.{name}" if where else name)
+        elif nested in (float, float | None) and isinstance(value, str):
+            value = _as_float(value, f"{where}.{name}" if where else name)
         kwargs[name] = tuple(value) if name == "adam_betas" else value
     return cls(**kwargs)
+
+
+def _as_float(text: str, where: str) -> float:
+    """A number YAML left as a string: YAML 1.1 reads `2e-3` (exponent, no dot) that way."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"`{where}` must be a number, got {text!r}.") from None
 
 
 def parse_override(override: str) -> tuple[list[str], object]:

@@ -4,6 +4,9 @@ Randomness (temporal sub-sampling, hand frames) is drawn from a generator seeded
 sample's inputs do not depend on worker count, process count or where a resumed run starts.
 """
 
+import copy
+import inspect
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import torch
 
 from ..data import PoseSample, load_pose_dataset, sample_from_row
 from ..data.reference import (
+    LabelRecord,
     load_pose_samples,
     read_csl_news_labels,
     read_label_file,
@@ -21,43 +25,98 @@ from ..data.reference import (
 from .arguments import DataArguments
 
 
+# the settings each `data.format` needs
+DATA_FORMATS = {"parquet": ("path",), "reference": ("dataset", "train_labels", "pose_dir"), "synthetic": ("path",)}
+
+
 class SignDataset(torch.utils.data.Dataset):
-    """Clips and their targets -> `UniSignProcessor.encode_sample` outputs (numpy), one per index.
+    """Clips and their targets -> `UniSignProcessor.encode_sample` outputs (numpy), one per (clip, task) item.
+
+    A single-task dataset has one item per clip. A multi-task dataset has one item per clip and task that the clip
+    carries: its `extra["tasks"]` (lower-case names, as the synthetic generator writes them) if it has that list,
+    else every task of the dataset. Each item's prompt is that of `"<language>/<task>"` (see
+    `UniSignProcessor.prompt_text`) and its target that of its task.
 
     Args:
         samples: A list of `PoseSample`s or a pose `datasets.Dataset` (rows become samples lazily).
         processor: The `UniSignProcessor`.
-        task: `SLT`, `CSLR` or `ISLR`: which annotation is the target.
+        task: `SLT`, `CSLR` or `ISLR`: which annotation is the target; or a sequence of them (multi-task).
         language: Prompt language.
         train: Training mode: the reference's random temporal and hand sampling; otherwise deterministic.
         seed: Seed of the random modes.
         video_dir: Folder of the videos, when the model reads RGB hand crops.
+
+    Raises:
+        ValueError: if a task has no clip.
     """
 
-    def __init__(self, samples, processor, task: str, language: str, train: bool, seed: int = 0, video_dir=None):
+    def __init__(self, samples, processor, task, language: str, train: bool, seed: int = 0, video_dir=None):
         self.samples, self.processor = samples, processor
-        self.task, self.language, self.train = task, language, train
+        self.tasks = (task,) if isinstance(task, str) else tuple(task)
+        self.language, self.train = language, train
         self.seed, self.epoch = seed, 0
         self.video_dir = None if video_dir is None else Path(video_dir)
+        self.items = [
+            (index, task)
+            for index, carried in enumerate(_carried_tasks(samples))
+            for task in self.tasks
+            if carried is None or task.lower() in carried
+        ]
+        missing = [task for task in self.tasks if not any(item_task == task for _, item_task in self.items)]
+        if missing and len(samples):
+            raise ValueError(
+                f"None of the {len(samples)} clips carries task(s) {missing} in `extra['tasks']`: each task of the "
+                f"run needs clips (the dataset's tasks: {list(self.tasks)})."
+            )
+
+    @property
+    def task(self) -> str:
+        """The task of a single-task dataset (see `for_task` to split a multi-task one)."""
+        if len(self.tasks) != 1:
+            raise ValueError(f"This dataset has several tasks {list(self.tasks)}; use `for_task(task)`.")
+        return self.tasks[0]
+
+    def for_task(self, task: str) -> "SignDataset":
+        """The single-task dataset of the items of `task` (same clips, same settings)."""
+        if task not in self.tasks:
+            raise ValueError(f"Unknown task {task!r} for this dataset. Its tasks: {list(self.tasks)}.")
+        subset = copy.copy(self)
+        subset.tasks = (task,)
+        subset.items = [item for item in self.items if item[1] == task]
+        return subset
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return len(self.items)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw this epoch's random sampling (training mode)."""
         self.epoch = epoch
 
     def sample(self, index: int) -> PoseSample:
-        """The `PoseSample` at `index`."""
-        item = self.samples[index]
+        """The `PoseSample` of item `index`."""
+        item = self.samples[self.items[index][0]]
         return item if isinstance(item, PoseSample) else sample_from_row(item)
 
+    def item_task(self, index: int) -> str:
+        """The task of item `index`."""
+        return self.items[index][1]
+
     def target(self, index: int) -> str:
-        """The target text of the sample at `index`."""
-        return task_target(self.sample(index), self.task)
+        """The target text of item `index`."""
+        return str(task_target(self.sample(index), self.item_task(index)))
+
+    def targets(self) -> list[str]:
+        """The target text of every item, in order, read without decoding any keypoints."""
+        if isinstance(self.samples, list):
+            records = self.samples
+        else:
+            rows = self.samples.with_format(None).select_columns(["id", "text", "gloss"])
+            records = [LabelRecord(row["id"], "", row["text"], row["gloss"]) for row in rows]
+        return [str(task_target(records[index], task)) for index, task in self.items]
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         sample = self.sample(index)
+        task = self.item_task(index)
         video = None
         if self.video_dir is not None:
             if not sample.video_path:
@@ -65,21 +124,48 @@ class SignDataset(torch.utils.data.Dataset):
             video = str(self.video_dir / sample.video_path)
         return self.processor.encode_sample(
             sample,
-            text=task_target(sample, self.task),
+            text=str(task_target(sample, task)),
             video=video,
             language=self.language,
-            task=self.task,
+            task=task,
             temporal_sampling="random" if self.train else "uniform",
             hand_sampling="random" if self.train else "top",
             rng=np.random.default_rng([self.seed, self.epoch, index]),
         )
 
 
+def _carried_tasks(samples) -> list[set[str] | None]:
+    """Per clip, the lower-case task names of its `extra["tasks"]`, or `None` when it names none."""
+    if isinstance(samples, list):
+        extras = [sample.extra for sample in samples]
+    else:  # a pose `datasets.Dataset`: read only the JSON column
+        extras = [json.loads(extra) if extra else {} for extra in samples["extra"]]
+    return [None if extra.get("tasks") is None else {t.lower() for t in extra["tasks"]} for extra in extras]
+
+
+def prepare_synthetic_data(args: DataArguments):
+    """Generate the synthetic dataset into `args.path` (or reuse it there, when generated with the same settings)."""
+    from ..synthetic import generate_dataset
+
+    return generate_dataset(args.path, **args.synthetic)
+
+
 def load_split(args: DataArguments, split: str):
     """The samples of one split, as a list of `PoseSample`s or a pose `datasets.Dataset`."""
     limit = args.max_train_samples if split == args.train_split else args.max_eval_samples
-    if args.format == "parquet":
-        dataset = load_pose_dataset(args.path, split=split)
+    if args.format in ("parquet", "synthetic"):
+        if args.format == "synthetic":
+            from ..synthetic import load_generated_dataset
+
+            # its explicit file list keys `datasets`' cache on the files themselves: a regenerated dataset is not
+            # served from the cache of the previous one (as `load_dataset(folder)` does)
+            splits = load_generated_dataset(args.path)
+            if split not in splits:
+                raise ValueError(f"The synthetic dataset in {args.path} has no split {split!r}: {list(splits)}.")
+            dataset = splits[split]
+        else:
+            dataset = load_pose_dataset(args.path, split=split)
+        dataset = dataset.with_format("numpy")  # numpy rows become samples ten times faster than python lists
         return dataset if limit is None else dataset.select(range(min(limit, len(dataset))))
     if args.format == "reference":
         labels = args.train_labels if split == args.train_split else args.eval_labels
@@ -90,14 +176,19 @@ def load_split(args: DataArguments, split: str):
         else:
             records = read_label_file(labels, args.dataset, split)
         return list(load_pose_samples(records[:limit], args.pose_dir))
-    raise ValueError(f"Unknown `data.format` {args.format!r}. Available formats: ['parquet', 'reference'].")
+    raise ValueError(f"Unknown `data.format` {args.format!r}. Available formats: {list(DATA_FORMATS)}.")
 
 
 def check_data_paths(args: DataArguments, needs_video: bool) -> None:
     """Fail before any compute when a data path the run needs is missing."""
-    required = {"parquet": ["path"], "reference": ["dataset", "train_labels", "pose_dir"]}.get(args.format)
+    required = DATA_FORMATS.get(args.format)
     if required is None:
-        raise ValueError(f"Unknown `data.format` {args.format!r}. Available formats: ['parquet', 'reference'].")
+        raise ValueError(f"Unknown `data.format` {args.format!r}. Available formats: {list(DATA_FORMATS)}.")
+    required = list(required)
+    if args.format == "synthetic":
+        check_synthetic_settings(args.synthetic)
+    elif args.synthetic:
+        raise ValueError(f"`data.synthetic` only applies to `data.format: synthetic`, got format {args.format!r}.")
     if args.format == "reference" and args.eval_split:
         required.append("eval_labels")
     if needs_video:
@@ -110,5 +201,18 @@ def check_data_paths(args: DataArguments, needs_video: bool) -> None:
             )
             raise ValueError(f"`data.{name}` is required {reason}.")
         is_hub_id = name == "path" and re.fullmatch(r"[\w.-]+/[\w.-]+", value) and not value.startswith(".")
-        if name != "dataset" and not Path(value).exists() and not is_hub_id:
+        to_generate = args.format == "synthetic" and name == "path"
+        if name != "dataset" and not Path(value).exists() and not is_hub_id and not to_generate:
             raise FileNotFoundError(f"`data.{name}` points to {value}, which does not exist.")
+
+
+def check_synthetic_settings(settings: dict) -> None:
+    """`data.synthetic` must name arguments of `generate_dataset` (checked before any data is generated)."""
+    from ..synthetic import generate_dataset
+
+    if not isinstance(settings, dict):
+        raise ValueError(f"`data.synthetic` must be a mapping, got {type(settings).__name__}.")
+    valid = sorted(set(inspect.signature(generate_dataset).parameters) - {"output_dir"})
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {unknown} in `data.synthetic`. Valid settings: {valid}.")

@@ -5,39 +5,12 @@ export where a good one was.
 """
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
 
-from huggingface_hub import ModelCard, ModelCardData
-
-
-CARD_TEMPLATE = """---
-{{ card_data }}
----
-
-# {{ title }}
-
-A [Uni-Sign](https://arxiv.org/abs/2501.15187) model ({{ description }}), trained with the `unisign` package.
-
-## Use
-
-```python
-import unisign  # registers the Uni-Sign classes
-from transformers import AutoModelForSeq2SeqLM, AutoProcessor
-
-model = AutoModelForSeq2SeqLM.from_pretrained("{{ repo }}")
-processor = AutoProcessor.from_pretrained("{{ repo }}")
-```
-
-## Evaluation
-
-{{ results }}
-
-## Training
-
-{{ training }}
-"""
+from .model_card import export_card
 
 
 def replace_folder(tmp: Path, final: Path) -> None:
@@ -49,24 +22,43 @@ def replace_folder(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_model_card(folder: Path, task: str, metrics: dict, training: dict) -> None:
-    """A short model card: what the model is, how to load it, its scores and how it was trained."""
-    card_data = ModelCardData(library_name="transformers", tags=["sign-language", "unisign", task.lower()])
-    results = "\n".join(f"- {name}: {value:.4g}" for name, value in sorted(metrics.items())) or "Not evaluated."
-    card = ModelCard.from_template(
-        card_data,
-        template_str=CARD_TEMPLATE,
-        title=f"Uni-Sign ({task})",
-        description=f"task {task}",
-        repo=folder.name,
-        results=results,
-        training=f"```json\n{json.dumps(training, indent=2, default=str)}\n```",
+def count_saved_parameters(folder: Path) -> int | None:
+    """Parameters in a folder's `model.safetensors` (read from its header), or `None` without that file."""
+    from safetensors import safe_open
+
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="pt") as weights:
+        return sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())  # noqa: SIM118
+
+
+def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> None:
+    """Write `folder/README.md`, the export's model card (`model_card.export_card`).
+
+    The scores come from the folder's `eval_results.json` (evaluation split) and `test_results.json` (test split,
+    per task) when they exist.
+
+    Args:
+        folder: The export.
+        settings: The run's settings (`config_to_dict(config)`).
+        repo: The folder or Hub id shown in the card's loading example; defaults to `folder`.
+    """
+    validation_file, test_file = folder / "eval_results.json", folder / "test_results.json"
+    validation = json.loads(validation_file.read_text()) if validation_file.is_file() else {}
+    test = json.loads(test_file.read_text()) if test_file.is_file() else None
+    card = export_card(
+        settings, validation, test, repo=repo or str(folder), num_parameters=count_saved_parameters(folder)
     )
     card.save(folder / "README.md")
 
 
-def export_model(accelerator, model, processor, folder: Path, task: str, metrics: dict, training: dict, merged: bool):
-    """Write `folder` (and `<folder>-merged` for LoRA runs when asked) from the main process."""
+def export_model(accelerator, model, processor, folder: Path, metrics: dict, settings: dict, merged: bool):
+    """Write `folder` (and `<folder>-merged` for LoRA runs when asked) from the main process.
+
+    Each folder holds the model, the processor, `eval_results.json` (`metrics`, on the evaluation split) and the
+    model card.
+    """
     unwrapped = accelerator.unwrap_model(model)
     state_dict = accelerator.get_state_dict(model)  # gathers sharded (FSDP/DeepSpeed) weights; every process calls it
     if not accelerator.is_main_process:
@@ -83,6 +75,6 @@ def export_model(accelerator, model, processor, folder: Path, task: str, metrics
         shutil.rmtree(tmp, ignore_errors=True)
         to_save.save_pretrained(tmp, state_dict=weights)
         processor.save_pretrained(tmp)
-        write_model_card(tmp, task, metrics, training)
         (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
+        write_model_card(tmp, settings, repo=str(final))
         replace_folder(tmp, final)

@@ -23,14 +23,17 @@ from transformers import get_cosine_schedule_with_warmup
 
 from ..metrics import compute_metrics
 from ..processing_unisign import UniSignDataCollator
-from .arguments import TrainConfig, config_to_dict
-from .data import SignDataset, load_split
+from .arguments import DataArguments, TrainConfig, config_to_dict
+from .data import SignDataset, load_split, prepare_synthetic_data
 from .export import export_model, replace_folder
 from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
+from .testing import evaluate_export_on_test_split
 
 
 # the metric that picks the best checkpoint, and whether higher is better
 SELECTION_METRIC = {"SLT": ("bleu4", True), "CSLR": ("wer", False), "ISLR": ("top1_per_instance", True)}
+# multi-task runs: the mean of the tasks' scores, each turned into "0-100, higher is better" (`multitask_score`)
+MULTITASK_SELECTION = ("score", True)
 
 
 @dataclass
@@ -59,7 +62,7 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_dataloaders(config: TrainConfig, processor, video_dir):
-    """Training and evaluation loaders (the evaluation one is `None` without an evaluation split)."""
+    """The training loader, and one evaluation loader per task (an empty dict without an evaluation split)."""
     data, training = config.data, config.training
     collator = UniSignDataCollator(processor)
     pin = torch.cuda.is_available()
@@ -67,7 +70,7 @@ def build_dataloaders(config: TrainConfig, processor, video_dir):
     # exactly the dropout draws of an uninterrupted one.
     generator = torch.Generator().manual_seed(training.seed)
     train_set = SignDataset(
-        load_split(data, data.train_split), processor, data.task, data.language, True, training.seed, video_dir
+        load_split(data, data.train_split), processor, data.tasks, data.language, True, training.seed, video_dir
     )
     train_loader = torch.utils.data.DataLoader(
         train_set,
@@ -79,24 +82,42 @@ def build_dataloaders(config: TrainConfig, processor, video_dir):
         generator=generator,
     )
     if not data.eval_split:
-        return train_loader, None
+        return train_loader, {}
     eval_set = SignDataset(
-        load_split(data, data.eval_split), processor, data.task, data.language, False, training.seed, video_dir
+        load_split(data, data.eval_split), processor, data.tasks, data.language, False, training.seed, video_dir
     )
-    eval_loader = torch.utils.data.DataLoader(
-        eval_set,
-        training.eval_batch_size,
-        collate_fn=collator,
-        num_workers=data.num_workers,
-        pin_memory=pin,
-        generator=generator,
-    )
-    return train_loader, eval_loader
+    eval_loaders = {
+        task: torch.utils.data.DataLoader(
+            eval_set.for_task(task),
+            training.eval_batch_size,
+            collate_fn=collator,
+            num_workers=data.num_workers,
+            pin_memory=pin,
+            generator=generator,
+        )
+        for task in data.tasks
+    }
+    return train_loader, eval_loaders
+
+
+def selection_metric(data: DataArguments) -> tuple[str, bool]:
+    """The metric that picks the best checkpoint, and whether higher is better."""
+    return MULTITASK_SELECTION if data.is_multitask else SELECTION_METRIC[data.task]
+
+
+def multitask_score(metrics: dict[str, float], tasks: tuple[str, ...]) -> float:
+    """Mean over tasks of a 0-100, higher-is-better score: ISLR top-1, 100 - CSLR WER (floored at 0), SLT BLEU-4."""
+    scores = []
+    for task in tasks:
+        name, higher_is_better = SELECTION_METRIC[task]
+        value = metrics[f"{task.lower()}/{name}"]
+        scores.append(value if higher_is_better else max(0.0, 100.0 - value))
+    return sum(scores) / len(scores)
 
 
 @torch.no_grad()
-def evaluate(accelerator, model, processor, loader, config: TrainConfig) -> dict:
-    """Loss, generated texts and the task's metrics on the evaluation split."""
+def evaluate_task(accelerator, model, processor, loader, config: TrainConfig) -> dict:
+    """Loss, generated texts and the metrics of one task's evaluation loader."""
     model.eval()
     unwrapped = accelerator.unwrap_model(model)
     predictions, losses = [], []
@@ -111,10 +132,30 @@ def evaluate(accelerator, model, processor, loader, config: TrainConfig) -> dict
         predictions += processor.batch_decode(accelerator.gather_for_metrics(generated))
     model.train()
     # scored against the raw target texts, as the reference does (not the truncated, tokenised labels)
-    references = [loader.dataset.target(index) for index in range(len(loader.dataset))]
-    metrics = compute_metrics(config.data.task.lower(), predictions, references, lang=config.data.language)
+    dataset = loader.dataset
+    metrics = compute_metrics(dataset.task.lower(), predictions, dataset.targets(), lang=config.data.language)
     metrics["loss"] = torch.cat(losses).mean().item()
     return {name: float(value) for name, value in metrics.items() if isinstance(value, int | float)}
+
+
+def evaluate(accelerator, model, processor, loaders: dict, config: TrainConfig) -> dict:
+    """The evaluation metrics: a single task's as they are; several tasks' as `<task>/<name>`, plus `score`.
+
+    A multi-task run also reports `loss`, the mean loss over all evaluation items, and `score`, the selection metric
+    (see `multitask_score`).
+    """
+    if not config.data.is_multitask:
+        (loader,) = loaders.values()
+        return evaluate_task(accelerator, model, processor, loader, config)
+    metrics, weighted_loss, items = {}, 0.0, 0
+    for task, loader in loaders.items():
+        task_metrics = evaluate_task(accelerator, model, processor, loader, config)
+        metrics.update({f"{task.lower()}/{name}": value for name, value in task_metrics.items()})
+        weighted_loss += task_metrics["loss"] * len(loader.dataset)
+        items += len(loader.dataset)
+    metrics["loss"] = weighted_loss / items
+    metrics["score"] = multitask_score(metrics, config.data.tasks)
+    return metrics
 
 
 def write_log_line(accelerator, output_dir: Path, values: dict) -> None:
@@ -150,6 +191,10 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Run training as `config` says; returns the folder of the best export.
 
+    With `data.test_split`, the best export is then scored on that split, task by task, with `unisign.evaluation`
+    (see `evaluate_export_on_test_split`): predictions, references and scores go to `<output_dir>/test/<task>/` and
+    the scores into the export's model card.
+
     Args:
         config: The run's settings.
         resume: Continue from the newest checkpoint in `training.output_dir`, exactly where it stopped.
@@ -157,6 +202,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     check_run(config)  # before any compute
     training, data = config.training, config.data
     output_dir = Path(training.output_dir)
+    if training.num_threads:
+        torch.set_num_threads(training.num_threads)
     precision = training.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"
@@ -167,8 +214,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
-    set_seed(training.seed)
-    model, processor = build_model_and_processor(config)
+    with accelerator.main_process_first():  # the main process generates data and trains a tokenizer; others reuse
+        if data.format == "synthetic":
+            prepare_synthetic_data(data)
+        set_seed(training.seed)
+        model, processor = build_model_and_processor(config, reuse_tokenizer=resume or not accelerator.is_main_process)
     if use_sync_batch_norm(accelerator.num_processes, accelerator.device):
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if config.lora.enabled:
@@ -178,7 +228,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         model.name_or_path = model.config._name_or_path = str(base_dir.resolve())
         model = apply_lora(model, config)
     video_dir = data.video_dir if model.config.use_rgb else None
-    train_loader, eval_loader = build_dataloaders(config, processor, video_dir)
+    train_loader, eval_loaders = build_dataloaders(config, processor, video_dir)
 
     optimizer = torch.optim.AdamW(
         parameter_groups(model, training.weight_decay),
@@ -188,8 +238,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         fused=accelerator.device.type == "cuda",
     )
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
-    if eval_loader is not None:
-        eval_loader = accelerator.prepare(eval_loader)
+    eval_loaders = {task: accelerator.prepare(loader) for task, loader in eval_loaders.items()}
     steps_per_epoch = math.ceil(len(train_loader) / training.gradient_accumulation_steps)
     total_steps = training.max_steps or training.num_epochs * steps_per_epoch
     # Accelerate steps a prepared scheduler once per process at each optimizer step
@@ -213,7 +262,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         flat = {f"{name}.{key}": str(value) for name, values in sections.items() for key, value in values.items()}
         accelerator.init_trackers("unisign", config=flat)
 
-    metric_name, higher_is_better = SELECTION_METRIC[data.task]
+    metric_name, higher_is_better = selection_metric(data)
     best_dir = output_dir / "best"
     bar = tqdm(
         total=total_steps, initial=progress.step, desc="Training", disable=not accelerator.is_local_main_process
@@ -248,12 +297,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 bar.set_postfix(loss=f"{loss.item():.4f}")
                 samples_since_log, log_started = 0, time.perf_counter()
             at_epoch_end = progress.batches_done_in_epoch == len(train_loader)
-            if eval_loader is not None and (
+            if eval_loaders and (
                 (training.eval_every and progress.step % training.eval_every == 0)
                 or (not training.eval_every and at_epoch_end)
                 or progress.step == total_steps
             ):
-                metrics = evaluate(accelerator, model, processor, eval_loader, config)
+                metrics = evaluate(accelerator, model, processor, eval_loaders, config)
                 accelerator.log({f"eval/{k}": v for k, v in metrics.items()}, step=progress.step)
                 write_log_line(
                     accelerator, output_dir, {"step": progress.step, **{f"eval/{k}": v for k, v in metrics.items()}}
@@ -263,16 +312,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 best = progress.best_score
                 if best is None or (score > best if higher_is_better else score < best):
                     progress.best_score = score
-                    export_model(
-                        accelerator,
-                        model,
-                        processor,
-                        best_dir,
-                        data.task,
-                        metrics,
-                        config_to_dict(config),
-                        training.export_merged,
-                    )
+                    settings = config_to_dict(config)
+                    export_model(accelerator, model, processor, best_dir, metrics, settings, training.export_merged)
             if training.save_every and progress.step % training.save_every == 0:
                 save_checkpoint(accelerator, output_dir, progress.step, training.keep_checkpoints)
             if training.debug_kill_at_step == progress.step:
@@ -284,9 +325,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             progress.batches_done_in_epoch = 0
     bar.close()
     last_dir = output_dir / "last"
-    export_model(
-        accelerator, model, processor, last_dir, data.task, {}, config_to_dict(config), training.export_merged
-    )
+    export_model(accelerator, model, processor, last_dir, {}, config_to_dict(config), training.export_merged)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return best_dir if best_dir.exists() else last_dir
+    export = best_dir if best_dir.exists() else last_dir
+    if data.test_split and accelerator.is_main_process:
+        evaluate_export_on_test_split(config, export)
+    return export

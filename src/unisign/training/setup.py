@@ -8,9 +8,10 @@ from transformers.utils import logging
 
 from ..configuration_unisign import UniSignConfig
 from ..modeling_unisign import UniSignForConditionalGeneration
-from ..processing_unisign import UniSignProcessor
+from ..processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
 from .arguments import TrainConfig
-from .data import check_data_paths
+from .data import SignDataset, check_data_paths, load_split
+from .tokenizer import train_sentencepiece_tokenizer
 
 
 logger = logging.get_logger(__name__)
@@ -38,10 +39,19 @@ def check_run(config: TrainConfig) -> None:
         reference = getattr(model, name)
         if reference and not _is_local_or_hub(reference):
             raise FileNotFoundError(f"`model.{name}` points to {reference}, which does not exist.")
-    if model.text_config is not None and not (model.tokenizer or model.init_from):
+    if model.text_config is not None and not (model.tokenizer or model.init_from or model.new_tokenizer_vocab_size):
         raise ValueError(
-            "A randomly initialised language model needs `model.tokenizer` (a folder with its vocabulary)."
+            "A randomly initialised language model needs `model.tokenizer` (a folder with its vocabulary) or "
+            "`model.new_tokenizer_vocab_size` (train one on the run's texts)."
         )
+    if model.new_tokenizer_vocab_size is not None:
+        if model.text_config is None:
+            raise ValueError(
+                "`model.new_tokenizer_vocab_size` only applies to a randomly initialised language model "
+                "(`model.text_config`): pretrained weights come with their own vocabulary."
+            )
+        if model.tokenizer:
+            raise ValueError("Set either `model.tokenizer` or `model.new_tokenizer_vocab_size`, not both.")
     use_rgb = config.stage == "stage2" or bool(model.config.get("use_rgb"))
     saved = Path(model.init_from or "", "config.json")
     if model.init_from and not use_rgb and saved.is_file():
@@ -72,8 +82,11 @@ def check_lora_targets(config: TrainConfig, saved_config: Path) -> None:
         )
 
 
-def _new_model(config: TrainConfig) -> UniSignForConditionalGeneration:
-    """A new Uni-Sign model: fresh pose encoder, mT5 weights from `language_model` (or a random small LM)."""
+def _new_model(config: TrainConfig, vocab_size: int) -> UniSignForConditionalGeneration:
+    """A new Uni-Sign model: fresh pose encoder, mT5 weights from `language_model` (or a random small LM).
+
+    A random language model's `vocab_size` defaults to `vocab_size`, the tokenizer's.
+    """
     settings = dict(config.model.config)
     if config.model.language_model:
         language_model = AutoModelForSeq2SeqLM.from_pretrained(config.model.language_model)
@@ -81,7 +94,8 @@ def _new_model(config: TrainConfig) -> UniSignForConditionalGeneration:
         # strict: every mT5 weight must land; the encoder/decoder embeddings are `shared` itself
         model.language_model.load_state_dict(language_model.state_dict(), strict=True)
         return model
-    return UniSignForConditionalGeneration(UniSignConfig(text_config=dict(config.model.text_config), **settings))
+    text_config = {"vocab_size": vocab_size, **config.model.text_config}
+    return UniSignForConditionalGeneration(UniSignConfig(text_config=text_config, **settings))
 
 
 def load_imagenet_backbone(model: UniSignForConditionalGeneration) -> None:
@@ -93,9 +107,61 @@ def load_imagenet_backbone(model: UniSignForConditionalGeneration) -> None:
     model.hand_image_encoder.backbone.load_state_dict(features.state_dict())
 
 
-def build_model_and_processor(config: TrainConfig) -> tuple[UniSignForConditionalGeneration, UniSignProcessor]:
-    """The model and processor a run starts from (see `configs/` for each stage)."""
+def new_tokenizer_texts(config: TrainConfig) -> list[str]:
+    """What a new tokenizer learns from: every training target of the run's tasks, and every prompt."""
+    data = config.data
+    targets = SignDataset(load_split(data, data.train_split), None, data.tasks, data.language, train=False).targets()
+    prompts = config.model.prompts or DEFAULT_PROMPTS
+    return targets + list(prompts.values())
+
+
+def load_tokenizer(config: TrainConfig, output_dir: Path, reuse: bool = False):
+    """The run's tokenizer: trained anew on its texts (`model.new_tokenizer_vocab_size`), or loaded.
+
+    With `reuse`, a tokenizer this run trained before (in `<output_dir>/tokenizer`) is loaded rather than trained.
+    """
     model_args = config.model
+    if model_args.new_tokenizer_vocab_size is not None:
+        folder = output_dir / "tokenizer"
+        if reuse and (folder / "tokenizer_config.json").is_file():
+            return AutoTokenizer.from_pretrained(folder)
+        tokenizer = train_sentencepiece_tokenizer(
+            new_tokenizer_texts(config), folder, model_args.new_tokenizer_vocab_size
+        )
+        logger.info(f"Trained a tokenizer of {len(tokenizer)} pieces on the training texts; saved in {folder}.")
+        return tokenizer
+    return AutoTokenizer.from_pretrained(model_args.tokenizer or model_args.init_from or model_args.language_model)
+
+
+def build_model_and_processor(
+    config: TrainConfig, reuse_tokenizer: bool = False
+) -> tuple[UniSignForConditionalGeneration, UniSignProcessor]:
+    """The model and processor a run starts from (see `configs/` for each stage).
+
+    Args:
+        config: The run's settings.
+        reuse_tokenizer: Load the tokenizer the run trained before instead of training it again (resumed runs,
+            processes other than the main one).
+    """
+    model_args = config.model
+    output_dir = Path(config.training.output_dir)
+    if (
+        model_args.init_from
+        and not model_args.tokenizer
+        and Path(model_args.init_from, "processor_config.json").is_file()
+    ):
+        processor = UniSignProcessor.from_pretrained(model_args.init_from)
+        if model_args.prompts:  # the run's prompts replace the saved ones (checked like any processor's)
+            processor = UniSignProcessor(
+                processor.feature_extractor,
+                processor.tokenizer,
+                prompts=model_args.prompts,
+                language=config.data.language,
+                max_target_length=processor.max_target_length,
+            )
+        tokenizer = processor.tokenizer
+    else:
+        processor, tokenizer = None, load_tokenizer(config, output_dir, reuse_tokenizer)
     if model_args.init_from:
         overrides = dict(model_args.config)
         if config.stage == "stage2":
@@ -104,26 +170,23 @@ def build_model_and_processor(config: TrainConfig) -> tuple[UniSignForConditiona
         if config.stage == "stage2" and model_args.rgb_backbone_weights == "imagenet":
             load_imagenet_backbone(model)
     else:
-        model = _new_model(config)
-    tokenizer_source = model_args.tokenizer or model_args.init_from or model_args.language_model
-    if (
-        model_args.init_from
-        and not model_args.tokenizer
-        and Path(model_args.init_from, "processor_config.json").is_file()
-    ):
-        processor = UniSignProcessor.from_pretrained(model_args.init_from)
-    else:
+        model = _new_model(config, len(tokenizer))
+    if processor is None:
         processor = UniSignProcessor.from_model_config(
-            model.config,
-            AutoTokenizer.from_pretrained(tokenizer_source),
-            prompts=model_args.prompts,
-            language=config.data.language,
+            model.config, tokenizer, prompts=model_args.prompts, language=config.data.language
         )
     processor.feature_extractor.max_frames = model.config.max_frames  # e.g. 64 for isolated signs
     if model.config.text_config.vocab_size < len(processor.tokenizer):
         raise ValueError(
             f"The tokenizer has {len(processor.tokenizer)} tokens but the language model only "
             f"{model.config.text_config.vocab_size}."
+        )
+    language = config.data.language
+    missing = [task for task in config.data.tasks if f"{language}/{task}" not in processor.prompts]
+    if config.data.is_multitask and missing:
+        logger.warning(
+            f"Multi-task run without a `{language}/<task>` prompt for {missing}: those tasks share the language's "
+            "prompt, so the model cannot tell them apart. Set `model.prompts`."
         )
     return model, processor
 

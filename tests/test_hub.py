@@ -1,0 +1,138 @@
+"""Hub sharing: what an upload of a model or dataset folder holds, the dry run, and the upload calls (never sent)."""
+
+import json
+
+import huggingface_hub
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from unisign import UniSignForConditionalGeneration, UniSignProcessor
+from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
+from unisign.hub import main, push_to_hub, upload_plan
+from unisign.training.arguments import TrainConfig, config_to_dict
+from unisign.training.export import write_model_card
+
+from .modeling_helpers import tiny_config
+from .training_helpers import make_tokenizer, random_clip
+
+
+class NoNetwork:
+    """Stands in for `HfApi`: records the calls a real upload would make, sends nothing."""
+
+    calls: list = []
+
+    def __init__(self, token=None):
+        self.calls.append(("init", token))
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    NoNetwork.calls = []
+    monkeypatch.setattr(huggingface_hub, "HfApi", NoNetwork)
+    return NoNetwork.calls
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A tiny exported model: weights, config, remote code, processor with its tokenizer, card, scores."""
+    root = tmp_path_factory.mktemp("export")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(0)
+    config = tiny_config()
+    model = UniSignForConditionalGeneration(config)
+    folder = root / "best"
+    model.save_pretrained(folder)
+    UniSignProcessor.from_model_config(config, tokenizer, language="en").save_pretrained(folder)
+    (folder / "eval_results.json").write_text(json.dumps({"bleu4": 1.0}))
+    write_model_card(folder, config_to_dict(TrainConfig()))
+    (root / "best.tmp").mkdir()  # an interrupted export beside it is not part of the folder
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "lock").write_text("x")
+    return folder
+
+
+def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_nothing(model_folder, no_network):
+    plan = push_to_hub(model_folder, "someone/tiny", dry_run=True)
+    assert no_network == []  # no Hub client was even created
+    listed = {file.path_in_repo: file for file in plan.files}
+    expected = {path.name for path in model_folder.iterdir() if path.is_file()}
+    assert set(listed) == expected  # everything in the folder except hidden files
+    kinds = {file.kind for file in plan.files}
+    assert {"config", "weights", "processor", "tokenizer", "model card", "code"} <= kinds
+    assert listed["config.json"].kind == "config" and listed["model.safetensors"].kind == "weights"
+    assert {listed[name].kind for name in ("modeling_unisign.py", "configuration_unisign.py", "keypoints.py")} == {
+        "code"
+    }
+    assert listed["processor_config.json"].kind == "processor" and listed["tokenizer.json"].kind == "tokenizer"
+    assert listed["README.md"].kind == "model card"
+    for name, file in listed.items():
+        assert file.size == (model_folder / name).stat().st_size
+    assert plan.total_size == sum((model_folder / name).stat().st_size for name in listed)
+    summary = plan.summary()
+    assert "model repository someone/tiny" in summary and f"{len(listed)} files" in summary
+    assert all(name in summary for name in listed)
+
+
+def test_an_upload_sends_exactly_the_planned_files(model_folder, no_network):
+    plan = push_to_hub(model_folder, "someone/tiny", private=True, token="hf_test", commit_message="tiny")
+    assert no_network[0] == ("init", "hf_test")
+    assert no_network[1] == ("create_repo", "someone/tiny", {"repo_type": "model", "private": True, "exist_ok": True})
+    ((_, upload),) = no_network[2:]
+    assert upload["repo_id"] == "someone/tiny" and upload["repo_type"] == "model"
+    assert upload["folder_path"] == str(model_folder) and upload["commit_message"] == "tiny"
+    assert upload["allow_patterns"] == [file.path_in_repo for file in plan.files]
+
+
+def test_a_folder_missing_what_from_pretrained_needs_is_refused(model_folder, tmp_path, no_network):
+    incomplete = tmp_path / "incomplete"
+    incomplete.mkdir()
+    for name in ("config.json", "model.safetensors", "README.md"):
+        (incomplete / name).write_bytes((model_folder / name).read_bytes())
+    with pytest.raises(ValueError, match="processor, tokenizer, code"):
+        push_to_hub(incomplete, "someone/tiny", dry_run=True)
+    with pytest.raises(ValueError, match="user/name"):
+        push_to_hub(model_folder, "no-namespace", dry_run=True)
+    with pytest.raises(ValueError, match="neither a model folder"):
+        upload_plan(tmp_path / "incomplete" / "..", "someone/tiny")
+    with pytest.raises(ValueError, match="not a folder"):
+        upload_plan(tmp_path / "missing", "someone/tiny")
+    assert no_network == []
+
+
+def test_a_generated_dataset_uploads_its_card_and_parquet_files(tmp_path, no_network):
+    from unisign.synthetic import generate_dataset
+
+    folder = tmp_path / "synthetic"
+    generate_dataset(folder, num_train=4, num_validation=2, num_test=2, num_train_signers=1)
+    plan = push_to_hub(folder, "someone/synthetic-signs", dry_run=True)
+    assert plan.repo_type == "dataset"
+    kinds = {file.path_in_repo: file.kind for file in plan.files}
+    assert kinds["README.md"] == "dataset card" and kinds["generation.json"] == "other"
+    assert sorted(path for path, kind in kinds.items() if kind == "data") == sorted(
+        path.relative_to(folder).as_posix() for path in folder.glob("data/*.parquet")
+    )
+    push_to_hub(folder, "someone/synthetic-signs")
+    assert no_network[1][2]["repo_type"] == "dataset"
+
+
+def test_a_saved_pose_dataset_without_card_is_refused(tmp_path):
+    keypoints, scores = random_clip(np.random.default_rng(0), frames=4)
+    sample = PoseSample("a", keypoints, scores, 64, 48, text="hi")
+    save_pose_dataset(samples_to_dataset_dict({"train": [sample]}), tmp_path / "poses")
+    with pytest.raises(ValueError, match="dataset card"):
+        upload_plan(tmp_path / "poses", "someone/poses")
+
+
+def test_the_command_line_dry_run_prints_the_list(model_folder, no_network, capsys):
+    main([str(model_folder), "someone/tiny", "--dry-run"])
+    output = capsys.readouterr().out
+    assert output.startswith("Dry run: nothing was uploaded.") and "model.safetensors" in output
+    assert no_network == []

@@ -1,0 +1,141 @@
+"""Model cards: the template renders, `model-index` parses back with huggingface_hub, and the eight released cards."""
+
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard, metadata_load
+from huggingface_hub.repocard_data import model_index_to_eval_results
+
+from unisign.training.arguments import TrainConfig, config_to_dict
+from unisign.training.model_card import (
+    REFERENCE_CHECKPOINTS,
+    TEMPLATE_PATH,
+    export_card,
+    reference_card,
+    scores_by_task,
+)
+
+
+REPO = Path(__file__).resolve().parents[1]
+CARDS = REPO / "model_cards"
+RELEASED = [
+    "csl_stage1_weight",
+    "csl_stage2_weight",
+    "csl_daily_pose_only_slt",
+    "csl_daily_rgb_pose_slt",
+    "wlasl_pose_only_islr",
+    "wlasl_rgb_pose_islr",
+    "how2sign_pose_only_slt",
+    "openasl_pose_only_slt",
+]
+# The published numbers (../shared/reference/UNISIGN.md, section 8), typed here independently of model_card.py:
+# {checkpoint: (task name, {metric name: value})}
+PUBLISHED = {
+    "csl_daily_pose_only_slt": ("Sign language translation", {"BLEU-4": 25.61, "ROUGE-L": 54.92}),
+    "csl_daily_rgb_pose_slt": ("Sign language translation", {"BLEU-4": 26.36, "ROUGE-L": 56.51}),
+    "how2sign_pose_only_slt": ("Sign language translation", {"BLEU-4": 14.5, "ROUGE-L": 34.3}),
+    "wlasl_rgb_pose_islr": (
+        "Isolated sign language recognition",
+        {"Top-1 accuracy per instance (%)": 63.52, "Top-1 accuracy per class (%)": 61.32},
+    ),
+}
+
+
+def parsed_results(path: Path) -> list:
+    """The `model-index` results of a card, parsed back by huggingface_hub."""
+    metadata = metadata_load(path)
+    name, results = model_index_to_eval_results(metadata["model-index"])
+    assert name == ModelCard.load(path).data.model_name
+    return results
+
+
+def multitask_settings() -> dict:
+    config = TrainConfig()
+    config.data.task = ["ISLR", "CSLR", "SLT"]
+    config.data.format, config.data.path = "synthetic", "/nowhere/synthetic"
+    config.data.eval_split, config.data.test_split, config.data.language = "validation", "test", "en"
+    config.model.text_config = {"d_model": 16}
+    return config_to_dict(config)
+
+
+def test_an_export_card_renders_and_its_model_index_parses_back(tmp_path):
+    validation = {"islr/top1_per_instance": 71.0, "cslr/wer": 33.3333, "slt/bleu4": 45.678, "slt/rouge_l": 60.0}
+    validation |= {"loss": 2.1, "score": 61.0}
+    test = {
+        "ISLR": {"top1_per_instance": 70.5, "top1_per_class": 69.25},
+        "CSLR": {"wer": 35.125, "del_rate": 1.0},
+        "SLT": {"bleu4": 41.0, "rouge_l": 62.5, "bleu1": 80.0},
+    }
+    card = export_card(multitask_settings(), validation, test, repo="user/model", num_parameters=1234)
+    card.save(tmp_path / "README.md")
+    results = parsed_results(tmp_path / "README.md")
+    found = {(r.dataset_split, r.task_name, r.metric_name): r.metric_value for r in results}
+    assert found == {
+        ("test", "Isolated sign language recognition", "Top-1 accuracy per instance (%)"): 70.5,
+        ("test", "Isolated sign language recognition", "Top-1 accuracy per class (%)"): 69.25,
+        ("test", "Continuous sign language recognition (glosses)", "Word error rate (%)"): 35.12,
+        ("test", "Sign language translation", "BLEU-4"): 41.0,
+        ("test", "Sign language translation", "ROUGE-L"): 62.5,
+        ("validation", "Isolated sign language recognition", "Top-1 accuracy per instance (%)"): 71.0,
+        ("validation", "Continuous sign language recognition (glosses)", "Word error rate (%)"): 33.33,
+        ("validation", "Sign language translation", "BLEU-4"): 45.68,
+        ("validation", "Sign language translation", "ROUGE-L"): 60.0,
+    }
+    text = (tmp_path / "README.md").read_text()
+    for section in (
+        "## How to load and use it",
+        "## Intended use",
+        "## Training data",
+        "## Limitations",
+        "## Licence",
+    ):
+        assert section in text
+    assert 'from_pretrained("user/model")' in text and "https://arxiv.org/abs/2501.15187" in text
+    assert "@inproceedings{li2025unisign" in text and "1,234 parameters" in text
+    assert ModelCard.load(tmp_path / "README.md").data.license == "apache-2.0"  # trained from scratch
+
+
+def test_a_card_of_a_run_from_released_weights_does_not_claim_a_licence():
+    settings = multitask_settings()
+    settings["model"]["init_from"] = "converted/csl_stage1_weight"
+    card = export_card(settings, {})
+    assert card.data.license is None and "CC BY-NC 4.0" in card.text
+    assert card.data.eval_results is None
+
+
+def test_single_task_metrics_are_not_prefixed():
+    assert scores_by_task({"bleu4": 3.0}, ("SLT",)) == {"SLT": {"bleu4": 3.0}}
+    assert scores_by_task({"islr/top1_per_instance": 1.0, "loss": 2.0}, ("ISLR", "SLT")) == {
+        "ISLR": {"top1_per_instance": 1.0}
+    }
+
+
+def test_the_template_is_in_model_cards():
+    assert (CARDS / "template.md").resolve() == TEMPLATE_PATH.resolve()
+
+
+@pytest.mark.parametrize("name", RELEASED)
+def test_the_released_checkpoint_cards_parse_and_quote_only_published_numbers(name, tmp_path):
+    path = CARDS / name / "README.md"
+    card = ModelCard.load(path)
+    assert card.data.license == "cc-by-nc-4.0" and card.data.base_model == "google/mt5-base"
+    assert "@inproceedings{li2025unisign" in card.text and f"unisign convert {name}.pth" in card.text
+    checkpoint = next(checkpoint for checkpoint in REFERENCE_CHECKPOINTS if checkpoint.name == name)
+    reference_card(checkpoint).save(tmp_path / "README.md")
+    assert path.read_text() == (tmp_path / "README.md").read_text()  # the committed card is what the code renders
+    if name not in PUBLISHED:
+        assert "model-index" not in metadata_load(path)
+        assert checkpoint.no_score_reason and " ".join(checkpoint.no_score_reason.split()) in " ".join(
+            card.text.split()
+        )
+        return
+    task_name, metrics = PUBLISHED[name]
+    results = parsed_results(path)
+    assert {result.metric_name: result.metric_value for result in results} == metrics
+    assert all(result.task_name == task_name and result.dataset_split == "test" for result in results)
+    assert all(result.source_url == "https://arxiv.org/abs/2501.15187" for result in results)
+
+
+def test_all_eight_released_checkpoints_have_a_card():
+    assert sorted(checkpoint.name for checkpoint in REFERENCE_CHECKPOINTS) == sorted(RELEASED)
+    assert sorted(path.parent.name for path in CARDS.glob("*/README.md")) == sorted(RELEASED)
