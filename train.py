@@ -10,94 +10,17 @@ Without `--config`, the main job runs: it generates the synthetic sign-language 
 outputs/synthetic-data), trains a SentencePiece tokenizer and one multi-task model (ISLR, CSLR, SLT) on CPU, scores
 it on unseen signers, exports it with its model card, prints test translations next to their references and draws
 the learning curves. Settings: a YAML/JSON file plus `section.key=value` overrides (`unisign/training/arguments.py`).
+The same command line is `unisign train ...` (the code is `unisign.training.cli`).
 """
 
-import argparse
-import json
 import os
-import sys
-import time
-from pathlib import Path
 
 
-# Before torch loads: OpenMP threads that spin while waiting make CPU training many times slower as soon as another
-# process shares the cores (measured here: 2 threads beside one busy process, 1.7 s a step instead of 0.5); waiting
-# passively costs about 20% on an idle machine. Export OMP_WAIT_POLICY to choose otherwise.
+# Before torch loads (OpenMP reads it then): see `unisign.training.cli.OMP_WAIT_POLICY` for why.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from accelerate import PartialState  # noqa: E402
-
-from unisign.training import load_config, train  # noqa: E402
-from unisign.training.curves import plot_learning_curves  # noqa: E402
-from unisign.training.testing import examples_from_test_split  # noqa: E402
-
-
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default_synthetic.yaml"
-
-
-def parse_arguments() -> argparse.Namespace:
-    """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help=f"YAML or JSON file of the run's settings (default: {DEFAULT_CONFIG.name})")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of the run")
-    parser.add_argument("--examples", type=int, default=3, help="test translations printed per task (default 3)")
-    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the best export to this Hub model repo")
-    parser.add_argument("--dry-run", action="store_true", help="with --push-to-hub: list the files, upload nothing")
-    parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
-    parser.add_argument("overrides", nargs="*", help="settings as section.key=value, e.g. training.seed=1")
-    return parser.parse_args()
-
-
-def report_test_results(output_dir: Path, split: str, per_task: int) -> None:
-    """Print the test scores and a few predictions next to their references."""
-    scores = json.loads((output_dir / "test" / "scores.json").read_text())
-    headline = {"ISLR": "top1_per_instance", "CSLR": "wer", "SLT": "bleu4"}
-    print(f"\nScores on the {split} split (best export):")
-    for task, task_scores in scores.items():
-        print(f"  {task} {headline[task]}: {task_scores[headline[task]]:.2f}   (all: {json.dumps(task_scores)})")
-    for task, examples in examples_from_test_split(output_dir, split, tuple(scores), per_task).items():
-        print(f"\n{task} examples ({split} split):")
-        for name, prediction, reference in examples:
-            print(f"  {name}\n    prediction: {prediction}\n    reference:  {reference}")
-
-
-def share(export: Path, config, args: argparse.Namespace) -> None:
-    """Upload the export to the Hub (its card first rewritten to show the Hub id), or list what would be uploaded."""
-    from unisign.hub import push_to_hub
-    from unisign.training.arguments import config_to_dict
-    from unisign.training.export import write_model_card
-
-    if not args.dry_run:
-        write_model_card(export, config_to_dict(config), repo=args.push_to_hub)
-    plan = push_to_hub(export, args.push_to_hub, dry_run=args.dry_run, private=args.private or None)
-    done = "Dry run: nothing was uploaded. Would upload to the" if args.dry_run else "Uploaded to the"
-    print(f"{done} {plan.summary()}")
-
-
-def main() -> None:
-    """Parse the command line, train, test, report and optionally share."""
-    args = parse_arguments()
-    if args.dry_run and not args.push_to_hub:
-        sys.exit("train.py: error: --dry-run lists what --push-to-hub would upload; give --push-to-hub REPO_ID too.")
-    started = time.perf_counter()
-    try:
-        config = load_config(args.config or DEFAULT_CONFIG, args.overrides)
-        export = train(config, resume=args.resume)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"train.py: error: {error}")
-    if not PartialState().is_main_process:  # other processes of a distributed run: the main one reports
-        return
-    output_dir = Path(config.training.output_dir)
-    print(f"Exported the model to {export}")
-    if config.data.test_split:
-        report_test_results(output_dir, config.data.test_split, args.examples)
-    log = output_dir / "logs" / "train_log.jsonl"
-    if log.is_file():
-        print(f"\nLearning curves: {plot_learning_curves(log, output_dir / 'learning_curves.png')}")
-    print(f"Wall time: {(time.perf_counter() - started) / 60:.1f} minutes")
-    if args.push_to_hub:
-        share(export, config, args)
+from unisign.training.cli import main  # noqa: E402
 
 
 if __name__ == "__main__":
-    main()
+    main(prog="train.py", description=__doc__)

@@ -186,3 +186,178 @@ def test_pose_file_without_hands_and_video_without_person_give_documented_result
     nobody = translator(str(tmp_path / "nobody.mp4"), return_poses=True)
     assert not nobody["poses"].scores.any()  # no person: all-zero poses, documented, not an error
     assert isinstance(nobody["translation_text"], str)
+
+
+def random_poses(num_frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints `(T, 133, 2)` and scores `(T, 133)` of a random clip."""
+    rng = np.random.default_rng(seed)
+    keypoints = (0.5 + 0.15 * rng.standard_normal((num_frames, 133, 2))).astype(np.float32)
+    return keypoints, rng.uniform(0.5, 1.0, (num_frames, 133)).astype(np.float32)
+
+
+class SlowTranslator:
+    """The pipeline, slowed down so that windows come due while a background translation runs."""
+
+    def __init__(self, translator, delay_s: float = 0.05, fail: bool = False):
+        self.translator, self.model, self.delay_s, self.fail, self.calls = (
+            translator,
+            translator.model,
+            delay_s,
+            fail,
+            0,
+        )
+
+    def __call__(self, clip, **kwargs):
+        import time
+
+        self.calls += 1
+        time.sleep(self.delay_s)
+        if self.fail:
+            raise ValueError("translation failed on purpose")
+        return self.translator(clip, **kwargs)
+
+
+def test_background_streaming_gives_the_synchronous_texts(translator):
+    from unisign.pipeline import StreamingTranslator
+
+    keypoints, scores = random_poses(23)
+    synchronous = StreamingTranslator(translator, step_frames=5)
+    expected = {
+        partial.num_frames: partial.text
+        for index in range(23)
+        if (partial := synchronous.push_pose(keypoints[index], scores[index])) is not None
+    }
+    expected[23] = synchronous.finish().text
+    slow = SlowTranslator(translator)
+    stream = StreamingTranslator(slow, step_frames=5, background=True)
+    try:
+        partials = [stream.push_pose(keypoints[index], scores[index]) for index in range(23)]
+        final = stream.finish()
+    finally:
+        stream.close()
+    assert final.is_final and final.num_frames == 23 and final.text == expected[23]
+    for partial in filter(None, partials):  # each partial is the translation of the window it names
+        assert not partial.is_final and partial.text == expected[partial.num_frames]
+    assert stream.dropped_translations > 0  # pushes outran the translations: stale windows were dropped
+    assert slow.calls < len(expected)
+
+
+def test_background_streaming_of_a_video_matches_the_synchronous_final_text(translator, video, extracted):
+    from unisign.pipeline import StreamingTranslator
+
+    stream = StreamingTranslator(translator, step_frames=20, background=True)
+    try:
+        partials = list(stream.stream(str(video)))
+    finally:
+        stream.close()
+    assert partials[-1].is_final and partials[-1].num_frames == 58
+    assert partials[-1].text == translator(extracted[0])["translation_text"]
+
+
+def test_translate_command_streams_in_the_background_every_other_frame(translator, video, capsys):
+    from unisign import cli
+
+    arguments = ["translate", "--stream", str(video), "--model", translator.model.name_or_path, "--device", "cpu"]
+    arguments += ["--num-beams", "1", "--max-new-tokens", "8", "--step-frames", "10", "--background"]
+    cli.main([*arguments, "--frame-stride", "2", "--dtype", "bfloat16"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("[final 29 frames, ")  # 29 poses: frames 0, 2, ..., 56 of the 58
+
+
+def test_background_errors_are_raised_in_the_callers_thread(translator):
+    from unisign.pipeline import StreamingTranslator
+
+    keypoints, scores = random_poses(3)
+    stream = StreamingTranslator(SlowTranslator(translator, delay_s=0.0, fail=True), step_frames=1, background=True)
+    try:
+        stream.push_pose(keypoints[0], scores[0])
+        with pytest.raises(ValueError, match="failed on purpose"):
+            stream.finish()
+    finally:
+        stream.close()
+
+
+class CountingEstimator:
+    """A pose estimator that counts its frames (every pose is the same)."""
+
+    name = description = "counting"
+
+    def __init__(self):
+        self.frames = 0
+
+    def __call__(self, frame):
+        self.frames += 1
+        return np.full((133, 2), 0.5, np.float32), np.ones(133, np.float32)
+
+    def reset(self):
+        self.frames = 0
+
+    def close(self):
+        pass
+
+
+def test_frame_stride_estimates_every_nth_frame(translator):
+    from unisign.pipeline import StreamingTranslator
+
+    estimator = CountingEstimator()
+    stream = StreamingTranslator(translator, step_frames=2, estimator=estimator, frame_stride=3)
+    frames = np.zeros((10, 8, 8, 3), np.uint8)
+    partials = [stream.push_frame(frame) for frame in frames]  # poses of frames 0, 3, 6, 9
+    assert estimator.frames == 4 and stream.num_frames == 4
+    assert [index for index, partial in enumerate(partials) if partial is not None] == [3, 9]
+    assert stream.finish().window_frames == 4
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"step_frames": 0}, "`step_frames` must be a whole number of at least 1, got 0"),
+        ({"frame_stride": 0}, "`frame_stride` must be a whole number of at least 1, got 0"),
+        ({"frame_stride": 1.5}, "`frame_stride` must be a whole number of at least 1, got 1.5"),
+        ({"max_window_frames": -2}, "`max_window_frames` must be a whole number of at least 1, got -2"),
+    ],
+)
+def test_bad_streaming_options_are_refused(translator, options, message):
+    from unisign.pipeline import StreamingTranslator
+
+    with pytest.raises(ValueError, match=message):
+        StreamingTranslator(translator, **options)
+
+
+def test_bfloat16_command_and_pipeline(model_dir, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, pipeline
+
+    from unisign import cli
+    from unisign.data import PoseSample
+    from unisign.extraction import save_poses
+
+    keypoints, scores = random_poses(12)
+    save_poses(PoseSample(id="clip", keypoints=keypoints, scores=scores), tmp_path / "clip.pkl")
+    arguments = ["translate", str(tmp_path / "clip.pkl"), "--model", str(model_dir), "--device", "cpu"]
+    arguments += ["--num-beams", "1", "--max-new-tokens", "8", "--no-progress"]
+    cli.main([*arguments, "--dtype", "bfloat16", "--threads", str(torch.get_num_threads())])
+    printed = capsys.readouterr().out.strip()
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).to(torch.bfloat16)
+    bf16 = pipeline("sign-language-translation", model=model, processor=str(model_dir), device="cpu", **GENERATION)
+    assert {parameter.dtype for parameter in bf16.model.parameters()} == {torch.bfloat16}
+    assert printed == bf16((keypoints, scores))["translation_text"]
+    assert isinstance(printed, str) and printed
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--dtype", "int8"], "invalid choice: 'int8'"),
+        (["--threads", "0"], "`--threads` must be at least 1, got 0"),
+        (["--background"], "`--background` and `--frame-stride` apply to `--stream` only"),
+        (["--mediapipe-complexity", "3"], "invalid choice: 3"),
+    ],
+)
+def test_translate_command_refuses_bad_options(model_dir, tmp_path, capsys, extra, message):
+    from unisign import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["translate", str(tmp_path / "clip.pose"), "--model", str(model_dir), *extra])
+    assert message in str(exit_info.value.code) + capsys.readouterr().err

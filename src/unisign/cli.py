@@ -1,8 +1,18 @@
-"""The `unisign` command line: `unisign convert|extract|visualize|translate ...` (more join as they land)."""
+"""The `unisign` command line: `unisign convert|extract|visualize|translate|train|evaluate|push ...`.
+
+`train`, `evaluate` and `push` hand their arguments over unchanged: `unisign train ARGS` is `python train.py ARGS`
+(`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS` (`unisign.evaluation`) and
+`unisign push ARGS` is `python -m unisign.hub ARGS`.
+"""
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -21,8 +31,8 @@ def convert(args: argparse.Namespace) -> None:
 
 def _backend_options(args: argparse.Namespace) -> dict:
     """Constructor options of the chosen pose extraction back-end (see `unisign.extraction.create_estimator`)."""
-    if args.backend != "rtmlib":
-        return {}
+    if args.backend == "mediapipe":
+        return {"model_complexity": args.mediapipe_complexity}
     return {
         "det_model": args.det_model,
         "pose_model": args.pose_model,
@@ -78,16 +88,26 @@ def visualize(args: argparse.Namespace) -> None:
 
 def translate(args: argparse.Namespace) -> None:
     """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
+    import torch
     from transformers import pipeline
 
     from .pipeline import TASK, StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
         raise ValueError("Give either INPUT (a video, .pose or .pkl) or `--stream VIDEO_OR_DEVICE`, not both or none.")
+    if args.input is not None and (args.background or args.frame_stride != 1):
+        raise ValueError("`--background` and `--frame-stride` apply to `--stream` only.")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
+        torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype) if args.dtype else "auto"
     try:
-        translator = pipeline(TASK, model=args.model, device=args.device)
+        translator = pipeline(TASK, model=args.model, device=args.device, dtype=dtype)
     except OSError as error:
         raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
+    if args.dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of the model in `dtype`
+        translator.model.to(dtype)
     settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
     if args.language:
         settings["language"] = args.language
@@ -95,7 +115,16 @@ def translate(args: argparse.Namespace) -> None:
         extraction = {"backend": args.backend, "backend_options": _backend_options(args)}
         print(translator(args.input, progress=not args.no_progress, **extraction, **settings)["translation_text"])
         return
-    stream = StreamingTranslator(translator, args.step_frames, args.window, args.backend, **settings)
+    stream = StreamingTranslator(
+        translator,
+        args.step_frames,
+        args.window,
+        args.backend,
+        background=args.background,
+        frame_stride=args.frame_stride,
+        backend_options=_backend_options(args),
+        **settings,
+    )
     source = int(args.stream) if args.stream.isdigit() else args.stream
     try:
         for partial in stream.stream(source, realtime=args.realtime):
@@ -106,9 +135,51 @@ def translate(args: argparse.Namespace) -> None:
         stream.close()
 
 
+def train(argv: list[str]) -> None:
+    """`unisign train ARGS`: `python train.py ARGS` (`unisign.training.cli.main`)."""
+    from .training.cli import OMP_WAIT_POLICY
+
+    if "OMP_WAIT_POLICY" not in os.environ:
+        # OpenMP reads it when torch loads, which `import unisign` has done: train in a fresh process with it set
+        environment = {**os.environ, "OMP_WAIT_POLICY": OMP_WAIT_POLICY}
+        os.execve(sys.executable, [sys.executable, "-m", "unisign.training.cli", *argv], environment)
+    from .training.cli import main as train_main
+
+    train_main(argv)
+
+
+def evaluate(argv: list[str]) -> int:
+    """`unisign evaluate ARGS`: `python evaluate.py ARGS` (`unisign.evaluation.main`)."""
+    from .evaluation import main as evaluate_main
+
+    return evaluate_main(argv)
+
+
+def push(argv: list[str]) -> None:
+    """`unisign push FOLDER REPO_ID [--dry-run] ...`: `python -m unisign.hub ...`."""
+    from .hub import main as hub_main
+
+    hub_main(argv, prog="unisign push")
+
+
+# name -> (one-line help, handler of the remaining arguments)
+DELEGATED_COMMANDS: dict[str, tuple[str, Callable[[list[str]], int | None]]] = {
+    "train": ("train, test and export a model (= python train.py)", train),
+    "evaluate": ("score prediction files or run a model over a split (= python evaluate.py)", evaluate),
+    "push": ("upload a model or dataset folder to the Hub, or list it with --dry-run", push),
+}
+
+
 def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the pose extraction back-ends, shared by `extract` and `visualize`."""
     parser.add_argument("--backend", choices=("mediapipe", "rtmlib"), default="mediapipe", help="pose estimator")
+    parser.add_argument(
+        "--mediapipe-complexity",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="mediapipe: pose landmark model, 0 lite, 1 full (bundled), 2 heavy; 0 and 2 are downloaded at first use",
+    )
     parser.add_argument("--det-model", help="rtmlib: YOLOX person detector .onnx")
     parser.add_argument("--pose-model", help="rtmlib: RTMW whole-body .onnx")
     parser.add_argument(
@@ -125,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every `unisign` command."""
     parser = argparse.ArgumentParser(prog="unisign", description="Uni-Sign sign language translation tools.")
     commands = parser.add_subparsers(dest="command", required=True)
+    for name, (summary, _) in DELEGATED_COMMANDS.items():  # listed here, run by `main` with their own parsers
+        commands.add_parser(name, help=summary, add_help=False)
 
     converter = commands.add_parser("convert", help="reference checkpoint (.pth/.safetensors) -> Hub-ready folder")
     converter.add_argument("checkpoint", help="the authors' checkpoint, e.g. csl_daily_pose_only_slt.pth")
@@ -158,10 +231,22 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("--num-beams", type=int, default=4, help="beam width (1: greedy)")
     translator.add_argument("--max-new-tokens", type=int, default=100, help="longest translation in tokens")
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
+    translator.add_argument(
+        "--dtype", choices=DTYPES, help="model precision (default: as saved; bfloat16 is about 2x faster on bf16 CPUs)"
+    )
+    translator.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a busy small CPU)")
     translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
     translator.add_argument("--step-frames", type=int, default=30, help="--stream: translate every N new frames")
     translator.add_argument("--window", type=int, help="--stream: keep only the latest N frames (default: all)")
     translator.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
+    translator.add_argument(
+        "--background",
+        action="store_true",
+        help="--stream: translate in a background thread, only the newest window (pose estimation never waits)",
+    )
+    translator.add_argument(
+        "--frame-stride", type=int, default=1, help="--stream: estimate the pose of every N-th frame only (default 1)"
+    )
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
     return parser
@@ -169,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Run a `unisign` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED_COMMANDS:
+        status = DELEGATED_COMMANDS[argv[0]][1](argv[1:])
+        if status:
+            sys.exit(status)
+        return
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)

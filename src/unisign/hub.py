@@ -179,9 +179,14 @@ def push_to_hub(
     return plan
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: `python -m unisign.hub FOLDER REPO_ID [--repo-type dataset] [--dry-run] [--private]`."""
-    parser = argparse.ArgumentParser(prog="python -m unisign.hub", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> None:
+    """Command line: `python -m unisign.hub FOLDER REPO_ID [--repo-type dataset] [--dry-run] [--private]`.
+
+    Args:
+        argv (`list[str]`, *optional*): the arguments; defaults to `sys.argv[1:]`.
+        prog (`str`, *optional*): the command's name in help and error messages (`unisign push` runs this too).
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="model folder (save_pretrained / train.py export) or dataset folder")
     parser.add_argument("repo_id", help="Hub repository, user/name")
     parser.add_argument("--repo-type", choices=REPO_TYPES, help="detected from the folder by default")

@@ -5,16 +5,21 @@ works for any Uni-Sign folder. Videos are turned into COCO-WholeBody-133 poses w
 models crop their hands from the same video.
 
 `StreamingTranslator` translates a growing window of frames (from a camera, a video read at its frame rate, or frames
-pushed one by one) every `step_frames` frames and reports the latency of each partial translation.
+pushed one by one) every `step_frames` frames and reports the latency of each partial translation; with
+`background=True` the translations run in a thread of their own, so pose estimation never waits for them.
 """
 
+import os
+import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from transformers import AutoModelForSeq2SeqLM, Pipeline
+import torch
+from transformers import AutoModelForSeq2SeqLM, Pipeline, StoppingCriteria, StoppingCriteriaList
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging
 
@@ -26,6 +31,9 @@ from .extraction.video_io import iter_video_frames, probe_video
 logger = logging.get_logger(__name__)
 
 TASK = "sign-language-translation"
+# Nice value added to a streaming translator's background thread (Linux), so that pose estimation, which must keep up
+# with the frames, gets the CPU first when the cores are contended (benchmarks/RESULTS.md).
+BACKGROUND_NICENESS = 10
 
 
 def _with_video(sample: PoseSample) -> str | None:
@@ -233,6 +241,92 @@ class PartialTranslation:
     is_final: bool = False
 
 
+class _LatestRequestWorker:
+    """Runs `function(*request)` in a daemon thread, one request at a time, newest first.
+
+    A request submitted while another waits replaces it (the stale one is dropped); results are collected by the
+    caller's thread, and an error raised by `function` is raised again there, by the next call. On Linux the thread
+    runs `BACKGROUND_NICENESS` lower in priority than the thread that made it.
+    """
+
+    def __init__(self, function: Callable):
+        self._function = function
+        self._condition = threading.Condition()
+        self._pending: tuple | None = None
+        self.running: tuple | None = None  # the request being run
+        self._closed = False
+        self._results: list = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="unisign-streaming-translation", daemon=True)
+        self._thread.start()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, request: tuple) -> bool:
+        """Queue a request, replacing one that has not started yet; returns whether one was dropped so."""
+        with self._condition:
+            self._raise_error()
+            dropped, self._pending = self._pending is not None, request
+            self._condition.notify_all()
+            return dropped
+
+    def collect(self) -> list:
+        """The results finished since the last call, oldest first."""
+        with self._condition:
+            self._raise_error()
+            results, self._results = self._results, []
+            return results
+
+    def wait(self) -> bool:
+        """Drop the waiting request, if any, and wait for the running one to end; returns whether one was dropped."""
+        with self._condition:
+            dropped, self._pending = self._pending is not None, None
+            self._condition.wait_for(lambda: self.running is None)
+            self._raise_error()
+            return dropped
+
+    def close(self) -> None:
+        """Drop the waiting request, let the running one finish and stop the thread."""
+        with self._condition:
+            self._closed, self._pending = True, None
+            self._condition.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        if sys.platform == "linux":  # on Linux, nice() sets the calling thread's priority only
+            os.nice(BACKGROUND_NICENESS)
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._pending is not None or self._closed)
+                if self._closed:
+                    return
+                self.running, self._pending = self._pending, None
+            try:
+                result, error = self._function(*self.running), None
+            except Exception as exception:  # raised again in the caller's thread
+                result, error = None, exception
+            with self._condition:
+                if error is None:
+                    self._results.append(result)
+                else:
+                    self._error = error
+                self.running = None
+                self._condition.notify_all()
+
+
+class _StopWhenSet(StoppingCriteria):
+    """Stops generation (after the current token) once `event` is set: how a stale background translation is cut."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
 class StreamingTranslator:
     r"""Translate a stream of frames (or poses) as it grows: every `step_frames` frames, the window is translated.
 
@@ -241,13 +335,25 @@ class StreamingTranslator:
     iterable of RGB frames. Only pose-only models are supported (RGB-pose models need the frames of the window's hand
     crops).
 
+    Real time on a small CPU (`benchmarks/RESULTS.md`): with `background=True` each window is translated in a thread
+    of its own, at a lower priority, while pose estimation goes on; a window that comes due while a translation is
+    still running replaces any older one still waiting, so only the newest window is translated and `push_*` return
+    the newest finished partial translation (or `None`); at the end of the stream a translation of an older window
+    still running is cut short. The final translation is the same as without `background`. `frame_stride=2` halves
+    the pose estimation work by estimating every other frame (the model then sees the clip at half the frame rate, as
+    it does for long clips, which the processor sub-samples to `max_frames`).
+
     Args:
         translator (`SignLanguageTranslationPipeline`): The pipeline that translates each window.
-        step_frames (`int`, *optional*, defaults to 30): Translate after every this many new frames.
-        max_window_frames (`int`, *optional*): Keep only the latest frames (a sliding window); by default the window
+        step_frames (`int`, *optional*, defaults to 30): Translate after every this many new poses.
+        max_window_frames (`int`, *optional*): Keep only the latest poses (a sliding window); by default the window
             grows from the start of the stream (the processor sub-samples clips longer than the model's `max_frames`).
         backend (`str`, *optional*, defaults to `"mediapipe"`): Pose estimator for `push_frame`.
         estimator (`PoseEstimator`, *optional*): A ready estimator instead of `backend` (left open by `close`).
+        background (`bool`, *optional*, defaults to `False`): Translate in a background thread (see above).
+        frame_stride (`int`, *optional*, defaults to 1): `push_frame` estimates the pose of every this many frames and
+            skips the others (`step_frames` and `max_window_frames` count the poses kept).
+        backend_options (`dict`, *optional*): Passed to `create_estimator` with `backend`.
         **translate_kwargs: Call parameters of the pipeline (`language`, `num_beams`, `max_new_tokens`, ...).
     """
 
@@ -258,28 +364,41 @@ class StreamingTranslator:
         max_window_frames: int | None = None,
         backend: str = "mediapipe",
         estimator: PoseEstimator | None = None,
+        background: bool = False,
+        frame_stride: int = 1,
+        backend_options: dict | None = None,
         **translate_kwargs,
     ):
-        if step_frames < 1:
-            raise ValueError(f"`step_frames` must be at least 1, got {step_frames}.")
-        if max_window_frames is not None and max_window_frames < 1:
-            raise ValueError(f"`max_window_frames` must be at least 1, got {max_window_frames}.")
+        for name, value in (
+            ("step_frames", step_frames),
+            ("max_window_frames", max_window_frames),
+            ("frame_stride", frame_stride),
+        ):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"`{name}` must be a whole number of at least 1, got {value!r}.")
         if translator.model.config.use_rgb:
             raise NotImplementedError("Streaming supports pose-only models; this model uses RGB hand crops.")
         self.translator = translator
         self.step_frames = step_frames
         self.max_window_frames = max_window_frames
+        self.frame_stride = frame_stride
         self.backend = backend
+        self.backend_options = backend_options or {}
         self._estimator = estimator
         self._owns_estimator = estimator is None
         self.translate_kwargs = translate_kwargs
+        self._worker = _LatestRequestWorker(self._translate) if background else None
+        self._cancel = threading.Event()  # set: background translations stop at their next token
+        self.dropped_translations = 0  # windows that came due during a background translation and were never run
         self.reset()
 
     def reset(self) -> None:
-        """Start a new stream: forget the frames received so far."""
+        """Start a new stream: forget the frames received so far (a running background translation is discarded)."""
+        self._stop_background_translation()
         self._keypoints: list[np.ndarray] = []
         self._scores: list[np.ndarray] = []
         self.num_frames = 0
+        self._frames_received = 0
         self._since_translation = 0
         self._last: PartialTranslation | None = None
         if self._estimator is not None:
@@ -289,17 +408,20 @@ class StreamingTranslator:
     def estimator(self) -> PoseEstimator:
         """The pose estimator, built on first use."""
         if self._estimator is None:
-            self._estimator = create_estimator(self.backend)
+            self._estimator = create_estimator(self.backend, **self.backend_options)
         return self._estimator
 
     def close(self) -> None:
-        """Release the pose estimator if this translator built it."""
+        """Stop the background thread, and release the pose estimator if this translator built it."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
         if self._owns_estimator and self._estimator is not None:
             self._estimator.close()
             self._estimator = None
 
     def push_frame(self, frame: np.ndarray, arrival_time: float | None = None) -> PartialTranslation | None:
-        """Add one RGB frame `(height, width, 3)` uint8; returns a translation when a step is complete.
+        """Add one RGB frame `(height, width, 3)` uint8; returns a translation when one is ready (see `push_pose`).
 
         Args:
             frame (`np.ndarray`): The frame.
@@ -311,6 +433,9 @@ class StreamingTranslator:
             raise ValueError(
                 f"A frame must be an RGB uint8 array of shape (height, width, 3), got {frame.dtype} {frame.shape}."
             )
+        self._frames_received += 1
+        if (self._frames_received - 1) % self.frame_stride:
+            return self._newest_background_result()
         keypoints, scores = self.estimator(frame)
         return self.push_pose(keypoints, scores, arrival_time)
 
@@ -320,7 +445,8 @@ class StreamingTranslator:
         """Add the pose of one frame: keypoints `(133, 2)` in `(x / width, y / height)` units and scores `(133,)`.
 
         Returns:
-            `PartialTranslation` when `step_frames` frames arrived since the last translation, else `None`.
+            `PartialTranslation` when `step_frames` poses arrived since the last translation (with `background`: the
+            newest translation finished since the last call), else `None`.
         """
         arrival_time = time.perf_counter() if arrival_time is None else arrival_time
         keypoints = np.asarray(keypoints, dtype=np.float32)
@@ -336,29 +462,75 @@ class StreamingTranslator:
             del self._keypoints[0], self._scores[0]
         self.num_frames += 1
         self._since_translation += 1
-        if self._since_translation < self.step_frames:
-            return None
-        return self._translate(arrival_time, is_final=False)
+        if self._since_translation >= self.step_frames:
+            self._since_translation = 0
+            request = (self._window(), self.num_frames, arrival_time, False)
+            if self._worker is None:
+                self._last = self._translate(*request)
+                return self._last
+            self.dropped_translations += self._worker.submit(request)
+        return self._newest_background_result()
 
     def finish(self, arrival_time: float | None = None) -> PartialTranslation | None:
-        """The final translation of the stream: the window is translated again only if frames arrived since.
+        """The final translation of the stream: the window is translated again only if poses arrived since.
+
+        With `background`, a window still waiting is dropped and a running translation of an older window is cut
+        short; one of the whole stream is waited for.
 
         Returns:
             `PartialTranslation` with `is_final=True`, or `None` when no frame arrived at all.
         """
         if self.num_frames == 0:
             return None
-        if self._since_translation == 0:
+        if self._worker is not None:
+            self._newest_background_result()
+            running = self._worker.running
+            if running is not None and running[1] == self.num_frames:  # of the whole stream: nothing newer waits
+                self.dropped_translations += self._worker.wait()
+                self._newest_background_result()
+            else:
+                self._stop_background_translation()
+        if self._last is not None and self._last.num_frames == self.num_frames:
             return replace(self._last, is_final=True)
-        return self._translate(time.perf_counter() if arrival_time is None else arrival_time, is_final=True)
-
-    def _translate(self, arrival_time: float, is_final: bool) -> PartialTranslation:
-        clip = (np.stack(self._keypoints), np.stack(self._scores))  # (T, 133, 2), (T, 133)
-        text = self.translator(clip, **self.translate_kwargs)["translation_text"]
+        arrival_time = time.perf_counter() if arrival_time is None else arrival_time
+        self._last = self._translate(self._window(), self.num_frames, arrival_time, True)
         self._since_translation = 0
-        self._last = PartialTranslation(
-            text, self.num_frames, len(clip[0]), time.perf_counter() - arrival_time, is_final
-        )
+        return self._last
+
+    def _window(self) -> tuple[np.ndarray, np.ndarray]:
+        """The poses of the window: keypoints `(T, 133, 2)` and scores `(T, 133)`."""
+        return np.stack(self._keypoints), np.stack(self._scores)
+
+    def _stop_background_translation(self) -> None:
+        """Drop the waiting window and cut the running translation short; its (partial) text is discarded."""
+        if self._worker is None:
+            return
+        self._cancel.set()
+        try:
+            self.dropped_translations += self._worker.wait()
+        finally:
+            self._worker.collect()
+            self._cancel.clear()
+
+    def _translate(
+        self, clip: tuple[np.ndarray, np.ndarray], num_frames: int, arrival_time: float, is_final: bool
+    ) -> PartialTranslation:
+        settings = self.translate_kwargs
+        if self._worker is not None and not is_final:  # background: stop when the stream no longer needs it
+            stop = StoppingCriteriaList([_StopWhenSet(self._cancel)])
+            settings = {
+                **settings,
+                "generate_kwargs": {**settings.get("generate_kwargs", {}), "stopping_criteria": stop},
+            }
+        text = self.translator(clip, **settings)["translation_text"]
+        return PartialTranslation(text, num_frames, len(clip[0]), time.perf_counter() - arrival_time, is_final)
+
+    def _newest_background_result(self) -> PartialTranslation | None:
+        """With `background`: the newest translation finished since the last call (older ones are stale), or `None`."""
+        results = [] if self._worker is None else self._worker.collect()
+        if not results:
+            return None
+        self._last = results[-1]
         return self._last
 
     def stream(

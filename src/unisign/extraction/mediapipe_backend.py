@@ -94,7 +94,13 @@ class MediaPipeHolisticEstimator:
             raise ValueError(f"`model_complexity` must be 0, 1 or 2, got {model_complexity!r}.")
         self.model_complexity = model_complexity
         self.smooth_landmarks = smooth_landmarks
-        holistic._download_oss_pose_landmark_model(model_complexity)  # no-op for the bundled complexity 1
+        try:
+            holistic._download_oss_pose_landmark_model(model_complexity)  # no-op for the bundled complexity 1
+        except OSError as error:
+            raise ValueError(
+                f"MediaPipe's model_complexity={model_complexity} pose model is not in the mediapipe wheel and could "
+                f"not be downloaded ({error}); use model_complexity=1 (bundled, offline) or download it once online."
+            ) from error
         self._graph = _HolisticGraph(self._side_inputs())
         self.description = f"mediapipe-holistic-0.10.14 (model_complexity={model_complexity})"
 

@@ -1,0 +1,114 @@
+"""The command line of `python train.py` and `unisign train`: train, test, report, and optionally share.
+
+    unisign train                                                    # the main job (configs/default_synthetic.yaml)
+    unisign train --config configs/finetune_slt_csl_daily.yaml training.batch_size=4 training.num_epochs=1
+    unisign train --config configs/finetune_slt_csl_daily.yaml --resume    # continue exactly where it stopped
+    unisign train --push-to-hub user/uni-sign-synthetic --dry-run          # train, then list what would be uploaded
+
+Without `--config`, the main job runs (the repository's `configs/default_synthetic.yaml`). Settings: a YAML/JSON file
+plus `section.key=value` overrides (`unisign/training/arguments.py`). OpenMP reads `OMP_WAIT_POLICY` when torch
+loads, so `main` expects it set before that (`train.py` and `unisign train` default it to PASSIVE: see
+`OMP_WAIT_POLICY`).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+# OpenMP threads that spin while waiting make CPU training many times slower as soon as another process shares the
+# cores (measured here: 2 threads beside one busy process, 1.7 s a step instead of 0.5); waiting passively costs about
+# 20% on an idle machine. The default of `train.py` and `unisign train`; export OMP_WAIT_POLICY to choose otherwise.
+OMP_WAIT_POLICY = "PASSIVE"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "default_synthetic.yaml"
+
+
+def build_parser(prog: str = "unisign train", description: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser (`description` defaults to this module's docstring)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", help=f"YAML or JSON file of the run's settings (default: {DEFAULT_CONFIG.name})")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of the run")
+    parser.add_argument("--examples", type=int, default=3, help="test translations printed per task (default 3)")
+    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the best export to this Hub model repo")
+    parser.add_argument("--dry-run", action="store_true", help="with --push-to-hub: list the files, upload nothing")
+    parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
+    parser.add_argument("overrides", nargs="*", help="settings as section.key=value, e.g. training.seed=1")
+    return parser
+
+
+def report_test_results(output_dir: Path, split: str, per_task: int) -> None:
+    """Print the test scores and a few predictions next to their references."""
+    from .testing import examples_from_test_split
+
+    scores = json.loads((output_dir / "test" / "scores.json").read_text())
+    headline = {"ISLR": "top1_per_instance", "CSLR": "wer", "SLT": "bleu4"}
+    print(f"\nScores on the {split} split (best export):")
+    for task, task_scores in scores.items():
+        print(f"  {task} {headline[task]}: {task_scores[headline[task]]:.2f}   (all: {json.dumps(task_scores)})")
+    for task, examples in examples_from_test_split(output_dir, split, tuple(scores), per_task).items():
+        print(f"\n{task} examples ({split} split):")
+        for name, prediction, reference in examples:
+            print(f"  {name}\n    prediction: {prediction}\n    reference:  {reference}")
+
+
+def share(export: Path, config, args: argparse.Namespace) -> None:
+    """Upload the export to the Hub (its card first rewritten to show the Hub id), or list what would be uploaded."""
+    from ..hub import push_to_hub
+    from .arguments import config_to_dict
+    from .export import write_model_card
+
+    if not args.dry_run:
+        write_model_card(export, config_to_dict(config), repo=args.push_to_hub)
+    plan = push_to_hub(export, args.push_to_hub, dry_run=args.dry_run, private=args.private or None)
+    done = "Dry run: nothing was uploaded. Would upload to the" if args.dry_run else "Uploaded to the"
+    print(f"{done} {plan.summary()}")
+
+
+def main(argv: list[str] | None = None, prog: str = "unisign train", description: str | None = None) -> None:
+    """Parse the command line, train, test, report and optionally share.
+
+    Args:
+        argv (`list[str]`, *optional*): the arguments; defaults to `sys.argv[1:]`.
+        prog (`str`, *optional*): the command's name in help and error messages.
+        description (`str`, *optional*): the help's description (`train.py` gives its own docstring).
+    """
+    from accelerate import PartialState
+
+    from . import load_config, train
+    from .curves import plot_learning_curves
+
+    parser = build_parser(prog, description)
+    args = parser.parse_args(argv)
+    if args.dry_run and not args.push_to_hub:
+        sys.exit(f"{prog}: error: --dry-run lists what --push-to-hub would upload; give --push-to-hub REPO_ID too.")
+    if args.config is None and not DEFAULT_CONFIG.is_file():
+        sys.exit(
+            f"{prog}: error: the main job's settings {DEFAULT_CONFIG} are not here (they ship with the repository, "
+            "not with the installed package): give `--config FILE`."
+        )
+    started = time.perf_counter()
+    try:
+        config = load_config(args.config or DEFAULT_CONFIG, args.overrides)
+        export = train(config, resume=args.resume)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"{prog}: error: {error}")
+    if not PartialState().is_main_process:  # other processes of a distributed run: the main one reports
+        return
+    output_dir = Path(config.training.output_dir)
+    print(f"Exported the model to {export}")
+    if config.data.test_split:
+        report_test_results(output_dir, config.data.test_split, args.examples)
+    log = output_dir / "logs" / "train_log.jsonl"
+    if log.is_file():
+        print(f"\nLearning curves: {plot_learning_curves(log, output_dir / 'learning_curves.png')}")
+    print(f"Wall time: {(time.perf_counter() - started) / 60:.1f} minutes")
+    if args.push_to_hub:
+        share(export, config, args)
+
+
+if __name__ == "__main__":  # how `unisign train` runs, in a fresh process with OMP_WAIT_POLICY set (see unisign.cli)
+    main()
