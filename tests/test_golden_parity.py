@@ -26,8 +26,9 @@ GRADIENT_NAMES = {
 }
 
 
-@pytest.fixture(scope="module")
-def golden(golden_dir):
+@pytest.fixture(scope="module", params=[True, False], ids=["fast_path", "oracle"])
+def golden(golden_dir, request):
+    """Both pose encoder implementations must reproduce the reference (`fast_path`, and the oracle)."""
     state_dict = {
         key: value.float() for key, value in load_file(golden_dir / "official_state_dict.safetensors").items()
     }
@@ -35,11 +36,14 @@ def golden(golden_dir):
     text_config = AutoConfig.from_pretrained(golden_dir / "tiny-mt5")
     models = {
         "pose_only": convert_reference_checkpoint(
-            {k: v for k, v in state_dict.items() if not k.startswith(RGB_PREFIXES)}, text_config
+            {k: v for k, v in state_dict.items() if not k.startswith(RGB_PREFIXES)},
+            text_config,
+            fast_path=request.param,
         ),
-        "rgb_pose": convert_reference_checkpoint(state_dict, text_config),
+        "rgb_pose": convert_reference_checkpoint(state_dict, text_config, fast_path=request.param),
     }
-    return {"io": io, "inputs": {"pose_only": pose_inputs, "rgb_pose": rgb_inputs}, "models": models}
+    inputs = {"pose_only": pose_inputs, "rgb_pose": rgb_inputs}
+    return {"io": io, "inputs": inputs, "models": models, "fast_path": request.param}
 
 
 def assert_relative_close(actual, expected, rtol=1e-5):
@@ -85,10 +89,14 @@ def test_train_mode_loss_and_gradients_match_reference(golden):
     model.eval()
     torch.testing.assert_close(outputs.loss, io["pose_only.train.loss_smoothed"][0], rtol=1e-5, atol=0)
     parameters = dict(model.named_parameters())
+    # The oracle sums in the reference's order. The fast path's float32 batch statistics (PyTorch's CPU kernel for
+    # channels-last memory) round more; its gradients at the bottom of the pose encoder agree to ~6e-4 (float64 runs of
+    # both paths agree to 1e-14: tests/test_fast_path.py).
+    rtol = 2e-3 if golden["fast_path"] else 2e-5
     for key, expected in io.items():
         if key.startswith("pose_only.train.grad."):
             name = GRADIENT_NAMES[key.removeprefix("pose_only.train.grad.")]
-            assert_relative_close(parameters[name].grad, expected, rtol=2e-5)
+            assert_relative_close(parameters[name].grad, expected, rtol=rtol)
 
 
 def test_batched_fusion_equals_per_clip_loop_in_training(golden):

@@ -263,3 +263,40 @@ def test_train_script_reports_bad_configs_without_a_traceback(tmp_path):
     assert completed.returncode != 0
     assert "train.py: error: No config file" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_length_grouped_sampler_is_a_seeded_permutation_with_little_padding():
+    from unisign.training.data import LengthGroupedSampler
+
+    lengths = torch.randint(5, 200, (1000,), generator=torch.Generator().manual_seed(0)).numpy()
+    sampler = LengthGroupedSampler(lengths, batch_size=8, seed=3, group_batches=10)
+    orders = {}
+    for epoch in (0, 1, 0):
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+        assert sorted(order) == list(range(1000))
+        assert orders.setdefault(epoch, order) == order  # a function of (seed, epoch) only: exact resume
+    assert orders[0] != orders[1]
+
+    def padded_frames(order):
+        batches = [lengths[order[i : i + 8]] for i in range(0, len(order), 8)]
+        return sum(int(batch.max()) * len(batch) - int(batch.sum()) for batch in batches)
+
+    random_order = torch.randperm(1000, generator=torch.Generator().manual_seed(0)).tolist()
+    assert padded_frames(orders[0]) < padded_frames(random_order) / 5
+    first_batch_lengths = [lengths[order[:8]].max() for order in orders.values()]
+    assert len(set(first_batch_lengths)) > 1  # batches come in random order of length, not longest first
+
+
+def test_group_by_length_trains_and_the_prepared_loader_forwards_epochs(assets, tmp_path):
+    config = load_config(
+        CONFIGS / "stage1_csl_news.yaml",
+        [
+            *tiny_overrides(assets, tmp_path / "grouped", max_steps=3),
+            f"model.language_model={assets.language_model}",
+            f"model.tokenizer={assets.tokenizer}",
+            "data.group_by_length=true",
+        ],
+    )
+    assert train(config).exists()
+    assert len(logged_losses(tmp_path / "grouped")) == 3

@@ -56,6 +56,11 @@ class UniSignConfig(PreTrainedConfig):
             If `True`, zero the features of padded frames before every temporal convolution, so a clip gives the
             same result alone and in a padded batch (eval mode). `False` reproduces the reference, whose temporal
             convolutions see the repeated last frame used as padding.
+        fast_path (`bool`, *optional*, defaults to `True`):
+            Run the pose encoder channels-last: each graph convolution is two large matrix products (nodes mixed
+            first, then channels, the K subsets in one product), batch norms and temporal convolutions read the same
+            memory without layout copies. Same parameters and mathematics as the straightforward implementation
+            (`False`, kept as the correctness oracle); results agree to float rounding. Read when the model is built.
         label_smoothing (`float`, *optional*, defaults to 0.2):
             Label smoothing of the cross-entropy loss.
         use_rgb (`bool`, *optional*, defaults to `False`):
@@ -107,6 +112,7 @@ class UniSignConfig(PreTrainedConfig):
     pose_score_threshold: float = 0.3
     max_frames: int = 256
     mask_padded_frames: bool = False
+    fast_path: bool = True
     label_smoothing: float = 0.2
     initializer_range: float = 0.02
 

@@ -101,6 +101,13 @@ class DataArguments:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     num_workers: int = 0
+    group_by_length: bool = field(
+        default=False,
+        metadata={
+            "help": "Batch clips of similar length together (in a random order of batches), so that few padded "
+            "frames are computed. Off by default: the reference draws batches uniformly at random."
+        },
+    )
 
     @property
     def tasks(self) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import torch
 
 from ..data import PoseSample, load_pose_dataset, sample_from_row
@@ -114,6 +116,21 @@ class SignDataset(torch.utils.data.Dataset):
             records = [LabelRecord(row["id"], "", row["text"], row["gloss"]) for row in rows]
         return [str(task_target(records[index], task)) for index, task in self.items]
 
+    def frame_counts(self) -> np.ndarray:
+        """Frames of every item's clip, in order, read without decoding any keypoints."""
+        if isinstance(self.samples, list):
+            clip_frames = np.array([sample.num_frames for sample in self.samples])
+        else:
+            batches = self.samples.select_columns(["keypoints"]).with_format("arrow").iter(batch_size=1000)
+            clip_frames = np.concatenate(
+                [
+                    pa.compute.list_value_length(getattr(chunk, "storage", chunk)).to_numpy(zero_copy_only=False)
+                    for batch in batches
+                    for chunk in batch.column("keypoints").chunks  # `datasets`' Array3D: a list array inside
+                ]
+            )
+        return clip_frames[[index for index, _ in self.items]]
+
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         sample = self.sample(index)
         task = self.item_task(index)
@@ -132,6 +149,39 @@ class SignDataset(torch.utils.data.Dataset):
             hand_sampling="random" if self.train else "top",
             rng=np.random.default_rng([self.seed, self.epoch, index]),
         )
+
+
+class LengthGroupedSampler(torch.utils.data.Sampler[int]):
+    """A random order in which neighbouring items have similar lengths, so that batches carry little padding.
+
+    Each epoch (seeded by `seed` and the epoch): shuffle, cut into groups of `group_batches` batches, sort each group
+    by length (clips longer than the model's `max_frames` count as `max_frames`: they are sub-sampled to it), cut the
+    groups into batches and shuffle the batches, so that batch lengths come in random order.
+    """
+
+    def __init__(self, lengths, batch_size: int, seed: int = 0, group_batches: int = 50):
+        self.lengths, self.batch_size = np.asarray(lengths), batch_size
+        self.seed, self.group_batches, self.epoch = seed, group_batches, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's order (Accelerate calls it through the prepared loader)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))
+        group = self.batch_size * self.group_batches
+        order = np.concatenate(
+            [
+                chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                for chunk in np.split(order, range(group, len(order), group))
+            ]
+        )
+        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
+        yield from (int(index) for batch in rng.permutation(len(batches)) for index in batches[batch])
 
 
 def _carried_tasks(samples) -> list[set[str] | None]:

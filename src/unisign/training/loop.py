@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 from accelerate import Accelerator
@@ -24,7 +25,7 @@ from transformers import get_cosine_schedule_with_warmup
 from ..metrics import compute_metrics
 from ..processing_unisign import UniSignDataCollator
 from .arguments import DataArguments, TrainConfig, config_to_dict
-from .data import SignDataset, load_split, prepare_synthetic_data
+from .data import LengthGroupedSampler, SignDataset, load_split, prepare_synthetic_data
 from .export import export_model, replace_folder
 from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
 from .testing import evaluate_export_on_test_split
@@ -72,10 +73,15 @@ def build_dataloaders(config: TrainConfig, processor, video_dir):
     train_set = SignDataset(
         load_split(data, data.train_split), processor, data.tasks, data.language, True, training.seed, video_dir
     )
+    sampler = None
+    if data.group_by_length:
+        lengths = np.minimum(train_set.frame_counts(), processor.feature_extractor.max_frames)
+        sampler = LengthGroupedSampler(lengths, training.batch_size, training.seed)
     train_loader = torch.utils.data.DataLoader(
         train_set,
         training.batch_size,
-        shuffle=True,
+        shuffle=sampler is None,
+        sampler=sampler,
         collate_fn=collator,
         num_workers=data.num_workers,
         pin_memory=pin,
@@ -200,6 +206,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         resume: Continue from the newest checkpoint in `training.output_dir`, exactly where it stopped.
     """
     check_run(config)  # before any compute
+    # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
+    # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     training, data = config.training, config.data
     output_dir = Path(training.output_dir)
     if training.num_threads:
@@ -235,7 +244,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         lr=training.learning_rate,
         betas=tuple(training.adam_betas),
         eps=training.adam_epsilon,
-        fused=accelerator.device.type == "cuda",
+        fused=accelerator.device.type in ("cuda", "cpu"),  # one kernel over all parameters: 10x faster on CPU
     )
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     eval_loaders = {task: accelerator.prepare(loader) for task, loader in eval_loaders.items()}
