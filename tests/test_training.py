@@ -300,3 +300,16 @@ def test_group_by_length_trains_and_the_prepared_loader_forwards_epochs(assets, 
     )
     assert train(config).exists()
     assert len(logged_losses(tmp_path / "grouped")) == 3
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_computes_it(monkeypatch):
+    from unisign.training import loop
+
+    assert loop.resolve_mixed_precision("no") == "no"
+    assert loop.resolve_mixed_precision("bf16") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for native, expected in ((True, "bf16"), (False, "no")):
+        monkeypatch.setattr(loop, "cpu_has_bf16_instructions", lambda native=native: native)
+        assert loop.resolve_mixed_precision("auto") == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert loop.resolve_mixed_precision("auto") == "bf16"

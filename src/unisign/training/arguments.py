@@ -136,7 +136,10 @@ class OptimizationArguments:
     adam_epsilon: float = 1e-9
     warmup_steps: int = 0
     max_grad_norm: float = 1.0
-    mixed_precision: str = field(default="auto", metadata={"help": "`auto` (bf16 on GPUs), `no` or `bf16`."})
+    mixed_precision: str = field(
+        default="auto",
+        metadata={"help": "`auto` (bf16 autocast on GPUs and on CPUs with bf16 instructions), `no` or `bf16`."},
+    )
     seed: int = 42
     eval_every: int | None = field(default=None, metadata={"help": "Evaluate every N steps (default: each epoch)."})
     save_every: int | None = field(default=None, metadata={"help": "Save the training state every N steps."})

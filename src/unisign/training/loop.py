@@ -62,6 +62,19 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def cpu_has_bf16_instructions() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX), where bf16 autocast runs ~1.7x faster."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_mixed_precision(setting: str) -> str:
+    """`auto` -> `bf16` on GPUs and on CPUs with bf16 instructions, else `no` (emulated bf16 would be slower)."""
+    if setting != "auto":
+        return setting
+    return "bf16" if torch.cuda.is_available() or cpu_has_bf16_instructions() else "no"
+
+
 def build_dataloaders(config: TrainConfig, processor, video_dir):
     """The training loader, and one evaluation loader per task (an empty dict without an evaluation split)."""
     data, training = config.data, config.training
@@ -213,9 +226,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     output_dir = Path(training.output_dir)
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
-    precision = training.mixed_precision
-    if precision == "auto":
-        precision = "bf16" if torch.cuda.is_available() else "no"
+    precision = resolve_mixed_precision(training.mixed_precision)
     accelerator = Accelerator(
         mixed_precision=precision,
         gradient_accumulation_steps=training.gradient_accumulation_steps,
