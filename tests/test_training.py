@@ -222,8 +222,10 @@ def test_two_processes_equal_one_process_accumulating_the_two_halves(assets, tmp
     cancelled_biases = ("residual.0.bias", "temporal_conv.bias")
     parameters = [key for key in expected if not key.endswith(buffers + cancelled_biases)]
     assert len(parameters) > 100
+    # The processes run 1 thread each and the single one 2, so reductions sum in other orders; Adam turns such
+    # rounding in a small gradient component into up to ~1e-4 of its lr-sized step (lr 0.01 here).
     for key in parameters:
-        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-5)
 
 
 def test_synchronised_batch_norm_only_for_multi_gpu_runs():

@@ -126,7 +126,7 @@ class UniSignGraphConv(nn.Module):
         before the adjacency in the reference, becomes a `(V, C_out)` term.
         """
         batch, frames, nodes, in_channels = hidden.shape
-        subsets, out_channels = self.num_subsets, self.norm.num_features
+        subsets, out_channels = self.num_subsets, self.conv.out_channels // self.num_subsets
         node_mixing = self.adjacency.permute(2, 0, 1).reshape(nodes * subsets, nodes)  # row w*K + k is A_k[:, w]
         hidden = hidden.reshape(batch * frames, nodes, in_channels)
         mixed = torch.bmm(node_mixing.expand(batch * frames, -1, -1), hidden)  # (B*T, V*K, C_in), no copy of A
