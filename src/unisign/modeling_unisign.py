@@ -169,9 +169,8 @@ class UniSignSTGCNBlock(nn.Module):
             if frame_mask is not None:
                 hidden = hidden * frame_mask
             if self.fast_path:
-                hidden = batch_norm_channels_last(
-                    self.temporal_norm, self.apply_channels_first(self.temporal_conv, hidden)
-                )
+                hidden = channels_last(self.temporal_conv(channels_first(hidden)))
+                hidden = batch_norm_channels_last(self.temporal_norm, hidden)
             else:
                 hidden = self.temporal_norm(self.temporal_conv(hidden))
         return F.relu(hidden + residual)

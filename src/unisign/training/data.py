@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 import torch
 
 from ..data import PoseSample, load_pose_dataset, sample_from_row
@@ -124,7 +123,7 @@ class SignDataset(torch.utils.data.Dataset):
             batches = self.samples.select_columns(["keypoints"]).with_format("arrow").iter(batch_size=1000)
             clip_frames = np.concatenate(
                 [
-                    pa.compute.list_value_length(getattr(chunk, "storage", chunk)).to_numpy(zero_copy_only=False)
+                    pc.list_value_length(getattr(chunk, "storage", chunk)).to_numpy(zero_copy_only=False)
                     for batch in batches
                     for chunk in batch.column("keypoints").chunks  # `datasets`' Array3D: a list array inside
                 ]
@@ -155,8 +154,9 @@ class LengthGroupedSampler(torch.utils.data.Sampler[int]):
     """A random order in which neighbouring items have similar lengths, so that batches carry little padding.
 
     Each epoch (seeded by `seed` and the epoch): shuffle, cut into groups of `group_batches` batches, sort each group
-    by length (clips longer than the model's `max_frames` count as `max_frames`: they are sub-sampled to it), cut the
-    groups into batches and shuffle the batches, so that batch lengths come in random order.
+    by length, cut the groups into batches and shuffle the batches, so that batch lengths come in random order.
+    `lengths` are the frames the model will see (the caller caps them at `max_frames`, to which longer clips are
+    sub-sampled).
     """
 
     def __init__(self, lengths, batch_size: int, seed: int = 0, group_batches: int = 50):
