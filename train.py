@@ -16,8 +16,10 @@ The same command line is `unisign train ...` (the code is `unisign.training.cli`
 import os
 
 
-# Before torch loads (OpenMP reads it then): see `unisign.training.cli.OMP_WAIT_POLICY` for why.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before torch loads (OpenMP reads it then): a short spin of waiting threads, unless a wait policy is chosen
+# (`unisign.training.cli.OPENMP_ENVIRONMENT` says why; a test checks that both say the same).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from unisign.training.cli import main  # noqa: E402
 

@@ -53,7 +53,7 @@ def test_evaluate_errors_name_the_command(capsys):
 def test_train_hands_its_arguments_to_the_training_command_line(monkeypatch, capsys):
     from unisign.training import cli as training_cli
 
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # already set: no fresh process
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # a wait policy chosen: no fresh process
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--help"])
     assert exit_info.value.code == 0
@@ -66,8 +66,36 @@ def test_train_hands_its_arguments_to_the_training_command_line(monkeypatch, cap
     assert received == [["--config", "run.yaml", "training.seed=1"]]
 
 
-def test_train_runs_in_a_fresh_process_with_passive_openmp_waits(tmp_path):
-    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+def test_openmp_environment_leaves_a_chosen_wait_policy_alone():
+    from unisign.training.cli import OPENMP_ENVIRONMENT, openmp_environment
+
+    assert openmp_environment({}) == OPENMP_ENVIRONMENT == {"GOMP_SPINCOUNT": "1000"}
+    assert openmp_environment({"OMP_WAIT_POLICY": "PASSIVE"}) == {}
+    assert openmp_environment({"GOMP_SPINCOUNT": "0"}) == {}
+
+
+def test_train_py_sets_the_same_openmp_environment():
+    from unisign.training.cli import OPENMP_ENVIRONMENT
+
+    script = (REPO_ROOT / "train.py").read_text()
+    ((name, value),) = OPENMP_ENVIRONMENT.items()
+    assert f'os.environ.setdefault("{name}", "{value}")' in script
+
+
+def test_train_restarts_itself_with_the_openmp_environment(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda *arguments: calls.append(arguments))
+    monkeypatch.setattr("unisign.training.cli.main", lambda argv: None)
+    cli.main(["train", "training.seed=1"])
+    ((executable, argv, environment),) = calls
+    assert argv == [executable, "-m", "unisign.training.cli", "training.seed=1"]
+    assert environment["GOMP_SPINCOUNT"] == "1000"
+
+
+def test_train_runs_in_a_fresh_process_with_a_short_openmp_spin(tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     command = [sys.executable, "-m", "unisign.cli", "train", "--config", str(tmp_path / "missing.yaml")]
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0

@@ -228,6 +228,12 @@ def test_numbers_in_exponent_notation_are_numbers():
     assert load_config(DEFAULT_CONFIG, ["training.learning_rate=2e-3"]).training.learning_rate == 0.002
 
 
+def test_override_values_with_a_colon_stay_text_unless_braced():
+    config = load_config(DEFAULT_CONFIG, ["model.prompts.en/SLT=English: ", "model.config={max_frames: 16}"])
+    assert config.model.prompts["en/SLT"] == "English: "  # YAML alone reads it as {"English": None}
+    assert config.model.config["max_frames"] == 16
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -263,6 +269,16 @@ def test_learning_curves_are_drawn_from_the_log(tmp_path):
         read_curves(tmp_path / "empty.jsonl")
 
 
+def test_the_legend_goes_where_it_hides_the_fewest_curve_points():
+    from unisign.training.curves import LEGEND_WIDTH, _legend_corner
+
+    frame = (64, 36, 624, 372)
+    # one curve along the top on the right, one across the middle: the bottom right is free
+    curves = [[(64.0, 300.0), (300.0, 60.0), (624.0, 40.0)], [(64.0, 204.0), (624.0, 204.0)]]
+    assert _legend_corner(curves, 2, frame) == (624 - 6 - LEGEND_WIDTH, 372 - 6 - 40)
+    assert _legend_corner([[(64.0, 200.0), (624.0, 200.0)]], 2, frame) == (624 - 6 - LEGEND_WIDTH, 42)  # top right
+
+
 def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_path):
     from unisign.training.arguments import DataArguments
     from unisign.training.data import load_split, prepare_synthetic_data
@@ -275,3 +291,35 @@ def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_pat
     prepare_synthetic_data(data)  # same folder, other data
     second = load_split(data, "train")
     assert len(second) == 8 and not np.array_equal(second[0]["keypoints"], first)
+
+
+def test_in_memory_splits_give_the_same_clips_and_items_as_lazy_rows(tmp_path, processor):
+    from unisign.data import sample_from_row
+    from unisign.training.arguments import DataArguments
+    from unisign.training.data import SignDataset, load_split, prepare_synthetic_data
+
+    settings = {"num_train": 7, "num_validation": 0, "num_test": 0, "num_train_signers": 2, "seed": 3}
+    data = DataArguments(format="synthetic", path=str(tmp_path / "data"), synthetic=settings, max_train_samples=6)
+    prepare_synthetic_data(data)
+    lazy = load_split(data, "train")
+    data.in_memory = True
+    in_memory = load_split(data, "train")
+    assert isinstance(in_memory, list) and len(in_memory) == len(lazy) == 6
+    for row, sample in zip(lazy, in_memory, strict=True):
+        expected = sample_from_row(row)
+        assert np.array_equal(sample.keypoints, expected.keypoints) and np.array_equal(sample.scores, expected.scores)
+        assert (sample.id, sample.text, sample.gloss, sample.fps, sample.extra) == (
+            expected.id,
+            expected.text,
+            expected.gloss,
+            expected.fps,
+            expected.extra,
+        )
+    tasks = ("ISLR", "CSLR", "SLT")
+    from_rows, from_memory = (SignDataset(split, processor, tasks, "en", True, seed=5) for split in (lazy, in_memory))
+    assert len(from_rows) == len(from_memory) > 0
+    assert np.array_equal(from_rows.frame_counts(), from_memory.frame_counts())
+    assert from_rows.targets() == from_memory.targets()
+    for index in range(len(from_rows)):
+        for key, value in from_rows[index].items():
+            assert np.array_equal(from_memory[index][key], value), key

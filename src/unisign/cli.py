@@ -137,11 +137,12 @@ def translate(args: argparse.Namespace) -> None:
 
 def train(argv: list[str]) -> None:
     """`unisign train ARGS`: `python train.py ARGS` (`unisign.training.cli.main`)."""
-    from .training.cli import OMP_WAIT_POLICY
+    from .training.cli import openmp_environment
 
-    if "OMP_WAIT_POLICY" not in os.environ:
-        # OpenMP reads it when torch loads, which `import unisign` has done: train in a fresh process with it set
-        environment = {**os.environ, "OMP_WAIT_POLICY": OMP_WAIT_POLICY}
+    openmp = openmp_environment(dict(os.environ))
+    if openmp:
+        # OpenMP reads them when torch loads, which `import unisign` has done: train in a fresh process with them set
+        environment = {**os.environ, **openmp}
         os.execve(sys.executable, [sys.executable, "-m", "unisign.training.cli", *argv], environment)
     from .training.cli import main as train_main
 

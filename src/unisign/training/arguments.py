@@ -101,6 +101,14 @@ class DataArguments:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     num_workers: int = 0
+    in_memory: bool = field(
+        default=False,
+        metadata={
+            "help": "Decode the clips of a Parquet (or synthetic) split into memory once, in batches, before "
+            "training: reading a clip then costs no decoding (about 1.4 ms a clip otherwise, a third of a CPU "
+            "step's data preparation). Needs the split's keypoints in RAM (~12 bytes per keypoint and frame)."
+        },
+    )
     group_by_length: bool = field(
         default=False,
         metadata={
@@ -233,11 +241,18 @@ def _as_float(text: str, where: str) -> float:
 
 
 def parse_override(override: str) -> tuple[list[str], object]:
-    """`training.learning_rate=1e-4` -> (["training", "learning_rate"], 1e-4); values are read as YAML."""
+    """`training.learning_rate=1e-4` -> (["training", "learning_rate"], 1e-4); values are read as YAML.
+
+    A mapping needs braces (`model.config={use_rgb: true}`): without them the value is text, so that prompts such as
+    `model.prompts.en=English: ` stay strings (YAML would read `English: ` as a mapping).
+    """
     if "=" not in override:
         raise ValueError(f"Overrides look like `section.key=value`, got {override!r}.")
     key, raw = override.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(raw)
+    value = yaml.safe_load(raw)
+    if isinstance(value, dict) and not raw.lstrip().startswith("{"):
+        value = raw
+    return key.strip().split("."), value
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:

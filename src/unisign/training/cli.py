@@ -6,9 +6,8 @@
     unisign train --push-to-hub user/uni-sign-synthetic --dry-run          # train, then list what would be uploaded
 
 Without `--config`, the main job runs (the repository's `configs/default_synthetic.yaml`). Settings: a YAML/JSON file
-plus `section.key=value` overrides (`unisign/training/arguments.py`). OpenMP reads `OMP_WAIT_POLICY` when torch
-loads, so `main` expects it set before that (`train.py` and `unisign train` default it to PASSIVE: see
-`OMP_WAIT_POLICY`).
+plus `section.key=value` overrides (`unisign/training/arguments.py`). OpenMP reads its settings when torch loads, so
+`main` expects them set before that (`train.py` and `unisign train` use `openmp_environment`).
 """
 
 import argparse
@@ -18,11 +17,21 @@ import time
 from pathlib import Path
 
 
-# OpenMP threads that spin while waiting make CPU training many times slower as soon as another process shares the
-# cores (measured here: 2 threads beside one busy process, 1.7 s a step instead of 0.5); waiting passively costs about
-# 20% on an idle machine. The default of `train.py` and `unisign train`; export OMP_WAIT_POLICY to choose otherwise.
-OMP_WAIT_POLICY = "PASSIVE"
+# OpenMP threads wait for work between the many small kernels of a CPU step. libgomp's default (spin ~300,000 times,
+# then sleep) doubles the step time as soon as another process shares the cores; never spinning
+# (OMP_WAIT_POLICY=PASSIVE) costs 20-50% on an idle machine, where every kernel then wakes its threads up. A short
+# spin keeps most of both (main job step on 2 cores, default / short spin / passive: idle 0.25-0.43 / 0.30-0.38 /
+# 0.35-0.51 s; beside one busy process 0.93-1.12 / 0.57-0.64 / 0.48-0.52 s; benchmarks/RESULTS.md). `train.py` and
+# `unisign train` set it unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is already set (other OpenMP runtimes ignore it).
+OPENMP_ENVIRONMENT = {"GOMP_SPINCOUNT": "1000"}
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "default_synthetic.yaml"
+
+
+def openmp_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The OpenMP variables to add to `environment` before torch loads: none when the user chose a wait policy."""
+    if "OMP_WAIT_POLICY" in environment or "GOMP_SPINCOUNT" in environment:
+        return {}
+    return dict(OPENMP_ENVIRONMENT)
 
 
 def build_parser(prog: str = "unisign train", description: str | None = None) -> argparse.ArgumentParser:
@@ -110,5 +119,5 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
         share(export, config, args)
 
 
-if __name__ == "__main__":  # how `unisign train` runs, in a fresh process with OMP_WAIT_POLICY set (see unisign.cli)
+if __name__ == "__main__":  # how `unisign train` runs, in a fresh process with the OpenMP settings (see unisign.cli)
     main()

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 PANEL_SIZE = (640, 420)
 MARGIN = {"left": 64, "right": 16, "top": 36, "bottom": 48}
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+LEGEND_WIDTH = 210
 # evaluation scores drawn in the right panel; the first found name of each group is shown
 SCORE_NAMES = ("top1_per_instance", "wer", "bleu4", "score")
 
@@ -89,18 +90,50 @@ def _draw_panel(title: str, series: dict[str, list[tuple[int, float]]], y_label:
     draw.rectangle([left, top, right, bottom], outline="black")
     draw.text(((left + right) / 2, PANEL_SIZE[1] - 8), "optimizer step", fill="black", font=font, anchor="ms")
     draw.text((6, top - 20), y_label, fill="black", font=font)
-    for index, (name, values) in enumerate(series.items()):
+    lines = []
+    for index, values in enumerate(series.values()):
         colour = COLOURS[index % len(COLOURS)]
         pixels = [(x_pixel(step), y_pixel(transform(value))) for step, value in values]
+        lines.append(pixels)
         if len(pixels) > 1:
             draw.line(pixels, fill=colour, width=2)
         if len(pixels) <= 30:
             for x, y in pixels:
                 draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-        legend_y = top + 8 + 18 * index
-        draw.line([(right - 190, legend_y), (right - 170, legend_y)], fill=colour, width=3)
-        draw.text((right - 164, legend_y), f"{name} ({values[-1][1]:.3g})", fill="black", font=font, anchor="lm")
+    legend_left, legend_top = _legend_corner(lines, len(series), (left, top, right, bottom))
+    draw.rectangle(
+        [legend_left, legend_top, legend_left + LEGEND_WIDTH, legend_top + 18 * len(series) + 4],
+        fill="white",
+        outline="#bbbbbb",
+    )
+    for index, (name, values) in enumerate(series.items()):
+        legend_y = legend_top + 11 + 18 * index
+        colour = COLOURS[index % len(COLOURS)]
+        draw.line([(legend_left + 8, legend_y), (legend_left + 28, legend_y)], fill=colour, width=3)
+        text = f"{name} ({values[-1][1]:.3g})"
+        draw.text((legend_left + 34, legend_y), text, fill="black", font=font, anchor="lm")
     return image
+
+
+def _legend_corner(lines: list[list[tuple[float, float]]], entries: int, frame: tuple) -> tuple[float, float]:
+    """The top-left pixel of the legend box: of six places along the left and right edges, the one that hides the
+    fewest points of the curves (sampled along their segments); top right on ties."""
+    left, top, right, bottom = frame
+    height = 18 * entries + 4
+    samples = [
+        (x0 + (x1 - x0) * t / 16, y0 + (y1 - y0) * t / 16)
+        for pixels in lines
+        for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[-1:], strict=True)
+        for t in range(16)
+    ]
+    rows = (top + 6, (top + bottom - height) / 2, bottom - 6 - height)
+    places = [(right - 6 - LEGEND_WIDTH, y) for y in rows] + [(left + 6, y) for y in rows]
+
+    def hidden(place: tuple[float, float]) -> int:
+        x, y = place
+        return sum(x - 4 <= px <= x + LEGEND_WIDTH + 4 and y - 4 <= py <= y + height + 4 for px, py in samples)
+
+    return min(places, key=hidden)
 
 
 def plot_learning_curves(log_path: str | Path, png_path: str | Path) -> Path:
