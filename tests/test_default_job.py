@@ -275,8 +275,8 @@ def test_the_legend_goes_where_it_hides_the_fewest_curve_points():
     frame = (64, 36, 624, 372)
     # one curve along the top on the right, one across the middle: the bottom right is free
     curves = [[(64.0, 300.0), (300.0, 60.0), (624.0, 40.0)], [(64.0, 204.0), (624.0, 204.0)]]
-    assert _legend_corner(curves, 2, frame) == (624 - 6 - LEGEND_WIDTH, 372 - 6 - 40)
-    assert _legend_corner([[(64.0, 200.0), (624.0, 200.0)]], 2, frame) == (624 - 6 - LEGEND_WIDTH, 42)  # top right
+    assert _legend_corner(curves, 40, frame) == (624 - 6 - LEGEND_WIDTH, 372 - 6 - 40)
+    assert _legend_corner([[(64.0, 200.0), (624.0, 200.0)]], 40, frame) == (624 - 6 - LEGEND_WIDTH, 42)  # top right
 
 
 def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_path):
@@ -321,5 +321,6 @@ def test_in_memory_splits_give_the_same_clips_and_items_as_lazy_rows(tmp_path, p
     assert np.array_equal(from_rows.frame_counts(), from_memory.frame_counts())
     assert from_rows.targets() == from_memory.targets()
     for index in range(len(from_rows)):
+        item = from_memory[index]
         for key, value in from_rows[index].items():
-            assert np.array_equal(from_memory[index][key], value), key
+            assert np.array_equal(item[key], value), key

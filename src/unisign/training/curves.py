@@ -100,9 +100,10 @@ def _draw_panel(title: str, series: dict[str, list[tuple[int, float]]], y_label:
         if len(pixels) <= 30:
             for x, y in pixels:
                 draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-    legend_left, legend_top = _legend_corner(lines, len(series), (left, top, right, bottom))
+    legend_height = 18 * len(series) + 4
+    legend_left, legend_top = _legend_corner(lines, legend_height, (left, top, right, bottom))
     draw.rectangle(
-        [legend_left, legend_top, legend_left + LEGEND_WIDTH, legend_top + 18 * len(series) + 4],
+        [legend_left, legend_top, legend_left + LEGEND_WIDTH, legend_top + legend_height],
         fill="white",
         outline="#bbbbbb",
     )
@@ -115,11 +116,10 @@ def _draw_panel(title: str, series: dict[str, list[tuple[int, float]]], y_label:
     return image
 
 
-def _legend_corner(lines: list[list[tuple[float, float]]], entries: int, frame: tuple) -> tuple[float, float]:
-    """The top-left pixel of the legend box: of six places along the left and right edges, the one that hides the
-    fewest points of the curves (sampled along their segments); top right on ties."""
+def _legend_corner(lines: list[list[tuple[float, float]]], height: float, frame: tuple) -> tuple[float, float]:
+    """The top-left pixel of the legend box (`LEGEND_WIDTH` x `height`): of six places along the left and right
+    edges, the one that hides the fewest points of the curves (sampled along their segments); top right on ties."""
     left, top, right, bottom = frame
-    height = 18 * entries + 4
     samples = [
         (x0 + (x1 - x0) * t / 16, y0 + (y1 - y0) * t / 16)
         for pixels in lines
