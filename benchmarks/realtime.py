@@ -35,7 +35,8 @@ from transformers import AutoTokenizer, pipeline
 from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
 from unisign.configuration_unisign import MT5_BASE_GEOMETRY
 from unisign.extraction import create_estimator, iter_video_frames, probe_video
-from unisign.pipeline import TASK, StreamingTranslator
+from unisign.pipeline import TASK
+from unisign.streaming import StreamingTranslator
 
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"

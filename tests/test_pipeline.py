@@ -83,7 +83,7 @@ def test_translate_command_prints_the_text(translator, video, extracted, capsys)
 
 
 def test_streaming_translates_the_growing_window(translator, video, extracted):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     sample, _ = extracted
     full_text = translator(sample)["translation_text"]
@@ -100,7 +100,7 @@ def test_streaming_translates_the_growing_window(translator, video, extracted):
 
 
 def test_streaming_pushed_poses_and_sliding_window(translator):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     rng = np.random.default_rng(0)
     keypoints = (0.5 + 0.15 * rng.standard_normal((12, 133, 2))).astype(np.float32)
@@ -218,7 +218,7 @@ class SlowTranslator:
 
 
 def test_background_streaming_gives_the_synchronous_texts(translator):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     keypoints, scores = random_poses(23)
     synchronous = StreamingTranslator(translator, step_frames=5)
@@ -243,7 +243,7 @@ def test_background_streaming_gives_the_synchronous_texts(translator):
 
 
 def test_background_streaming_of_a_video_matches_the_synchronous_final_text(translator, video, extracted):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     stream = StreamingTranslator(translator, step_frames=20, background=True)
     try:
@@ -265,7 +265,7 @@ def test_translate_command_streams_in_the_background_every_other_frame(translato
 
 
 def test_background_errors_are_raised_in_the_callers_thread(translator):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     keypoints, scores = random_poses(3)
     stream = StreamingTranslator(SlowTranslator(translator, delay_s=0.0, fail=True), step_frames=1, background=True)
@@ -297,7 +297,7 @@ class CountingEstimator:
 
 
 def test_frame_stride_estimates_every_nth_frame(translator):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     estimator = CountingEstimator()
     stream = StreamingTranslator(translator, step_frames=2, estimator=estimator, frame_stride=3)
@@ -318,7 +318,7 @@ def test_frame_stride_estimates_every_nth_frame(translator):
     ],
 )
 def test_bad_streaming_options_are_refused(translator, options, message):
-    from unisign.pipeline import StreamingTranslator
+    from unisign.streaming import StreamingTranslator
 
     with pytest.raises(ValueError, match=message):
         StreamingTranslator(translator, **options)

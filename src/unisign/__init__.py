@@ -6,8 +6,9 @@ from .configuration_unisign import UniSignConfig
 from .convert_unisign_original_checkpoint import convert_reference_checkpoint
 from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
-from .pipeline import SignLanguageTranslationPipeline, StreamingTranslator
+from .pipeline import SignLanguageTranslationPipeline
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
+from .streaming import StreamingTranslator
 
 
 __version__ = "0.1.0"

@@ -91,7 +91,8 @@ def translate(args: argparse.Namespace) -> None:
     import torch
     from transformers import pipeline
 
-    from .pipeline import TASK, StreamingTranslator
+    from .pipeline import TASK
+    from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
         raise ValueError("Give either INPUT (a video, .pose or .pkl) or `--stream VIDEO_OR_DEVICE`, not both or none.")

@@ -1,4 +1,4 @@
-"""Stream the RGB frames of a video with PyAV, one at a time, with clear errors for files that are not videos.
+"""Stream the RGB frames of a video or a camera with PyAV, one at a time, with clear errors for non-videos.
 
 Decoding is sequential and keeps one frame in memory, so a long video costs no more memory than a short one.
 """
@@ -99,4 +99,17 @@ def iter_video_frames(path: str | Path, max_frames: int | None = None) -> Iterat
         raise ValueError(f"`{path}` has a video stream but no decodable frame: it is truncated or corrupt.")
 
 
-__all__ = ["VideoInfo", "iter_video_frames", "probe_video"]
+def iter_camera_frames(device: str) -> Iterator[np.ndarray]:
+    """RGB frames `(height, width, 3)` from a V4L2 camera, as they are captured (until interrupted)."""
+    import av
+
+    try:
+        container = av.open(device, format="v4l2")
+    except (av.error.FFmpegError, OSError) as error:
+        raise ValueError(f"Could not open the camera `{device}` ({error}).") from error
+    with container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
+
+
+__all__ = ["VideoInfo", "iter_camera_frames", "iter_video_frames", "probe_video"]
