@@ -269,14 +269,31 @@ def test_learning_curves_are_drawn_from_the_log(tmp_path):
         read_curves(tmp_path / "empty.jsonl")
 
 
-def test_the_legend_goes_where_it_hides_the_fewest_curve_points():
-    from unisign.training.curves import LEGEND_WIDTH, _legend_corner
+def test_the_legends_name_every_curve_and_hide_none_of_its_points():
+    from unisign.training.curves import draw_learning_curves
 
-    frame = (64, 36, 624, 372)
-    # one curve along the top on the right, one across the middle: the bottom right is free
-    curves = [[(64.0, 300.0), (300.0, 60.0), (624.0, 40.0)], [(64.0, 204.0), (624.0, 204.0)]]
-    assert _legend_corner(curves, 40, frame) == (624 - 6 - LEGEND_WIDTH, 372 - 6 - 40)
-    assert _legend_corner([[(64.0, 200.0), (624.0, 200.0)]], 40, frame) == (624 - 6 - LEGEND_WIDTH, 42)  # top right
+    steps = range(0, 101, 10)
+    curves = {
+        "train/loss": [(step, 5.0 - step / 25) for step in steps],  # falls from the top left to the bottom right
+        "eval/islr/top1_per_instance": [(step, step * 0.9) for step in steps],  # rises to the top right
+        "eval/cslr/wer": [(step, 95.0 - step * 0.9) for step in steps],  # falls to the bottom right
+        "eval/slt/bleu4": [(step, 50.0) for step in steps],  # across the middle
+        "eval/score": [(step, 40.0) for step in steps],
+        "train/lr": [(step, 1e-3) for step in steps],  # neither a loss nor a score: not drawn
+    }
+    figure = draw_learning_curves(curves)
+    figure.canvas.draw()
+    loss_axes, score_axes = figure.axes
+    for axes, names in (
+        (loss_axes, ["train/loss (1)"]),
+        (score_axes, ["islr/top1_per_instance (90)", "cslr/wer (5)", "slt/bleu4 (50)", "score (40)"]),
+    ):
+        legend = axes.get_legend()
+        assert [text.get_text() for text in legend.get_texts()] == names
+        box = legend.get_window_extent()
+        for line in axes.get_lines():
+            pixels = axes.transData.transform(line.get_xydata())
+            assert not any(box.contains(x, y) for x, y in pixels), line.get_label()
 
 
 def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_path):
