@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import torch
+import transformers.trainer_pt_utils
 from tqdm.auto import tqdm
 
 from ..data import PoseSample, load_pose_dataset, sample_from_row
@@ -151,38 +152,31 @@ class SignDataset(torch.utils.data.Dataset):
         )
 
 
-class LengthGroupedSampler(torch.utils.data.Sampler[int]):
+class LengthGroupedSampler(transformers.trainer_pt_utils.LengthGroupedSampler):
     """A random order in which neighbouring items have similar lengths, so that batches carry little padding.
 
-    Each epoch (seeded by `seed` and the epoch): shuffle, cut into groups of `group_batches` batches, sort each group
-    by length, cut the groups into batches and shuffle the batches, so that batch lengths come in random order.
-    `lengths` are the frames the model will see (the caller caps them at `max_frames`, to which longer clips are
-    sub-sampled).
+    transformers' sampler (shuffle, cut into groups of up to 50 batches, sort each group by length), with two changes:
+    each epoch's order is drawn from a generator seeded by (`seed`, epoch), so that a resumed run draws the order of an
+    uninterrupted one; and the batches come in random order (transformers' come longest first within each group), so
+    that batch lengths do not rise and fall along the epoch. `lengths` are the frames the model will see (the caller
+    caps them at `max_frames`, to which longer clips are sub-sampled).
     """
 
-    def __init__(self, lengths, batch_size: int, seed: int = 0, group_batches: int = 50):
-        self.lengths, self.batch_size = np.asarray(lengths), batch_size
-        self.seed, self.group_batches, self.epoch = seed, group_batches, 0
+    def __init__(self, lengths, batch_size: int, seed: int = 0):
+        super().__init__(batch_size, lengths=[int(length) for length in lengths], generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Draw this epoch's order (Accelerate calls it through the prepared loader)."""
         self.epoch = epoch
 
-    def __len__(self) -> int:
-        return len(self.lengths)
-
     def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(len(self.lengths))
-        group = self.batch_size * self.group_batches
-        order = np.concatenate(
-            [
-                chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-                for chunk in np.split(order, range(group, len(order), group))
-            ]
+        self.generator.manual_seed(hash((self.seed, self.epoch)))  # a hash of ints: the same in every process
+        order = list(super().__iter__())
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        yield from (
+            index for batch in torch.randperm(len(batches), generator=self.generator) for index in batches[batch]
         )
-        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
-        yield from (int(index) for batch in rng.permutation(len(batches)) for index in batches[batch])
 
 
 def _carried_tasks(samples) -> list[set[str] | None]:
