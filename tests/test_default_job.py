@@ -217,6 +217,8 @@ def test_a_new_sentencepiece_tokenizer_round_trips_its_texts_with_mt5_special_id
         (["data.task=[ISLR, POSE]"], "POSE"),
         (["data.task=[]"], "data.task"),
         (["training.learning_rate=fast"], "training.learning_rate"),
+        (["training.batch_size=abc"], "`training.batch_size`: Value 'abc'"),
+        (["training.learning_rat=1"], r"learning_rat.*Valid settings: \[.*'learning_rate'"),
     ],
 )
 def test_bad_multitask_settings_are_rejected(overrides, message):
