@@ -143,7 +143,7 @@ def processor(tmp_path_factory):
 
 
 def test_multitask_items_carry_their_task_prompt_and_target(processor):
-    from unisign.training.data import SignDataset
+    from unisign.data.dataset import SignDataset
 
     samples = [
         clip(0, ["islr"], "happy", ["HAPPY"]),
@@ -178,7 +178,7 @@ def test_multitask_items_carry_their_task_prompt_and_target(processor):
 
 
 def test_every_task_of_a_dataset_needs_clips(processor):
-    from unisign.training.data import SignDataset
+    from unisign.data.dataset import SignDataset
 
     islr_only = [clip(0, ["islr"], "happy", ["HAPPY"])]
     with pytest.raises(ValueError, match=r"carries task\(s\) \['SLT'\]"):
@@ -299,8 +299,9 @@ def test_the_legends_name_every_curve_and_hide_none_of_its_points():
 
 
 def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_path):
+    from unisign.data.dataset import load_split
     from unisign.training.arguments import DataArguments
-    from unisign.training.data import load_split, prepare_synthetic_data
+    from unisign.training.data import prepare_synthetic_data
 
     settings = {"num_train": 6, "num_validation": 0, "num_test": 0, "num_train_signers": 2}
     data = DataArguments(format="synthetic", path=str(tmp_path / "data"), synthetic={**settings, "seed": 0})
@@ -314,8 +315,9 @@ def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_pat
 
 def test_in_memory_splits_give_the_same_clips_and_items_as_lazy_rows(tmp_path, processor):
     from unisign.data import sample_from_row
+    from unisign.data.dataset import SignDataset, load_split
     from unisign.training.arguments import DataArguments
-    from unisign.training.data import SignDataset, load_split, prepare_synthetic_data
+    from unisign.training.data import prepare_synthetic_data
 
     settings = {"num_train": 7, "num_validation": 0, "num_test": 0, "num_train_signers": 2, "seed": 3}
     data = DataArguments(format="synthetic", path=str(tmp_path / "data"), synthetic=settings, max_train_samples=6)
