@@ -65,8 +65,9 @@ def test_rooms_do_not_import_what_they_must_not_depend_on(room, forbidden):
 
 
 def test_import_unisign_loads_neither_the_synthetic_generator_nor_training():
+    modules = "unisign, unisign.cli, unisign.evaluation, unisign.visualization, unisign.data.dataset"
     code = (
-        "import json, sys\nimport unisign, unisign.cli, unisign.evaluation, unisign.visualization, unisign.data.dataset\n"
+        f"import json, sys\nimport {modules}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('unisign.synthetic', 'unisign.training')))))"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
