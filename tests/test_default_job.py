@@ -217,13 +217,26 @@ def test_a_new_sentencepiece_tokenizer_round_trips_its_texts_with_mt5_special_id
         (["data.task=[ISLR, POSE]"], "POSE"),
         (["data.task=[]"], "data.task"),
         (["training.learning_rate=fast"], "training.learning_rate"),
-        (["training.batch_size=abc"], "`training.batch_size`: Value 'abc'"),
-        (["training.learning_rat=1"], r"learning_rat.*Valid settings: \[.*'learning_rate'"),
     ],
 )
 def test_bad_multitask_settings_are_rejected(overrides, message):
     with pytest.raises(ValueError, match=message):
         load_config(DEFAULT_CONFIG, overrides)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("training.batch_size=abc", "^`training.batch_size`: Value 'abc' of type 'str' could not be converted to Int"),
+        ("lora.enabled=maybe", "^`lora.enabled`: Value 'maybe' is not a valid bool"),
+        ("training.learning_rat=1", r"^`training.learning_rat`: .*Valid settings: \[.*'learning_rate'"),
+        ("model=3", "ModelArguments"),
+    ],
+)
+def test_unknown_settings_and_wrong_types_get_one_line_naming_the_setting(override, message):
+    with pytest.raises(ValueError, match=message) as error:
+        load_config(DEFAULT_CONFIG, [override])
+    assert "\n" not in str(error.value)
 
 
 def test_numbers_in_exponent_notation_are_numbers():

@@ -29,8 +29,7 @@ def video_path(data_dir):
 
 
 @pytest.fixture(scope="module")
-def signer(video_path):
-    pytest.importorskip("mediapipe")
+def signer(video_path, mediapipe):
     return extract_poses(video_path, progress=False)
 
 
