@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -74,12 +75,13 @@ def test_openmp_environment_leaves_a_chosen_wait_policy_alone():
     assert openmp_environment({"GOMP_SPINCOUNT": "0"}) == {}
 
 
-def test_train_py_sets_the_same_openmp_environment():
-    from unisign.training.cli import OPENMP_ENVIRONMENT
+@pytest.mark.parametrize("environment", [{}, {"OMP_WAIT_POLICY": "PASSIVE"}, {"GOMP_SPINCOUNT": "0"}])
+def test_train_py_sets_the_openmp_environment_of_unisign_train(environment, monkeypatch):
+    from unisign.training.cli import openmp_environment
 
-    script = (REPO_ROOT / "train.py").read_text()
-    ((name, value),) = OPENMP_ENVIRONMENT.items()
-    assert f'os.environ.setdefault("{name}", "{value}")' in script
+    monkeypatch.setattr(os, "environ", dict(environment))
+    runpy.run_path(str(REPO_ROOT / "train.py"), run_name="train")  # its settings, without running `main`
+    assert os.environ == {**environment, **openmp_environment(environment)}
 
 
 def test_train_restarts_itself_with_the_openmp_environment(monkeypatch):
@@ -94,7 +96,7 @@ def test_train_restarts_itself_with_the_openmp_environment(monkeypatch):
     assert environment["GOMP_SPINCOUNT"] == "1000"
 
 
-def test_train_runs_in_a_fresh_process_with_a_short_openmp_spin(tmp_path):
+def test_unisign_train_restarted_in_a_fresh_process_reports_a_missing_config_in_one_line(tmp_path):
     environment = {key: value for key, value in os.environ.items() if key not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     command = [sys.executable, "-m", "unisign.cli", "train", "--config", str(tmp_path / "missing.yaml")]
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)

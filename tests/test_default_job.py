@@ -143,7 +143,7 @@ def processor(tmp_path_factory):
 
 
 def test_multitask_items_carry_their_task_prompt_and_target(processor):
-    from unisign.training.data import SignDataset
+    from unisign.data.dataset import SignDataset
 
     samples = [
         clip(0, ["islr"], "happy", ["HAPPY"]),
@@ -178,7 +178,7 @@ def test_multitask_items_carry_their_task_prompt_and_target(processor):
 
 
 def test_every_task_of_a_dataset_needs_clips(processor):
-    from unisign.training.data import SignDataset
+    from unisign.data.dataset import SignDataset
 
     islr_only = [clip(0, ["islr"], "happy", ["HAPPY"])]
     with pytest.raises(ValueError, match=r"carries task\(s\) \['SLT'\]"):
@@ -222,6 +222,21 @@ def test_a_new_sentencepiece_tokenizer_round_trips_its_texts_with_mt5_special_id
 def test_bad_multitask_settings_are_rejected(overrides, message):
     with pytest.raises(ValueError, match=message):
         load_config(DEFAULT_CONFIG, overrides)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("training.batch_size=abc", "^`training.batch_size`: Value 'abc' of type 'str' could not be converted to Int"),
+        ("lora.enabled=maybe", "^`lora.enabled`: Value 'maybe' is not a valid bool"),
+        ("training.learning_rat=1", r"^`training.learning_rat`: .*Valid settings: \[.*'learning_rate'"),
+        ("model=3", "ModelArguments"),
+    ],
+)
+def test_unknown_settings_and_wrong_types_get_one_line_naming_the_setting(override, message):
+    with pytest.raises(ValueError, match=message) as error:
+        load_config(DEFAULT_CONFIG, [override])
+    assert "\n" not in str(error.value)
 
 
 def test_numbers_in_exponent_notation_are_numbers():
@@ -269,19 +284,37 @@ def test_learning_curves_are_drawn_from_the_log(tmp_path):
         read_curves(tmp_path / "empty.jsonl")
 
 
-def test_the_legend_goes_where_it_hides_the_fewest_curve_points():
-    from unisign.training.curves import LEGEND_WIDTH, _legend_corner
+def test_the_legends_name_every_curve_and_hide_none_of_its_points():
+    from unisign.training.curves import draw_learning_curves
 
-    frame = (64, 36, 624, 372)
-    # one curve along the top on the right, one across the middle: the bottom right is free
-    curves = [[(64.0, 300.0), (300.0, 60.0), (624.0, 40.0)], [(64.0, 204.0), (624.0, 204.0)]]
-    assert _legend_corner(curves, 40, frame) == (624 - 6 - LEGEND_WIDTH, 372 - 6 - 40)
-    assert _legend_corner([[(64.0, 200.0), (624.0, 200.0)]], 40, frame) == (624 - 6 - LEGEND_WIDTH, 42)  # top right
+    steps = range(0, 101, 10)
+    curves = {
+        "train/loss": [(step, 5.0 - step / 25) for step in steps],  # falls from the top left to the bottom right
+        "eval/islr/top1_per_instance": [(step, step * 0.9) for step in steps],  # rises to the top right
+        "eval/cslr/wer": [(step, 95.0 - step * 0.9) for step in steps],  # falls to the bottom right
+        "eval/slt/bleu4": [(step, 50.0) for step in steps],  # across the middle
+        "eval/score": [(step, 40.0) for step in steps],
+        "train/lr": [(step, 1e-3) for step in steps],  # neither a loss nor a score: not drawn
+    }
+    figure = draw_learning_curves(curves)
+    figure.canvas.draw()
+    loss_axes, score_axes = figure.axes
+    for axes, names in (
+        (loss_axes, ["train/loss (1)"]),
+        (score_axes, ["islr/top1_per_instance (90)", "cslr/wer (5)", "slt/bleu4 (50)", "score (40)"]),
+    ):
+        legend = axes.get_legend()
+        assert [text.get_text() for text in legend.get_texts()] == names
+        box = legend.get_window_extent()
+        for line in axes.get_lines():
+            pixels = axes.transData.transform(line.get_xydata())
+            assert not any(box.contains(x, y) for x, y in pixels), line.get_label()
 
 
 def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_path):
+    from unisign.data.dataset import load_split
     from unisign.training.arguments import DataArguments
-    from unisign.training.data import load_split, prepare_synthetic_data
+    from unisign.training.data import prepare_synthetic_data
 
     settings = {"num_train": 6, "num_validation": 0, "num_test": 0, "num_train_signers": 2}
     data = DataArguments(format="synthetic", path=str(tmp_path / "data"), synthetic={**settings, "seed": 0})
@@ -295,8 +328,9 @@ def test_a_regenerated_synthetic_dataset_is_read_anew_not_from_the_cache(tmp_pat
 
 def test_in_memory_splits_give_the_same_clips_and_items_as_lazy_rows(tmp_path, processor):
     from unisign.data import sample_from_row
+    from unisign.data.dataset import SignDataset, load_split
     from unisign.training.arguments import DataArguments
-    from unisign.training.data import SignDataset, load_split, prepare_synthetic_data
+    from unisign.training.data import prepare_synthetic_data
 
     settings = {"num_train": 7, "num_validation": 0, "num_test": 0, "num_train_signers": 2, "seed": 3}
     data = DataArguments(format="synthetic", path=str(tmp_path / "data"), synthetic=settings, max_train_samples=6)

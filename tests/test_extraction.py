@@ -38,8 +38,7 @@ def video_path(data_dir):
 
 
 @pytest.fixture(scope="module")
-def holistic_sample(video_path):
-    pytest.importorskip("mediapipe")
+def holistic_sample(video_path, mediapipe):
     return extract_poses(video_path, "mediapipe", progress=False)
 
 
@@ -158,7 +157,6 @@ def test_reference_pickle_reads_back(holistic_sample, tmp_path):
 
 
 def test_streaming_matches_the_whole_video_and_reset_forgets_the_person(video_path, holistic_sample):
-    pytest.importorskip("mediapipe")
     estimator = create_estimator("mediapipe")
     try:
         first = list(iter_poses(video_path, estimator=estimator, max_frames=6))
@@ -173,8 +171,8 @@ def test_streaming_matches_the_whole_video_and_reset_forgets_the_person(video_pa
     np.testing.assert_array_equal(np.stack([pose.scores for pose in first]), holistic_sample.scores[:6])
 
 
+@pytest.mark.usefixtures("mediapipe")
 def test_video_without_a_person_gives_zero_scores(tmp_path, caplog):
-    pytest.importorskip("mediapipe")
     rows, columns = np.mgrid[0:96, 0:128]
     frames = np.stack(
         [np.stack([(rows + 4 * t) % 256, (columns * 2) % 256, np.full_like(rows, 90)], -1) for t in range(12)]
@@ -217,8 +215,8 @@ def test_video_cut_before_its_first_frame(video_path, tmp_path):
         list(iter_video_frames(path))
 
 
+@pytest.mark.usefixtures("mediapipe")
 def test_truncated_video_warns(video_path, tmp_path, caplog):
-    pytest.importorskip("mediapipe")
     path = tmp_path / "half.mp4"
     path.write_bytes(video_path.read_bytes()[: video_path.stat().st_size // 4])
     with caplog.at_level(logging.WARNING):
@@ -240,8 +238,8 @@ def test_audio_only_file(tmp_path):
         load_poses(path)
 
 
+@pytest.mark.usefixtures("mediapipe")
 def test_bad_frames_are_refused():
-    pytest.importorskip("mediapipe")
     estimator = create_estimator("mediapipe")
     try:
         with pytest.raises(ValueError, match="uint8 RGB array"):
@@ -283,8 +281,8 @@ def test_rtmlib_missing_package_names_the_install(tmp_path, monkeypatch):
         create_estimator("rtmlib", det_model=weights[0], pose_model=weights[1])
 
 
+@pytest.mark.usefixtures("mediapipe")
 def test_cli_extract(video_path, tmp_path, capsys):
-    pytest.importorskip("mediapipe")
     from unisign.cli import main
 
     out = tmp_path / "clip.pkl"

@@ -41,8 +41,7 @@ def translator(model_dir):
 
 
 @pytest.fixture(scope="module")
-def video(data_dir) -> Path:
-    pytest.importorskip("mediapipe", reason="pose extraction from video needs mediapipe (pip install mediapipe)")
+def video(data_dir, mediapipe) -> Path:
     return data_dir / "pose-format" / "test_video.mp4"
 
 

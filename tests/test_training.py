@@ -271,7 +271,7 @@ def test_length_grouped_sampler_is_a_seeded_permutation_with_little_padding():
     from unisign.training.data import LengthGroupedSampler
 
     lengths = torch.randint(5, 200, (1000,), generator=torch.Generator().manual_seed(0)).numpy()
-    sampler = LengthGroupedSampler(lengths, batch_size=8, seed=3, group_batches=10)
+    sampler = LengthGroupedSampler(lengths, batch_size=8, seed=3)
     orders = {}
     for epoch in (0, 1, 0):
         sampler.set_epoch(epoch)

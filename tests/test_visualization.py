@@ -7,7 +7,7 @@ from PIL import Image
 
 from unisign.data import PoseSample, read_video_frames
 from unisign.extraction import extract_poses, save_poses
-from unisign.synthetic.render import PART_DOT_COLOURS
+from unisign.keypoints import PART_COLOURS
 from unisign.visualization import (
     CANVAS_COLOUR,
     draw_pose,
@@ -18,8 +18,8 @@ from unisign.visualization import (
 )
 
 
-BODY_COLOUR = np.array(PART_DOT_COLOURS["body"])
-RIGHT_HAND_COLOUR = np.array(PART_DOT_COLOURS["right_hand"])
+BODY_COLOUR = np.array(PART_COLOURS["body"])
+RIGHT_HAND_COLOUR = np.array(PART_COLOURS["right_hand"])
 LEFT_WRIST, RIGHT_WRIST = 9, 10
 
 
@@ -29,8 +29,7 @@ def video_path(data_dir):
 
 
 @pytest.fixture(scope="module")
-def signer(video_path):
-    pytest.importorskip("mediapipe")
+def signer(video_path, mediapipe):
     return extract_poses(video_path, progress=False)
 
 

@@ -13,6 +13,7 @@ numbers.
 import argparse
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from tqdm.auto import tqdm
@@ -155,21 +156,22 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     """
     from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
-    from .training.arguments import DataArguments
-    from .training.data import SignDataset, load_split
+    from .data.dataset import SignDataset, load_split
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForSeq2SeqLM.from_pretrained(args.model).to(device)
     processor = AutoProcessor.from_pretrained(args.model)
-    data = DataArguments(
+    data = SimpleNamespace(  # a `SplitSource`: where the split is
         format="reference" if args.labels else "parquet",
         path=None if args.labels else args.data,
         dataset=args.data if args.labels else None,
+        train_labels=None,
         eval_labels=args.labels,
         pose_dir=args.pose_dir,
-        eval_split=args.split,
         train_split="",
+        max_train_samples=None,
         max_eval_samples=args.max_samples,
+        in_memory=False,
     )
     language = args.language or processor.language
     video_dir = args.video_dir if model.config.use_rgb else None

@@ -2,7 +2,7 @@
 
 Each frame shows the four parts the processor feeds the model (body 9, hands 21 each, face 18 nodes, with the graph
 edges of `unisign.keypoints`; the face's nose-tip star is left out for legibility), only the points whose score is
-above the processor's threshold (0.3), in the part colours of `unisign.synthetic.render`. Frames that the RGB hand
+above the processor's threshold (0.3), in the colours of `keypoints.PART_COLOURS`. Frames that the RGB hand
 sampler (`video_processing_unisign.sample_hand_frames`, deterministic "top" mode, the processor's default) picks for a
 hand crop get a border in that hand's colour and a label. Outputs: an MP4 of every frame (`write_pose_video`,
 streamed, constant memory) or a PNG contact sheet of a few frames plus every sampled one (`pose_contact_sheet`).
@@ -19,8 +19,7 @@ from tqdm.auto import tqdm
 from .data.sample import PoseSample
 from .data.video import read_video_frames
 from .extraction.video_io import iter_video_frames, probe_video
-from .keypoints import FACE_CENTER_NODE, PART_EDGES, PART_INDICES
-from .synthetic.render import PART_DOT_COLOURS
+from .keypoints import FACE_CENTER_NODE, PART_COLOURS, PART_EDGES, PART_INDICES
 from .video_processing_unisign import sample_hand_frames
 
 
@@ -78,7 +77,7 @@ def draw_pose(image: Image.Image, keypoints: np.ndarray, scores: np.ndarray, thr
     drawn = np.full((len(pixels), 2), np.nan, dtype=np.float32)
     for part in DRAWING_ORDER:
         indices = PART_INDICES[part]
-        colour = PART_DOT_COLOURS[part]
+        colour = PART_COLOURS[part]
         for start, end in DRAWN_EDGES[part]:
             if visible[indices[start]] and visible[indices[end]]:
                 draw.line([tuple(pixels[indices[start]]), tuple(pixels[indices[end]])], fill=colour, width=line_width)
@@ -100,12 +99,12 @@ def _mark_sampled(image: Image.Image, sides: list[str]) -> None:
         inset = offset * border
         draw.rectangle(
             [inset, inset, image.width - 1 - inset, image.height - 1 - inset],
-            outline=PART_DOT_COLOURS[side],
+            outline=PART_COLOURS[side],
             width=border,
         )
     label = " + ".join(side.replace("_", " ") for side in sides) + " crop"
     font = ImageFont.load_default(size=max(12, min(image.size) // 25))
-    draw.text((3 * border, 3 * border), label, fill=PART_DOT_COLOURS[sides[-1]], font=font)
+    draw.text((3 * border, 3 * border), label, fill=PART_COLOURS[sides[-1]], font=font)
 
 
 def _marked_sides(highlight: dict[str, np.ndarray]) -> dict[int, list[str]]:

@@ -8,7 +8,12 @@ simulated keypoint detector (`detection`). `generator` writes Parquet datasets; 
 >>> clip = generate_clip(["YESTERDAY", "STORE", "I", "GO"], sample_signer(3), seed=0)
 >>> clip.keypoints.shape[1:], clip.scores.shape[1:]
 ((133, 2), (133,))
+
+An optional part of the package (`pip install "unisign[synthetic]"`): nothing else imports it unless asked to use
+synthetic data.
 """
+
+import importlib.util
 
 from .generator import (
     GENERATOR_VERSION,
@@ -22,6 +27,11 @@ from .lexicon import MINIMAL_PAIRS, VOCABULARY, Sign, lookup
 from .render import Appearance, contact_sheet, render_pose, render_sample
 from .signer import Signer, sample_signer
 
+
+# the extra's dependencies (imported lazily by the modules above), checked here rather than deep inside a call
+_missing = [name for name in ("datasets", "PIL") if importlib.util.find_spec(name) is None]
+if _missing:
+    raise ImportError(f"`unisign.synthetic` needs {_missing}: install it with `pip install 'unisign[synthetic]'`.")
 
 __all__ = [
     "GENERATOR_VERSION",

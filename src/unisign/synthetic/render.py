@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.sample import PoseSample
-from ..keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from ..keypoints import LEFT_HAND_INDICES, PART_COLOURS, RIGHT_HAND_INDICES
 from .signer import Signer
 
 
@@ -23,12 +23,6 @@ OUTER_LIPS = list(range(71, 83))
 INNER_LIPS = list(range(83, 91))
 PALM = [0, 1, 5, 9, 13, 17]  # hand-local indices outlining the palm
 FINGERS = [[1, 2, 3, 4]] + [[base, base + 1, base + 2, base + 3] for base in (5, 9, 13, 17)]
-PART_DOT_COLOURS = {
-    "body": (255, 60, 60),
-    "face": (60, 200, 255),
-    "left_hand": (60, 255, 60),
-    "right_hand": (255, 200, 0),
-}
 
 
 @dataclass(frozen=True)
@@ -258,7 +252,7 @@ def _overlay_dots(image, keypoints: np.ndarray, scores: np.ndarray, threshold: f
         for index in indices:
             if scores[index] > threshold:
                 x, y = keypoints[index] * [width, height]
-                draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=PART_DOT_COLOURS[part])
+                draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=PART_COLOURS[part])
 
 
 def contact_sheet(samples: list[PoseSample], frames_per_clip: int = 6, tile_height: int = 200, dots: bool = True):

@@ -17,8 +17,11 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 
 STAGES = ("stage1", "stage2", "finetune")
@@ -89,7 +92,7 @@ class DataArguments:
         default=None,
         metadata={"help": "Split scored once after training, on the best export, with `unisign.evaluation`."},
     )
-    task: str | list[str] = field(
+    task: Any = field(  # str | list[str], which OmegaConf cannot check (no unions of containers)
         default="SLT",
         metadata={
             "help": "SLT (text), CSLR (glosses) or ISLR (the word); or a list of them for one multi-task model: "
@@ -165,7 +168,7 @@ class OptimizationArguments:
     )
 
     def __post_init__(self):
-        if self.mixed_precision is False:  # YAML reads a bare `no` as false
+        if self.mixed_precision in (False, "False"):  # YAML reads a bare `no` as false (OmegaConf: "False")
             self.mixed_precision = "no"
         if self.mixed_precision not in ("auto", "no", "bf16"):
             raise ValueError(
@@ -213,38 +216,12 @@ class TrainConfig:
         self.data.task = tasks[0] if len(tasks) == 1 else tasks
 
 
-def _build(cls, values: dict, where: str):
-    """Instantiate dataclass `cls` from a dict, rejecting unknown keys with the list of valid ones."""
-    if not isinstance(values, dict):
-        raise ValueError(f"`{where}` must be a mapping, got {type(values).__name__}.")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"Unknown setting(s) {unknown} in `{where}`. Valid settings: {sorted(known)}.")
-    kwargs = {}
-    for name, value in values.items():
-        nested = known[name].type
-        if dataclasses.is_dataclass(nested):
-            value = _build(nested, value, f"{where}.{name}" if where else name)
-        elif nested in (float, float | None) and isinstance(value, str):
-            value = _as_float(value, f"{where}.{name}" if where else name)
-        kwargs[name] = tuple(value) if name == "adam_betas" else value
-    return cls(**kwargs)
-
-
-def _as_float(text: str, where: str) -> float:
-    """A number YAML left as a string: YAML 1.1 reads `2e-3` (exponent, no dot) that way."""
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"`{where}` must be a number, got {text!r}.") from None
-
-
 def parse_override(override: str) -> tuple[list[str], object]:
     """`training.learning_rate=1e-4` -> (["training", "learning_rate"], 1e-4); values are read as YAML.
 
     A mapping needs braces (`model.config={use_rgb: true}`): without them the value is text, so that prompts such as
-    `model.prompts.en=English: ` stay strings (YAML would read `English: ` as a mapping).
+    `model.prompts.en=English: ` stay strings (YAML would read `English: ` as a mapping). Kept rather than OmegaConf's
+    dotlist, which reads such values as mappings and cannot set a key of a `null` mapping.
     """
     if "=" not in override:
         raise ValueError(f"Overrides look like `section.key=value`, got {override!r}.")
@@ -270,7 +247,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         target[keys[-1]] = value
-    return _build(TrainConfig, values, "")
+    try:  # OmegaConf checks names and types against the dataclasses (and reads `2e-3` in a float field as a number)
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), values))
+    except OmegaConfBaseException as error:  # its message spans several lines: keep the first, name the setting
+        message = str(error).splitlines()[0]
+        if isinstance(error, ConfigKeyError) and dataclasses.is_dataclass(error.object_type):
+            message += f". Valid settings: {sorted(field.name for field in dataclasses.fields(error.object_type))}"
+        raise ValueError(f"`{error.full_key}`: {message}." if error.full_key else f"{message}.") from None
 
 
 def config_to_dict(config: TrainConfig) -> dict:

@@ -22,10 +22,11 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
+from ..data.dataset import SignDataset, load_split
 from ..metrics import compute_metrics
 from ..processing_unisign import UniSignDataCollator
 from .arguments import DataArguments, TrainConfig, config_to_dict
-from .data import LengthGroupedSampler, SignDataset, load_split, prepare_synthetic_data
+from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
 from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
 from .testing import evaluate_export_on_test_split

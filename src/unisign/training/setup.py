@@ -7,10 +7,11 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.utils import logging
 
 from ..configuration_unisign import UniSignConfig
+from ..data.dataset import SignDataset, load_split
 from ..modeling_unisign import UniSignForConditionalGeneration
 from ..processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
 from .arguments import TrainConfig
-from .data import SignDataset, check_data_paths, load_split
+from .data import check_data_paths
 from .tokenizer import train_sentencepiece_tokenizer
 
 
