@@ -7,7 +7,7 @@ from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from unisign.training.arguments import TrainConfig, config_to_dict
-from unisign.training.model_card import (
+from unisign.model_card import (
     REFERENCE_CHECKPOINTS,
     TEMPLATE_PATH,
     export_card,
