@@ -3,7 +3,8 @@
 A model folder (from `train.py`, `unisign convert` or `Seq2SeqTrainer`) must hold everything `from_pretrained` needs:
 the config, the weights, the processor, the tokenizer, the model card and the remote-code files (so that it also
 loads with `trust_remote_code=True` without this package); a PEFT adapter folder needs its adapter config, weights
-and card. `unisign card FOLDER` writes the card and the remote code (`push_to_hub` does when the card is missing). A dataset folder (from
+and card. `unisign card FOLDER` writes the card and the remote code (`push_to_hub` does when the card is
+missing). A dataset folder (from
 `unisign.synthetic.generate_dataset` or `unisign.data.save_pose_dataset`) must hold its card and its Parquet files.
 `upload_plan` checks that and lists the files; `push_to_hub` uploads exactly those.
 

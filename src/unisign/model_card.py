@@ -1,4 +1,4 @@
-"""Model cards from one template (`model_card_template.md`): any folder that can be shared, and the released checkpoints.
+"""Model cards from one template (`model_card_template.md`): any model folder, and the released checkpoints.
 
 A card is a `huggingface_hub.ModelCard`: YAML metadata (`pipeline_tag`, `library_name`, licence, languages, base
 model, datasets, tags and the scores as `model-index` evaluation results, which the Hub shows and
@@ -593,8 +593,7 @@ def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | Non
 
 
 def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
-    """The card of a model folder: a `unisign convert` folder, a `train.py` export, a `Seq2SeqTrainer` folder or a
-    PEFT adapter.
+    """The card of a model folder: from `unisign convert`, `train.py`, `Seq2SeqTrainer`, or a PEFT adapter.
 
     What the folder records decides the card: `card_source.json` (written by `unisign convert` and `train.py`: the
     released checkpoint, or the run's settings), `adapter_config.json` (a PEFT adapter and its base),

@@ -12,8 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
-from ..evaluation import evaluate_split
-from ..metrics import read_prediction_and_reference_files
+from ..evaluation import evaluate_split, read_prediction_and_reference_files
 from .arguments import TrainConfig, config_to_dict
 from .data import SignDataset, load_split
 from .export import write_model_card
