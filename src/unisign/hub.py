@@ -164,8 +164,9 @@ def push_to_hub(
     """Upload a model or dataset folder to the Hub (creating the repository if needed), or only list it.
 
     Args:
-        folder: The folder to share (see `upload_plan`). A model folder without a card, or whose card still shows
-            the placeholder Hub id, first gets its card and remote-code files (`unisign.model_card.make_shareable`).
+        folder: The folder to share (see `upload_plan`). A model folder without a card, or whose card is still a
+            placeholder (`unisign.model_card.needs_card`), first gets its card and remote-code files
+            (`unisign.model_card.make_shareable`).
         repo_id: The Hub repository, `user/name`.
         repo_type: `model` or `dataset`; detected from the folder when `None`.
         dry_run: List the files (`UploadPlan.summary()`) and upload nothing: no network access at all.
@@ -178,9 +179,9 @@ def push_to_hub(
         The `UploadPlan`: exactly the files uploaded (or, in a dry run, those that would be).
     """
     if Path(folder).is_dir() and (repo_type or detect_repo_type(folder)) == "model":
-        from .model_card import has_placeholder_repo, make_shareable
+        from .model_card import make_shareable, needs_card
 
-        if not (Path(folder) / "README.md").is_file() or has_placeholder_repo(folder):
+        if needs_card(folder):
             written = make_shareable(folder, repo_id)  # also in a dry run: the files it lists are those sent
             logger.warning(f"Wrote {', '.join(written)} in {folder} for {repo_id}.")
     plan = upload_plan(folder, repo_id, repo_type)

@@ -563,6 +563,12 @@ def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | Non
     procedure = "Not recorded in the folder."
     if state.get("global_step"):
         procedure = f"`Trainer` state: {state['global_step']} steps, {state.get('epoch', 0):g} epochs."
+    how_to_get = "Load it with one call each:"
+    if adapter_base and not is_hub_id(adapter_base):
+        how_to_get = (
+            f"The adapter names its base model by a local path, `{adapter_base}`: share the base too and put its Hub "
+            "id in `adapter_config.json` (`base_model_name_or_path`) so that others can load it. Then:"
+        )
     notes = ""
     if eval_results:
         notes = "Scores as recorded in the folder's results files; the folder does not say which dataset they are on."
@@ -574,7 +580,7 @@ def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | Non
             placeholder_name=f"uni-sign-{folder.name}",
             language=language,
             tasks=tasks,
-            how_to_get="Load it with one call each:",
+            how_to_get=how_to_get,
             intended_use="Research on sign language recognition and translation for the sign language and domain "
             "of its training data.",
             training_data="Not recorded in the folder: describe the training data (and its sign language) here "
@@ -657,10 +663,14 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
     return ["README.md", *add_remote_code(folder)]
 
 
-def has_placeholder_repo(folder: str | Path) -> bool:
-    """Whether the folder's card still shows the placeholder Hub id instead of a real one."""
+# what marks a card as still to be written: ours without a Hub id, or the templates PEFT and the Trainer save
+PLACEHOLDER_MARKS = ("your-username/", "[More Information Needed]", "More information needed")
+
+
+def needs_card(folder: str | Path) -> bool:
+    """Whether a folder lacks a real card: none, or one still showing a placeholder (ours, PEFT's, the Trainer's)."""
     card = Path(folder) / "README.md"
-    return card.is_file() and "your-username/" in card.read_text()
+    return not card.is_file() or any(mark in card.read_text() for mark in PLACEHOLDER_MARKS)
 
 
 def write_card_source(folder: str | Path, source: dict) -> None:
@@ -673,7 +683,7 @@ __all__ = [
     "CardContent",
     "export_card",
     "folder_card",
-    "has_placeholder_repo",
+    "needs_card",
     "make_shareable",
     "recorded_scores",
     "reference_card",
