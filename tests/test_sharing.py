@@ -101,7 +101,7 @@ def test_a_folder_gets_a_card_and_the_dry_run_accepts_it(folders, kind, capsys):
     card = ModelCard.load(folder / "README.md")
     data = ModelCardData(**card.data.to_dict())  # the front matter round-trips through huggingface_hub's class
     assert data.pipeline_tag == "translation" and data.model_name
-    assert f'from_pretrained("someone/tiny")' in text and "your-username" not in text
+    assert 'from_pretrained("someone/tiny")' in text and "your-username" not in text
     assert_shareable(text, folder.parent)
     if kind == "converted":
         assert data.language == ["en", "ase"] and data.license == "cc-by-nc-4.0"
