@@ -1,4 +1,4 @@
-"""The fine-tuning recipe (`examples/finetune_with_trainer.py`) runs on tiny data: loss falls, generation settings hold."""
+"""The fine-tuning recipe (`examples/finetune_with_trainer.py`) on tiny data: loss falls, generation settings hold."""
 
 import importlib.util
 import json
