@@ -12,6 +12,8 @@ import pytest
 from unisign.evaluation import read_prediction_and_reference_files
 from unisign.metrics import EVALUATE_MODULE_DIR, compute_metrics
 
+from .training_helpers import load_script
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "evaluate.py"
@@ -20,10 +22,7 @@ SCRIPT = REPO_ROOT / "evaluate.py"
 @pytest.fixture(scope="module")
 def cli():
     """The script loaded as a module under a name of its own (as `evaluate` it would refuse to load)."""
-    spec = importlib.util.spec_from_file_location("unisign_evaluate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "unisign_evaluate_script")
 
 
 def official_files(data_dir, split="dev"):

@@ -1,6 +1,5 @@
 """The fine-tuning recipe (`examples/finetune_with_trainer.py`) on tiny data: loss falls, generation settings hold."""
 
-import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -14,7 +13,7 @@ from unisign import UniSignForConditionalGeneration, UniSignProcessor
 from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
 from .modeling_helpers import tiny_config
-from .training_helpers import make_pose_dataset, make_tokenizer
+from .training_helpers import load_script, make_pose_dataset, make_tokenizer
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "finetune_with_trainer.py"
@@ -22,10 +21,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "finetune_with_trai
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("finetune_with_trainer", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(EXAMPLE, "finetune_with_trainer")
 
 
 @pytest.fixture(scope="module")
