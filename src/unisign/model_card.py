@@ -633,7 +633,7 @@ def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
         )
     if source.get("kind") == "converted":
         released = next((c for c in REFERENCE_CHECKPOINTS if c.name == source["checkpoint"]), None)
-        if released is not None:
+        if released is not None and source.get("language", released.language) == released.language:
             return reference_card(released, repo)
     return _trained_folder_card(folder, repo, adapter_base, source)
 
