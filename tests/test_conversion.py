@@ -5,6 +5,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -146,3 +147,108 @@ def test_conversion_with_a_tokenizer_gives_a_processor_that_reproduces_the_golde
     assert reloaded.feature_extractor.max_frames == model.config.max_frames
     texts = reloaded.batch_decode(model.generate(**rgb_inputs, max_new_tokens=12))
     assert texts == json.loads((golden_dir / "meta.json").read_text())["decoded_beam4"]["rgb_pose"]
+
+
+# The language of each released checkpoint, from the datasets its name says (CSL-News / CSL-Daily: Chinese;
+# WLASL, How2Sign, OpenASL: English), typed here independently of `unisign.released_checkpoints`.
+RELEASED_LANGUAGES = {
+    "csl_stage1_weight": "zh",
+    "csl_stage2_weight": "zh",
+    "csl_daily_pose_only_slt": "zh",
+    "csl_daily_rgb_pose_slt": "zh",
+    "wlasl_pose_only_islr": "en",
+    "wlasl_rgb_pose_islr": "en",
+    "how2sign_pose_only_slt": "en",
+    "openasl_pose_only_slt": "en",
+}
+PROMPT_WORDS = {"zh": "Chinese", "en": "English"}
+
+
+def convert_command(checkpoint, out, golden_dir, *extra) -> list[str]:
+    tiny_mt5 = str(golden_dir / "tiny-mt5")
+    return ["convert", str(checkpoint), "--text-config", tiny_mt5, "--tokenizer", tiny_mt5, "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def converted_released(tmp_path_factory, golden_dir, reference_state_dict):
+    """Each of the eight released file names converted with `unisign convert` and no `--language` (tiny weights)."""
+    from safetensors.torch import save_file
+
+    from unisign import cli
+
+    root = tmp_path_factory.mktemp("released")
+    weights = {
+        "rgb": root / "rgb.safetensors",
+        "pose": root / "pose.safetensors",
+    }
+    save_file(dict(reference_state_dict), weights["rgb"])
+    save_file({k: v for k, v in reference_state_dict.items() if not k.startswith(RGB_PREFIXES)}, weights["pose"])
+    folders = {}
+    for name in RELEASED_LANGUAGES:
+        checkpoint = root / f"{name}.safetensors"
+        checkpoint.symlink_to(weights["rgb" if "stage2" in name or "rgb" in name else "pose"])
+        cli.main(convert_command(checkpoint, root / name, golden_dir))
+        folders[name] = root / name
+    return folders
+
+
+@pytest.mark.parametrize("name", sorted(RELEASED_LANGUAGES))
+def test_each_released_name_converts_to_its_language(converted_released, name):
+    from huggingface_hub import ModelCard
+
+    folder = converted_released[name]
+    language = RELEASED_LANGUAGES[name]
+    processor = AutoProcessor.from_pretrained(folder)
+    assert processor.language == language
+    assert processor.prompt_text() == f"Translate sign language video to {PROMPT_WORDS[language]}: "
+    config = AutoConfig.from_pretrained(folder)
+    assert config.max_frames == (64 if name.endswith("_islr") else 256)  # the ISLR checkpoints' clip length
+    assert config.use_rgb == ("rgb" in name or "stage2" in name)
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.language == [language, {"zh": "csl", "en": "ase"}[language]]
+    assert f"default language, {PROMPT_WORDS[language]} (`{language}`)" in card.text
+    assert str(folder.parent) not in card.content
+
+
+def test_a_file_of_another_name_needs_its_language(tmp_path, golden_dir, reference_state_dict):
+    from huggingface_hub import ModelCard
+
+    from unisign import cli
+
+    checkpoint = tmp_path / "my_finetune.pth"
+    torch.save(
+        {"model": {k: v for k, v in reference_state_dict.items() if not k.startswith(RGB_PREFIXES)}}, checkpoint
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(convert_command(checkpoint, tmp_path / "unknown", golden_dir))
+    error = str(exit_info.value.code)  # the one line `sys.exit` prints
+    assert error.startswith("unisign convert: error: Cannot tell the language of my_finetune.pth")
+    assert "--language" in error and "\n" not in error and not (tmp_path / "unknown").exists()
+    cli.main(convert_command(checkpoint, tmp_path / "english", golden_dir, "--language", "en"))
+    assert AutoProcessor.from_pretrained(tmp_path / "english").language == "en"
+    card = ModelCard.load(tmp_path / "english" / "README.md")
+    assert card.data.language == ["en"]  # no sign-language tag: the folder does not say what it was trained on
+    assert "my_finetune" in card.text and card.data.pipeline_tag == "translation"
+
+
+def test_translate_speaks_the_language_of_an_english_folder(converted_released, tmp_path, monkeypatch, capsys):
+    from unisign import UniSignProcessor, cli
+    from unisign.data import PoseSample
+    from unisign.extraction import save_poses
+
+    prompts = []
+    prompt_text = UniSignProcessor.prompt_text
+
+    def recording_prompt_text(self, language=None, task=None):
+        prompts.append(prompt_text(self, language, task))
+        return prompts[-1]
+
+    monkeypatch.setattr(UniSignProcessor, "prompt_text", recording_prompt_text)
+    rng = np.random.default_rng(0)
+    keypoints = (0.5 + 0.1 * rng.standard_normal((10, 133, 2))).astype(np.float32)
+    save_poses(PoseSample("clip", keypoints, np.ones((10, 133), np.float32)), tmp_path / "clip.pkl")
+    folder = converted_released["how2sign_pose_only_slt"]
+    arguments = ["translate", str(tmp_path / "clip.pkl"), "--model", str(folder), "--device", "cpu"]
+    cli.main([*arguments, "--num-beams", "1", "--max-new-tokens", "3", "--no-progress"])
+    assert prompts == ["Translate sign language video to English: "]
+    assert capsys.readouterr().out.strip() != ""

@@ -113,6 +113,10 @@ def test_the_export_reloads_with_one_call_and_translates_with_each_task_prompt(t
     assert test_results[("Continuous sign language recognition (glosses)", "wer")] == round(scores["CSLR"]["wer"], 2)
     assert test_results[("Sign language translation", "bleu")] == round(scores["SLT"]["bleu4"], 2)
     assert card["license"] == "apache-2.0"
+    # `--push-to-hub someone/tiny-unisign`: the card shows the Hub id, English text and no sign language (synthetic)
+    text = (export / "README.md").read_text()
+    assert 'from_pretrained("someone/tiny-unisign")' in text and str(root) not in text
+    assert card["language"] == ["en"] and card["pipeline_tag"] == "video-classification"
 
 
 def test_the_default_config_is_a_multitask_synthetic_run_with_a_prompt_per_task():

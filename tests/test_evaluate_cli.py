@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from unisign.metrics import EVALUATE_MODULE_DIR, compute_metrics, read_prediction_and_reference_files
+from unisign.evaluation import read_prediction_and_reference_files
+from unisign.metrics import EVALUATE_MODULE_DIR, compute_metrics
+
+from .training_helpers import load_script
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -19,10 +22,7 @@ SCRIPT = REPO_ROOT / "evaluate.py"
 @pytest.fixture(scope="module")
 def cli():
     """The script loaded as a module under a name of its own (as `evaluate` it would refuse to load)."""
-    spec = importlib.util.spec_from_file_location("unisign_evaluate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "unisign_evaluate_script")
 
 
 def official_files(data_dir, split="dev"):
@@ -121,7 +121,7 @@ def test_run_from_repository_root_uses_the_evaluate_library(tmp_path, data_dir):
     assert json.loads(result.stdout) == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
 
 
-def test_model_mode_writes_predictions_references_and_scores(cli, capsys, tmp_path):
+def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog, tmp_path):
     import torch
     from transformers import AutoTokenizer
 
@@ -144,6 +144,8 @@ def test_model_mode_writes_predictions_references_and_scores(cli, capsys, tmp_pa
         assert cli.main([*arguments, "--output-dir", str(tmp_path / run)]) == 0
         outputs[run] = json.loads(capsys.readouterr().out)
     assert outputs["first"] == outputs["second"]  # deterministic frame sampling and decoding
+    # the references' language (here the prompt's: the dataset names none) and BLEU's tokenisation are reported
+    assert outputs["first"].pop("lang") == "en" and outputs["first"].pop("bleu_tokenizer") == "13a"
     assert set(outputs["first"]) == {"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l"}
     predictions, references = tmp_path / "first" / "dev_predictions.txt", tmp_path / "first" / "dev_references.txt"
     assert (tmp_path / "first" / "dev_predictions.txt").read_text() == (
@@ -152,8 +154,17 @@ def test_model_mode_writes_predictions_references_and_scores(cli, capsys, tmp_pa
     paired = read_prediction_and_reference_files(predictions, references)
     assert paired.names == [f"dev-{index}" for index in range(5)]
     assert paired.references[0] == "I you"  # the raw targets of make_pose_dataset
-    assert json.loads((tmp_path / "first" / "dev_scores.json").read_text()) == outputs["first"]
+    written = json.loads((tmp_path / "first" / "dev_scores.json").read_text())
+    assert written == {**outputs["first"], "lang": "en", "bleu_tokenizer": "13a"}
     assert compute_metrics("slt", paired.predictions, paired.references, lang="en") == outputs["first"]
+
+    # references said to be Chinese: scored per character, reported, and the English prompt is warned about
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "zh"), "--lang", "zh"]) == 0
+    captured = capsys.readouterr()
+    chinese = json.loads(captured.out)
+    assert chinese.pop("lang") == "zh" and chinese.pop("bleu_tokenizer").startswith("characters")
+    assert chinese == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
+    assert "references are in `zh` but the prompt asks for `en`" in caplog.text
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--model", str(tmp_path / "missing"), "--data", str(data), "--split", "dev"])

@@ -161,3 +161,40 @@ def test_trainer_accumulation_equals_the_bigger_batch_and_generates(processor, t
     assert predictions.predictions.shape[0] == 3
     texts = processor.batch_decode(np.where(predictions.predictions < 0, 0, predictions.predictions))
     assert len(texts) == 3 and all(isinstance(text, str) for text in texts)
+
+
+def test_an_exported_adapter_names_its_base_relatively_and_loads_after_moving(
+    lora_setup, processor, tmp_path, monkeypatch
+):
+    import json
+    import shutil
+
+    from accelerate import Accelerator
+
+    from unisign.training.arguments import config_to_dict
+    from unisign.training.export import export_model
+
+    model, batch, root = lora_setup
+    run = tmp_path / "run"
+    shutil.copytree(root / "base", run / "base_model")  # a run's layout: its base model beside the exports
+    model.peft_config["default"].base_model_name_or_path = str((run / "base_model").resolve())  # what PEFT records
+    config = TrainConfig()
+    config.lora.enabled = True
+    export_model(Accelerator(cpu=True), model, processor, run / "best", {}, config_to_dict(config), False)
+    recorded = json.loads((run / "best" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert recorded == "../base_model"
+    assert str(tmp_path) not in (run / "best" / "README.md").read_text()
+
+    loaders = (AutoPeftModelForSeq2SeqLM, AutoModelForSeq2SeqLM)
+    monkeypatch.chdir(run / "best")  # PEFT and transformers resolve the relative base from the current directory
+    with torch.no_grad():
+        before = {loader: loader.from_pretrained(".").eval()(**batch).logits for loader in loaders}
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.move(run, moved)  # nothing is left where the run was trained
+    monkeypatch.chdir(moved / "best")
+    with torch.no_grad():
+        for loader in loaders:
+            after = loader.from_pretrained(".").eval()(**batch).logits
+            torch.testing.assert_close(after, before[loader], rtol=0, atol=0, msg=loader.__name__)
+            # the trained model itself, up to the rounding of other kernels (the weights are equal)
+            torch.testing.assert_close(after, model(**batch).logits, rtol=1e-4, atol=1e-4)

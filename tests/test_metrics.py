@@ -1,4 +1,5 @@
-"""Tests of unisign.metrics: published scores, hand-worked WER and ISLR examples, edge cases, files, evaluate."""
+"""Tests of unisign.metrics (published scores, hand-worked WER and ISLR examples, edge cases, the evaluate module)
+and of the prediction/reference file reader of unisign.evaluation."""
 
 import importlib
 import math
@@ -8,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from unisign.evaluation import read_prediction_and_reference_files, read_sample_texts
 from unisign.metrics import (
     EVALUATE_MODULE_DIR,
     compute_metrics,
     islr_accuracy,
-    read_prediction_and_reference_files,
-    read_sample_texts,
     score_translation,
     word_error_rate,
 )

@@ -1,19 +1,15 @@
 """Model cards: the template renders, `model-index` parses back with huggingface_hub, and the eight released cards."""
 
+import re
 from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
+from unisign.model_card import TEMPLATE_PATH, export_card, reference_card, scores_by_task
+from unisign.released_checkpoints import REFERENCE_CHECKPOINTS
 from unisign.training.arguments import TrainConfig, config_to_dict
-from unisign.training.model_card import (
-    REFERENCE_CHECKPOINTS,
-    TEMPLATE_PATH,
-    export_card,
-    reference_card,
-    scores_by_task,
-)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,6 +115,9 @@ def test_the_released_checkpoint_cards_parse_and_quote_only_published_numbers(na
     path = CARDS / name / "README.md"
     card = ModelCard.load(path)
     assert card.data.license == "cc-by-nc-4.0" and card.data.base_model == "google/mt5-base"
+    assert card.data.pipeline_tag == ("video-classification" if name.endswith("_islr") else "translation")
+    assert card.data.library_name == "transformers"
+    assert_shareable(path.read_text(), REPO)
     assert "@inproceedings{li2025unisign" in card.text and f"unisign convert {name}.pth" in card.text
     checkpoint = next(checkpoint for checkpoint in REFERENCE_CHECKPOINTS if checkpoint.name == name)
     reference_card(checkpoint).save(tmp_path / "README.md")
@@ -139,3 +138,46 @@ def test_the_released_checkpoint_cards_parse_and_quote_only_published_numbers(na
 def test_all_eight_released_checkpoints_have_a_card():
     assert sorted(checkpoint.name for checkpoint in REFERENCE_CHECKPOINTS) == sorted(RELEASED)
     assert sorted(path.parent.name for path in CARDS.glob("*/README.md")) == sorted(RELEASED)
+
+
+# an absolute path as a card could show it: `/` after a space, quote, backtick or bracket (URLs have `://`)
+ABSOLUTE_PATH = re.compile(r"(^|[\s`\"'(\[])/[\w.-]+/")
+
+
+def assert_shareable(text: str, *local_roots: Path) -> None:
+    """A card's text names no local path of this machine."""
+    assert ABSOLUTE_PATH.search(text) is None, ABSOLUTE_PATH.search(text)
+    assert not any(str(root) in text for root in local_roots)
+
+
+def test_a_synthetic_run_is_not_tagged_as_a_sign_language_and_shows_no_local_path(tmp_path):
+    settings = multitask_settings()
+    settings["data"]["path"] = str(tmp_path / "synthetic-data")
+    settings["training"]["output_dir"] = str(tmp_path / "run")
+    settings["model"]["tokenizer"] = str(tmp_path / "run" / "tokenizer")
+    card = export_card(settings, {"slt/bleu4": 3.0}, repo=None)
+    assert card.data.language == ["en"]  # English text; the synthetic sign language is not ASL (`ase`)
+    assert card.data.pipeline_tag == "video-classification"  # its first task, ISLR, names a class of the clip
+    assert card.data.library_name == "transformers" and card.data.datasets is None
+    assert 'from_pretrained("your-username/' in card.text and "Replace `your-username/" in card.text
+    assert_shareable(str(card), tmp_path)
+    named = export_card(settings, {"slt/bleu4": 3.0}, repo="someone/tiny")
+    assert 'from_pretrained("someone/tiny")' in named.text and "your-username" not in named.text
+
+
+def test_real_data_gets_its_sign_language_and_a_hub_dataset_its_id(tmp_path):
+    settings = config_to_dict(TrainConfig())
+    settings["data"].update(format="reference", dataset="CSL_Daily", language="zh", pose_dir=str(tmp_path / "poses"))
+    settings["model"]["init_from"] = str(tmp_path / "converted" / "csl_stage1_weight")
+    card = export_card(settings, {"bleu4": 20.0, "rouge_l": 40.0})
+    assert card.data.language == ["zh", "csl"] and card.data.pipeline_tag == "translation"
+    assert card.data.base_model is None  # a local folder is not a Hub model
+    assert "`./csl_stage1_weight`" in card.text
+    assert_shareable(str(card), tmp_path)
+    (result,) = [r for r in card.data.eval_results if r.metric_type == "bleu"]
+    assert (result.dataset_type, result.dataset_name, result.metric_value) == ("csl-daily", "CSL_Daily", 20.0)
+    settings["data"].update(format="parquet", dataset=None, path="someone/pose-dataset", language="en")
+    settings["model"].update(init_from=None, language_model="google/mt5-small")
+    card = export_card(settings, {"bleu4": 20.0})
+    assert card.data.datasets == ["someone/pose-dataset"] and card.data.base_model == "google/mt5-small"
+    assert card.data.language == ["en"]  # which sign language a Parquet dataset holds is not recorded

@@ -19,6 +19,16 @@ TINY_POSE = {
 }
 
 
+def load_script(path: Path, module_name: str):
+    """A script of the repository (`evaluate.py`, an example) imported as a module under `module_name`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def make_tokenizer(folder: Path) -> Path:
     """A word-level SentencePiece-style mT5 tokenizer over `WORDS` (ids: pad 0, eos 1, unk 2)."""
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]

@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|extract|visualize|translate|train|evaluate|push ...`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|train|evaluate|push ...`.
 
 `train`, `evaluate` and `push` hand their arguments over unchanged: `unisign train ARGS` is `python train.py ARGS`
 (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS` (`unisign.evaluation`) and
@@ -16,17 +16,35 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 
 def convert(args: argparse.Namespace) -> None:
-    """Convert a reference checkpoint into a folder that loads with one `from_pretrained`."""
+    """Convert a reference checkpoint into a folder that loads with one `from_pretrained`, with its card."""
     from . import convert_reference_checkpoint
+    from .convert_unisign_original_checkpoint import checkpoint_language
+    from .model_card import make_shareable, write_card_source
 
+    language = checkpoint_language(args.checkpoint, args.language)
     config_kwargs = {} if args.max_frames is None else {"max_frames": args.max_frames}
-    result = convert_reference_checkpoint(args.checkpoint, args.text_config, tokenizer=args.tokenizer, **config_kwargs)
+    result = convert_reference_checkpoint(
+        args.checkpoint, args.text_config, tokenizer=args.tokenizer, language=language, **config_kwargs
+    )
     model, processor = result if isinstance(result, tuple) else (result, None)
     out = Path(args.out)
     model.save_pretrained(out)
     if processor is not None:
         processor.save_pretrained(out)
-    print(f"Wrote {out} ({sum(p.numel() for p in model.parameters()):,} parameters, use_rgb={model.config.use_rgb}).")
+    write_card_source(out, {"kind": "converted", "checkpoint": Path(args.checkpoint).stem, "language": language})
+    make_shareable(out)
+    print(
+        f"Wrote {out} ({sum(p.numel() for p in model.parameters()):,} parameters, use_rgb={model.config.use_rgb}, "
+        f"language={language}{'' if processor else ', no processor: give --tokenizer for one'}) with its card."
+    )
+
+
+def card(args: argparse.Namespace) -> None:
+    """Write a model folder's card and remote-code files, ready for `unisign push`."""
+    from .model_card import make_shareable
+
+    written = make_shareable(args.folder, args.repo)
+    print(f"Wrote {', '.join(written)} in {args.folder}.")
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -206,8 +224,20 @@ def build_parser() -> argparse.ArgumentParser:
     converter.add_argument("--text-config", required=True, help="mT5 config folder or Hub id, e.g. google/mt5-base")
     converter.add_argument("--out", required=True, help="output folder")
     converter.add_argument("--tokenizer", help="mT5 tokenizer folder or Hub id: also writes the processor")
-    converter.add_argument("--max-frames", type=int, help="frames per clip (256; the ISLR checkpoints used 64)")
+    converter.add_argument(
+        "--max-frames", type=int, help="frames per clip (256; the released ISLR checkpoints: 64, set from the name)"
+    )
+    converter.add_argument(
+        "--language",
+        choices=("en", "zh"),
+        help="the processor's default prompt language (default: from the released file name, else required)",
+    )
     converter.set_defaults(handler=convert)
+
+    carder = commands.add_parser("card", help="write a model folder's card and remote code (before unisign push)")
+    carder.add_argument("folder", help="a converted, train.py, Seq2SeqTrainer or PEFT adapter folder")
+    carder.add_argument("--repo", help="the Hub id it is shared as, user/name (default: a placeholder)")
+    carder.set_defaults(handler=card)
 
     extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
     extractor.add_argument("video", help="the video file")

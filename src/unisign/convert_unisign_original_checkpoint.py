@@ -18,6 +18,7 @@ from transformers.utils import logging
 
 from .configuration_unisign import UniSignConfig
 from .modeling_unisign import UniSignForConditionalGeneration
+from .released_checkpoints import REFERENCE_CHECKPOINTS, released_checkpoint
 
 
 logger = logging.get_logger(__name__)
@@ -136,12 +137,31 @@ def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state_dict
 
 
+def checkpoint_language(checkpoint, language: str | None = None) -> str:
+    """The prompt language of a checkpoint: `language` when given, else that of the released file it is named as.
+
+    Raises:
+        ValueError: if `language` is `None` and the name is not one of the released files (`released_checkpoints`).
+    """
+    if language is not None:
+        return language
+    released = released_checkpoint(checkpoint) if isinstance(checkpoint, str | Path) else None
+    if released is None:
+        name = Path(checkpoint).name if isinstance(checkpoint, str | Path) else "a state dict"
+        known = ", ".join(f"{c.name} ({c.language})" for c in REFERENCE_CHECKPOINTS)
+        raise ValueError(
+            f"Cannot tell the language of {name}: it is not a released file name ({known}). Give it with "
+            "`--language` (`language=`): zh or en."
+        )
+    return released.language
+
+
 def convert_reference_checkpoint(
     checkpoint: str | Path | dict[str, torch.Tensor],
     text_config: str | Path | PreTrainedConfig,
     tokenizer=None,
     dtype: torch.dtype = torch.float32,
-    language: str = "zh",
+    language: str | None = None,
     **config_kwargs,
 ):
     """Build a `UniSignForConditionalGeneration` from a reference checkpoint.
@@ -151,16 +171,23 @@ def convert_reference_checkpoint(
         text_config: The mT5 config, or a folder / Hub id holding one (e.g. `google/mt5-base`).
         tokenizer: Optional mT5 tokenizer (or folder / Hub id); then a `UniSignProcessor` is built too.
         dtype: Weight dtype of the converted model (the released files are bf16; float32 by default).
-        language: Prompt language of the processor: `zh` for the CSL checkpoints, `en` for WLASL, How2Sign, OpenASL.
-        config_kwargs: Extra `UniSignConfig` fields (e.g. `max_frames=64` for isolated signs).
+        language: Default prompt language of the processor: `zh` for the CSL checkpoints, `en` for WLASL, How2Sign,
+            OpenASL. Taken from the file name when it is one of the released ones (see `checkpoint_language`).
+        config_kwargs: Extra `UniSignConfig` fields (e.g. `max_frames=64` for isolated signs; a released ISLR file
+            gets its 64 frames by default).
 
     Returns:
         The model, or `(model, processor)` when a tokenizer is given.
     """
+    if tokenizer is not None:
+        language = checkpoint_language(checkpoint, language)  # before the work: a name it cannot tell stops here
     state_dict = checkpoint if isinstance(checkpoint, dict) else load_reference_state_dict(checkpoint)
     if not isinstance(text_config, PreTrainedConfig):
         text_config = AutoConfig.from_pretrained(text_config)
     converted = convert_reference_state_dict(state_dict)
+    released = released_checkpoint(checkpoint) if isinstance(checkpoint, str | Path) else None
+    if released is not None and released.max_frames is not None:
+        config_kwargs.setdefault("max_frames", released.max_frames)
     config_kwargs.setdefault("use_rgb", any(key.startswith("hand_image_encoder.") for key in converted))
     config = UniSignConfig(text_config=text_config.to_dict(), **config_kwargs)
     model = UniSignForConditionalGeneration(config).eval()
@@ -189,4 +216,9 @@ def convert_reference_checkpoint(
     return model, UniSignProcessor.from_model_config(config, tokenizer, language=language)
 
 
-__all__ = ["convert_reference_checkpoint", "convert_reference_state_dict", "load_reference_state_dict"]
+__all__ = [
+    "checkpoint_language",
+    "convert_reference_checkpoint",
+    "convert_reference_state_dict",
+    "load_reference_state_dict",
+]

@@ -12,14 +12,168 @@ numbers.
 
 import argparse
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 from tqdm.auto import tqdm
+from transformers.utils import logging
 
-from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, compute_metrics, read_prediction_and_reference_files
+from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 from .processing_unisign import UniSignDataCollator
+
+
+logger = logging.get_logger(__name__)
+
+# how `unisign.metrics.score_translation` tokenises each language's text for BLEU (and ROUGE-L)
+BLEU_TOKENIZERS = {"zh": "characters (whitespace removed, one token per character, then sacrebleu 13a)", "en": "13a"}
+_SAMPLE_LINE = re.compile(r"^sample: (?P<name>.+?), (?P<field>prediction|ground-truth):(?: (?P<text>.*))?$")
+
+
+@dataclass(frozen=True)
+class SampleTexts:
+    """The lines of a prediction or reference file: texts, and sample names when the file gives them.
+
+    Attributes:
+        texts (`list[str]`): one text per line, in file order.
+        names (`list[str]`, *optional*): the sample names of a `sample: <name>, <field>: <text>` file; `None` for a
+            plain file.
+        field (`str`, *optional*): `"prediction"` or `"ground-truth"` for a named file; `None` for a plain file.
+    """
+
+    texts: list[str]
+    names: list[str] | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class PairedTexts:
+    """Predictions and references matched one to one, ready for `compute_metrics`.
+
+    Attributes:
+        predictions (`list[str]`): the predictions, in the order of `references`.
+        references (`list[str]`): the references, in reference-file order.
+        names (`list[str]`, *optional*): the sample names in that order, when the reference file gives them.
+    """
+
+    predictions: list[str]
+    references: list[str]
+    names: list[str] | None = None
+
+
+def read_sample_texts(path: str | Path) -> SampleTexts:
+    """Read a prediction or reference file: plain (one text a line) or in the reference's named format.
+
+    The named format has one `sample: <name>, prediction: <text>` or `sample: <name>, ground-truth: <text>` line per
+    sample; the format is recognised when every line follows it, and a file mixing both kinds of lines is rejected.
+    In a plain file every line is a text, empty lines included (an empty prediction is a valid output); only the
+    newline that ends the last line is not a line of its own. The file is read as UTF-8 (a byte-order mark is
+    dropped); lines may end in LF or CRLF.
+
+    Args:
+        path (`str` or `Path`): the file.
+
+    Returns:
+        `SampleTexts`: the texts, and the names and field for a named file.
+
+    Raises:
+        ValueError: if the file mixes named and plain lines, mixes `prediction` and `ground-truth` lines, or is empty.
+    """
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    lines = [line.removesuffix("\r") for line in lines]
+    if not lines:
+        raise ValueError(f"`{path}` is empty: expected one prediction or reference per line.")
+    matches = [_SAMPLE_LINE.match(line) for line in lines]
+    named_lines = [number for number, match in enumerate(matches, start=1) if match is not None]
+    if not named_lines:
+        return SampleTexts(texts=lines)
+    if len(named_lines) != len(lines):
+        plain_lines = [number for number, match in enumerate(matches, start=1) if match is None]
+        raise ValueError(
+            f"`{path}` mixes `sample: <name>, prediction: <text>` lines with other lines (lines "
+            f"{_preview(plain_lines)} are not in that format). Use one format for the whole file: all lines named, or "
+            "plain text only."
+        )
+    fields = sorted({match["field"] for match in matches})
+    if len(fields) > 1:
+        raise ValueError(f"`{path}` mixes `prediction` and `ground-truth` lines; a file holds one kind of text.")
+    return SampleTexts(
+        texts=[match["text"] or "" for match in matches],
+        names=[match["name"] for match in matches],
+        field=fields[0],
+    )
+
+
+def _duplicate_names(names: list[str]) -> list[str]:
+    """The names that occur more than once, in order of first repetition."""
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for name in names:
+        if name in seen and name not in duplicates:
+            duplicates.append(name)
+        seen.add(name)
+    return duplicates
+
+
+def read_prediction_and_reference_files(predictions_path: str | Path, references_path: str | Path) -> PairedTexts:
+    """Read a prediction file and a reference file (see `read_sample_texts`) and pair their lines.
+
+    When both files name their samples, predictions are matched to references by name (the files may list them in
+    different orders) and the names must be the same set, each appearing once per file. Otherwise the lines are
+    paired by position and the files must have the same number of lines.
+
+    Args:
+        predictions_path (`str` or `Path`): the predictions, e.g. the reference's `test_tmp_pres.txt`.
+        references_path (`str` or `Path`): the references, e.g. the reference's `test_tmp_refs.txt`.
+
+    Returns:
+        `PairedTexts`: predictions and references in reference-file order, with the names when known.
+
+    Raises:
+        ValueError: on a malformed file, on duplicate, missing or extra sample names, or on different line counts.
+    """
+    predicted = read_sample_texts(predictions_path)
+    expected = read_sample_texts(references_path)
+    if predicted.field == "ground-truth" or expected.field == "prediction":
+        logger.warning(
+            f"`{predictions_path}` holds {predicted.field or 'plain'} lines and `{references_path}` holds "
+            f"{expected.field or 'plain'} lines: were the prediction and reference files swapped?"
+        )
+    if predicted.names is None or expected.names is None:
+        if len(predicted.texts) != len(expected.texts):
+            raise ValueError(
+                f"`{predictions_path}` has {len(predicted.texts)} lines but `{references_path}` has "
+                f"{len(expected.texts)}; without sample names in both files, lines are paired by position, so the "
+                "counts must match."
+            )
+        return PairedTexts(predictions=predicted.texts, references=expected.texts, names=expected.names)
+    for path, sample_texts in ((predictions_path, predicted), (references_path, expected)):
+        duplicates = _duplicate_names(sample_texts.names)
+        if duplicates:
+            raise ValueError(
+                f"`{path}` names {len(duplicates)} samples more than once ({_preview(duplicates)}), so predictions "
+                "cannot be matched to references by name."
+            )
+    prediction_by_name = dict(zip(predicted.names, predicted.texts, strict=True))
+    missing = [name for name in expected.names if name not in prediction_by_name]
+    reference_names = set(expected.names)
+    extra = [name for name in predicted.names if name not in reference_names]
+    if missing or extra:
+        raise ValueError(
+            f"The sample names of `{predictions_path}` and `{references_path}` differ: {len(missing)} references "
+            f"have no prediction ({_preview(missing) or 'none'}) and {len(extra)} predictions have no reference "
+            f"({_preview(extra) or 'none'})."
+        )
+    return PairedTexts(
+        predictions=[prediction_by_name[name] for name in expected.names],
+        references=expected.texts,
+        names=expected.names,
+    )
 
 
 def generate_texts(
@@ -43,7 +197,14 @@ def write_sample_texts(path: Path, names: list[str], texts: list[str], field: st
 
 
 def evaluate_split(
-    model, processor, dataset, output_dir: Path, split: str, batch_size: int = 8, **generate_kwargs
+    model,
+    processor,
+    dataset,
+    output_dir: Path,
+    split: str,
+    batch_size: int = 8,
+    lang: str | None = None,
+    **generate_kwargs,
 ) -> dict:
     """Generate for a split, score it, write `<split>_predictions.txt`, `_references.txt` and `_scores.json`.
 
@@ -54,15 +215,21 @@ def evaluate_split(
         output_dir: Where the three files go.
         split: Name used in the file names.
         batch_size: Clips per generation batch.
+        lang: Language of the references, which decides how translations are tokenised for BLEU and ROUGE (`zh`
+            per character, else by words); defaults to the dataset's prompt language.
         generate_kwargs: Generation settings overriding the model's (`num_beams`, `max_new_tokens`, ...).
 
     Returns:
-        `dict[str, float]`: the task's scores (see `unisign.metrics.compute_metrics`).
+        `dict`: the task's scores (see `unisign.metrics.compute_metrics`); translation scores also name the
+        references' language (`lang`) and BLEU's tokenisation (`bleu_tokenizer`).
     """
     predictions = generate_texts(model, processor, dataset, batch_size, **generate_kwargs)
     references = [dataset.target(index) for index in range(len(dataset))]
     names = [dataset.sample(index).id for index in range(len(dataset))]
-    scores = compute_metrics(dataset.task.lower(), predictions, references, lang=dataset.language)
+    lang = lang or dataset.language
+    scores = compute_metrics(dataset.task.lower(), predictions, references, lang=lang)
+    if dataset.task == "SLT":
+        scores |= {"lang": lang, "bleu_tokenizer": BLEU_TOKENIZERS[lang]}
     output_dir.mkdir(parents=True, exist_ok=True)
     write_sample_texts(output_dir / f"{split}_predictions.txt", names, predictions, "prediction")
     write_sample_texts(output_dir / f"{split}_references.txt", names, references, "ground-truth")
@@ -89,6 +256,12 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     model_options.add_argument("--pose-dir", help="folder of the reference pose pickles (reference layout)")
     model_options.add_argument("--video-dir", help="folder of the videos, for RGB-pose models")
     model_options.add_argument("--language", help="prompt language, zh or en (default: the processor's)")
+    model_options.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="language of the references, which sets BLEU's tokenisation (zh per character); default: the dataset's "
+        "(reference layout, or the clips' `language`), else the prompt language",
+    )
     model_options.add_argument("--batch-size", type=int, default=8, help="clips per batch (default: 8)")
     model_options.add_argument("--num-beams", type=int, help="beam size (default: the model's, 4)")
     model_options.add_argument("--max-new-tokens", type=int, help="longest output (default: the model's, 100)")
@@ -177,14 +350,44 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     video_dir = args.video_dir if model.config.use_rgb else None
     if model.config.use_rgb and not video_dir:
         raise ValueError("This model has an RGB branch: give the videos with `--video-dir`.")
-    dataset = SignDataset(
-        load_split(data, args.split), processor, args.task.upper(), language, train=False, video_dir=video_dir
-    )
+    samples = load_split(data, args.split)
+    reference_language = args.lang or dataset_language(data, samples) or language
+    if reference_language != language:
+        logger.warning(
+            f"The references are in `{reference_language}` but the prompt asks for `{language}`: scoring with the "
+            f"references' tokenisation ({BLEU_TOKENIZERS[reference_language]}). Give `--language` or `--lang` if "
+            "either is wrong."
+        )
+    dataset = SignDataset(samples, processor, args.task.upper(), language, train=False, video_dir=video_dir)
     generate_kwargs = {
         key: value for key, value in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if value
     }
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
-    return evaluate_split(model, processor, dataset, output_dir, args.split, args.batch_size, **generate_kwargs)
+    return evaluate_split(
+        model, processor, dataset, output_dir, args.split, args.batch_size, reference_language, **generate_kwargs
+    )
+
+
+def dataset_language(data, samples) -> str | None:
+    """The written language of a split's references: its reference layout's, else the one its clips all name.
+
+    Args:
+        data (`DataArguments`): The split's settings (`dataset` names a reference layout).
+        samples: The split (`PoseSample`s or a pose `datasets.Dataset`, whose `extra` may hold `language`).
+
+    Returns:
+        `str` or `None` when the split does not say (or its clips disagree).
+    """
+    from .data.reference import REFERENCE_LAYOUTS
+
+    if data.format == "reference" and data.dataset in REFERENCE_LAYOUTS:
+        return REFERENCE_LAYOUTS[data.dataset].language
+    if isinstance(samples, list):
+        extras = [sample.extra for sample in samples]
+    else:
+        extras = [json.loads(row["extra"] or "{}") for row in samples.with_format(None).select_columns(["extra"])]
+    languages = {extra.get("language") for extra in extras}
+    return next(iter(languages)) if len(languages) == 1 else None
 
 
 def main(argv: list[str] | None = None, prog: str = "unisign evaluate") -> int:
@@ -222,11 +425,16 @@ def main(argv: list[str] | None = None, prog: str = "unisign evaluate") -> int:
 
 
 __all__ = [
+    "PairedTexts",
+    "SampleTexts",
     "build_parser",
+    "dataset_language",
     "evaluate_model",
     "evaluate_split",
     "generate_texts",
     "main",
+    "read_prediction_and_reference_files",
+    "read_sample_texts",
     "score_files",
     "write_sample_texts",
 ]

@@ -1,8 +1,10 @@
 """Share exported models and generated datasets on the Hugging Face Hub, with a dry run that uploads nothing.
 
-A model folder (from `train.py` or `unisign convert`) must hold everything `from_pretrained` needs: the config, the
-weights, the processor, the tokenizer, the model card and the remote-code files that `save_pretrained` copies (so
-that it also loads with `trust_remote_code=True` without this package). A dataset folder (from
+A model folder (from `train.py`, `unisign convert` or `Seq2SeqTrainer`) must hold everything `from_pretrained` needs:
+the config, the weights, the processor, the tokenizer, the model card and the remote-code files (so that it also
+loads with `trust_remote_code=True` without this package); a PEFT adapter folder needs its adapter config, weights
+and card. `unisign card FOLDER` writes the card and the remote code (`push_to_hub` does when the card is
+missing). A dataset folder (from
 `unisign.synthetic.generate_dataset` or `unisign.data.save_pose_dataset`) must hold its card and its Parquet files.
 `upload_plan` checks that and lists the files; `push_to_hub` uploads exactly those.
 
@@ -12,6 +14,7 @@ that it also loads with `trust_remote_code=True` without this package). A datase
 
 import argparse
 import fnmatch
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,8 @@ MODEL_FILE_KINDS = {
     "model card": ("README.md",),
     "code": ("modeling_*.py", "configuration_*.py"),
 }
+# an adapter (PEFT) folder may leave these to its base model
+ADAPTER_OPTIONAL_KINDS = ("processor", "tokenizer", "code")
 DATASET_FILE_KINDS = {"dataset card": ("README.md",), "data": ("data/*.parquet",)}
 # never uploaded: temporary folders of an interrupted export, caches, hidden files, training checkpoints
 EXCLUDED = ("*.tmp/*", "*.old/*", "*/__pycache__/*", "__pycache__/*", ".*", "*/.*", "checkpoints/*", "*.lock")
@@ -125,7 +130,18 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
         if path.is_file() and not any(fnmatch.fnmatch(path.relative_to(folder).as_posix(), p) for p in EXCLUDED)
     )
     files = tuple(UploadFile(path, (folder / path).stat().st_size, _kind(path, kinds)) for path in paths)
-    missing = [kind for kind in kinds if not any(file.kind == kind for file in files)]
+    is_adapter = repo_type == "model" and not (folder / "config.json").is_file()
+    required = [kind for kind in kinds if not (is_adapter and kind in ADAPTER_OPTIONAL_KINDS)]
+    missing = [kind for kind in required if not any(file.kind == kind for file in files)]
+    if is_adapter and (folder / "adapter_config.json").is_file():
+        from .model_card import is_hub_id
+
+        base = json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        if not is_hub_id(base):
+            logger.warning(
+                f"The adapter's base model `{base}` is a local path: who downloads the adapter needs that base too "
+                "(push it, then set `base_model_name_or_path` in adapter_config.json to its Hub id)."
+            )
     if missing:
         raise ValueError(
             f"`{folder}` lacks the {', '.join(missing)} file(s) a {repo_type} repository needs (looked for "
@@ -148,7 +164,9 @@ def push_to_hub(
     """Upload a model or dataset folder to the Hub (creating the repository if needed), or only list it.
 
     Args:
-        folder: The folder to share (see `upload_plan`).
+        folder: The folder to share (see `upload_plan`). A model folder without a card, or whose card is still a
+            placeholder (`unisign.model_card.needs_card`), first gets its card and remote-code files
+            (`unisign.model_card.make_shareable`).
         repo_id: The Hub repository, `user/name`.
         repo_type: `model` or `dataset`; detected from the folder when `None`.
         dry_run: List the files (`UploadPlan.summary()`) and upload nothing: no network access at all.
@@ -160,6 +178,12 @@ def push_to_hub(
     Returns:
         The `UploadPlan`: exactly the files uploaded (or, in a dry run, those that would be).
     """
+    if Path(folder).is_dir() and (repo_type or detect_repo_type(folder)) == "model":
+        from .model_card import make_shareable, needs_card
+
+        if needs_card(folder):
+            written = make_shareable(folder, repo_id)  # also in a dry run: the files it lists are those sent
+            logger.warning(f"Wrote {', '.join(written)} in {folder} for {repo_id}.")
     plan = upload_plan(folder, repo_id, repo_type)
     if dry_run:
         return plan

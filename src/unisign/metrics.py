@@ -29,9 +29,7 @@ Edge cases, for every task:
   which is what the reference would report if it did not crash. The same holds for a reference made only of full
   stops.
 
-Prediction and reference files (`read_sample_texts`, `read_prediction_and_reference_files`) are either plain (one
-sentence a line) or in the reference's `sample: <name>, prediction: <text>` / `sample: <name>, ground-truth: <text>`
-format; when both files name their samples, the pairs are matched by name.
+Prediction and reference files are read by `unisign.evaluation` (`read_prediction_and_reference_files`).
 
 The same functions are wrapped as an `evaluate` metric module in `EVALUATE_MODULE_DIR`, loadable offline with
 `evaluate.load(str(EVALUATE_MODULE_DIR))`.
@@ -39,16 +37,10 @@ The same functions are wrapped as an `evaluate` metric module in `EVALUATE_MODUL
 
 import importlib
 import math
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from transformers.utils import logging
-
-
-logger = logging.get_logger(__name__)
 
 TASKS = ("slt", "cslr", "islr")
 LANGUAGES = ("en", "zh")
@@ -65,7 +57,6 @@ EVALUATE_MODULE_DIR = Path(__file__).resolve().parent / "hub_metric" / "unisign_
 
 _MAX_NAMES_IN_ERRORS = 5
 _FULL_WIDTH_TO_ASCII = str.maketrans({"，": ",", "？": "?"})
-_SAMPLE_LINE = re.compile(r"^sample: (?P<name>.+?), (?P<field>prediction|ground-truth):(?: (?P<text>.*))?$")
 
 
 def _import_eval_dependency(module_name: str) -> ModuleType:
@@ -440,150 +431,6 @@ def compute_metrics(
     return islr_accuracy(predictions, references, normalize=islr_normalize)
 
 
-@dataclass(frozen=True)
-class SampleTexts:
-    """The lines of a prediction or reference file: texts, and sample names when the file gives them.
-
-    Attributes:
-        texts (`list[str]`): one text per line, in file order.
-        names (`list[str]`, *optional*): the sample names of a `sample: <name>, <field>: <text>` file; `None` for a
-            plain file.
-        field (`str`, *optional*): `"prediction"` or `"ground-truth"` for a named file; `None` for a plain file.
-    """
-
-    texts: list[str]
-    names: list[str] | None = None
-    field: str | None = None
-
-
-@dataclass(frozen=True)
-class PairedTexts:
-    """Predictions and references matched one to one, ready for `compute_metrics`.
-
-    Attributes:
-        predictions (`list[str]`): the predictions, in the order of `references`.
-        references (`list[str]`): the references, in reference-file order.
-        names (`list[str]`, *optional*): the sample names in that order, when the reference file gives them.
-    """
-
-    predictions: list[str]
-    references: list[str]
-    names: list[str] | None = None
-
-
-def read_sample_texts(path: str | Path) -> SampleTexts:
-    """Read a prediction or reference file: plain (one text a line) or in the reference's named format.
-
-    The named format has one `sample: <name>, prediction: <text>` or `sample: <name>, ground-truth: <text>` line per
-    sample; the format is recognised when every line follows it, and a file mixing both kinds of lines is rejected.
-    In a plain file every line is a text, empty lines included (an empty prediction is a valid output); only the
-    newline that ends the last line is not a line of its own. The file is read as UTF-8 (a byte-order mark is
-    dropped); lines may end in LF or CRLF.
-
-    Args:
-        path (`str` or `Path`): the file.
-
-    Returns:
-        `SampleTexts`: the texts, and the names and field for a named file.
-
-    Raises:
-        ValueError: if the file mixes named and plain lines, mixes `prediction` and `ground-truth` lines, or is empty.
-    """
-    path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    lines = [line.removesuffix("\r") for line in lines]
-    if not lines:
-        raise ValueError(f"`{path}` is empty: expected one prediction or reference per line.")
-    matches = [_SAMPLE_LINE.match(line) for line in lines]
-    named_lines = [number for number, match in enumerate(matches, start=1) if match is not None]
-    if not named_lines:
-        return SampleTexts(texts=lines)
-    if len(named_lines) != len(lines):
-        plain_lines = [number for number, match in enumerate(matches, start=1) if match is None]
-        raise ValueError(
-            f"`{path}` mixes `sample: <name>, prediction: <text>` lines with other lines (lines "
-            f"{_preview(plain_lines)} are not in that format). Use one format for the whole file: all lines named, or "
-            "plain text only."
-        )
-    fields = sorted({match["field"] for match in matches})
-    if len(fields) > 1:
-        raise ValueError(f"`{path}` mixes `prediction` and `ground-truth` lines; a file holds one kind of text.")
-    return SampleTexts(
-        texts=[match["text"] or "" for match in matches],
-        names=[match["name"] for match in matches],
-        field=fields[0],
-    )
-
-
-def _duplicate_names(names: list[str]) -> list[str]:
-    """The names that occur more than once, in order of first repetition."""
-    seen: set[str] = set()
-    duplicates: list[str] = []
-    for name in names:
-        if name in seen and name not in duplicates:
-            duplicates.append(name)
-        seen.add(name)
-    return duplicates
-
-
-def read_prediction_and_reference_files(predictions_path: str | Path, references_path: str | Path) -> PairedTexts:
-    """Read a prediction file and a reference file (see `read_sample_texts`) and pair their lines.
-
-    When both files name their samples, predictions are matched to references by name (the files may list them in
-    different orders) and the names must be the same set, each appearing once per file. Otherwise the lines are
-    paired by position and the files must have the same number of lines.
-
-    Args:
-        predictions_path (`str` or `Path`): the predictions, e.g. the reference's `test_tmp_pres.txt`.
-        references_path (`str` or `Path`): the references, e.g. the reference's `test_tmp_refs.txt`.
-
-    Returns:
-        `PairedTexts`: predictions and references in reference-file order, with the names when known.
-
-    Raises:
-        ValueError: on a malformed file, on duplicate, missing or extra sample names, or on different line counts.
-    """
-    predicted = read_sample_texts(predictions_path)
-    expected = read_sample_texts(references_path)
-    if predicted.field == "ground-truth" or expected.field == "prediction":
-        logger.warning(
-            f"`{predictions_path}` holds {predicted.field or 'plain'} lines and `{references_path}` holds "
-            f"{expected.field or 'plain'} lines: were the prediction and reference files swapped?"
-        )
-    if predicted.names is None or expected.names is None:
-        if len(predicted.texts) != len(expected.texts):
-            raise ValueError(
-                f"`{predictions_path}` has {len(predicted.texts)} lines but `{references_path}` has "
-                f"{len(expected.texts)}; without sample names in both files, lines are paired by position, so the "
-                "counts must match."
-            )
-        return PairedTexts(predictions=predicted.texts, references=expected.texts, names=expected.names)
-    for path, sample_texts in ((predictions_path, predicted), (references_path, expected)):
-        duplicates = _duplicate_names(sample_texts.names)
-        if duplicates:
-            raise ValueError(
-                f"`{path}` names {len(duplicates)} samples more than once ({_preview(duplicates)}), so predictions "
-                "cannot be matched to references by name."
-            )
-    prediction_by_name = dict(zip(predicted.names, predicted.texts, strict=True))
-    missing = [name for name in expected.names if name not in prediction_by_name]
-    reference_names = set(expected.names)
-    extra = [name for name in predicted.names if name not in reference_names]
-    if missing or extra:
-        raise ValueError(
-            f"The sample names of `{predictions_path}` and `{references_path}` differ: {len(missing)} references "
-            f"have no prediction ({_preview(missing) or 'none'}) and {len(extra)} predictions have no reference "
-            f"({_preview(extra) or 'none'})."
-        )
-    return PairedTexts(
-        predictions=[prediction_by_name[name] for name in expected.names],
-        references=expected.texts,
-        names=expected.names,
-    )
-
-
 __all__ = [
     "EVALUATE_MODULE_DIR",
     "ISLR_NORMALIZATIONS",
@@ -592,12 +439,8 @@ __all__ = [
     "WER_DELETION_COST",
     "WER_INSERTION_COST",
     "WER_SUBSTITUTION_COST",
-    "PairedTexts",
-    "SampleTexts",
     "compute_metrics",
     "islr_accuracy",
-    "read_prediction_and_reference_files",
-    "read_sample_texts",
     "score_translation",
     "word_error_rate",
 ]

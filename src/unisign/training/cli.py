@@ -65,13 +65,12 @@ def report_test_results(output_dir: Path, split: str, per_task: int) -> None:
 
 
 def share(export: Path, config, args: argparse.Namespace) -> None:
-    """Upload the export to the Hub (its card first rewritten to show the Hub id), or list what would be uploaded."""
+    """Upload the export to the Hub, or list what would be uploaded; its card is first rewritten to show the Hub id."""
     from ..hub import push_to_hub
     from .arguments import config_to_dict
     from .export import write_model_card
 
-    if not args.dry_run:
-        write_model_card(export, config_to_dict(config), repo=args.push_to_hub)
+    write_model_card(export, config_to_dict(config), repo=args.push_to_hub)
     plan = push_to_hub(export, args.push_to_hub, dry_run=args.dry_run, private=args.private or None)
     done = "Dry run: nothing was uploaded. Would upload to the" if args.dry_run else "Uploaded to the"
     print(f"{done} {plan.summary()}")

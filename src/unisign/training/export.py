@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .model_card import export_card
+from ..model_card import export_card, is_hub_id, portable_run_settings, write_card_source
 
 
 def replace_folder(tmp: Path, final: Path) -> None:
@@ -34,23 +34,61 @@ def count_saved_parameters(folder: Path) -> int | None:
 
 
 def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> None:
-    """Write `folder/README.md`, the export's model card (`model_card.export_card`).
+    """Write `folder/README.md`, the export's model card (`unisign.model_card.export_card`), and `card_source.json`.
 
     The scores come from the folder's `eval_results.json` (evaluation split) and `test_results.json` (test split,
-    per task) when they exist.
+    per task) when they exist. `card_source.json` keeps the run's settings (local paths reduced to their names) and
+    the synthetic data's description, so that `unisign card FOLDER --repo user/name` rewrites the same card later.
 
     Args:
         folder: The export.
         settings: The run's settings (`config_to_dict(config)`).
-        repo: The folder or Hub id shown in the card's loading example; defaults to `folder`.
+        repo: The Hub id shown in the card's loading example; a placeholder when `None` (never a local path).
     """
     validation_file, test_file = folder / "eval_results.json", folder / "test_results.json"
     validation = json.loads(validation_file.read_text()) if validation_file.is_file() else {}
     test = json.loads(test_file.read_text()) if test_file.is_file() else None
-    card = export_card(
-        settings, validation, test, repo=repo or str(folder), num_parameters=count_saved_parameters(folder)
+    generation_file = Path(settings["data"].get("path") or "", "generation.json")
+    generation = (
+        json.loads(generation_file.read_text())
+        if settings["data"]["format"] == "synthetic" and (generation_file.is_file())
+        else None
     )
+    adapter_file = folder / "adapter_config.json"
+    adapter_base = json.loads(adapter_file.read_text())["base_model_name_or_path"] if adapter_file.is_file() else None
+    num_parameters = count_saved_parameters(folder)
+    source = {
+        "kind": "train.py",
+        "settings": portable_run_settings(settings),
+        "generation": generation,
+        "num_parameters": num_parameters,
+    }
+    write_card_source(folder, source)
+    card = export_card(settings, validation, test, repo, num_parameters, generation, adapter_base)
     card.save(folder / "README.md")
+
+
+def portable_base_reference(base: str, adapter_folder: Path) -> str:
+    """How an adapter names its base: a Hub id as it is, a local folder by its path relative to the adapter."""
+    if is_hub_id(base):
+        return base
+    return os.path.relpath(Path(base).resolve(), adapter_folder.resolve())
+
+
+def make_adapter_portable(tmp: Path, final: Path) -> None:
+    """Rewrite `tmp/adapter_config.json` (an adapter about to become `final`) to name its base portably.
+
+    PEFT writes the base's `name_or_path`, an absolute path for a run's own `base_model/` folder; the adapter then
+    only loads on the machine that trained it. The relative path keeps working when the run folder moves (PEFT and
+    transformers resolve it against the current directory: load from inside the adapter folder, or pass the base
+    explicitly with `PeftModel.from_pretrained(base, adapter)`).
+    """
+    path = tmp / "adapter_config.json"
+    adapter_config = json.loads(path.read_text())
+    adapter_config["base_model_name_or_path"] = portable_base_reference(
+        adapter_config["base_model_name_or_path"], final
+    )
+    path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True) + "\n")
 
 
 def export_model(accelerator, model, processor, folder: Path, metrics: dict, settings: dict, merged: bool):
@@ -74,7 +112,9 @@ def export_model(accelerator, model, processor, folder: Path, metrics: dict, set
         tmp = final.with_name(final.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         to_save.save_pretrained(tmp, state_dict=weights)
+        if (tmp / "adapter_config.json").is_file():
+            make_adapter_portable(tmp, final)
         processor.save_pretrained(tmp)
         (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
-        write_model_card(tmp, settings, repo=str(final))
+        write_model_card(tmp, settings)
         replace_folder(tmp, final)

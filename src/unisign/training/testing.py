@@ -13,8 +13,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
 from ..data.dataset import SignDataset, load_split
-from ..evaluation import evaluate_split
-from ..metrics import read_prediction_and_reference_files
+from ..evaluation import evaluate_split, read_prediction_and_reference_files
 from .arguments import TrainConfig, config_to_dict
 from .export import write_model_card
 

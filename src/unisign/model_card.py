@@ -1,0 +1,696 @@
+"""Model cards from one template (`model_card_template.md`): any model folder, and the released checkpoints.
+
+A card is a `huggingface_hub.ModelCard`: YAML metadata (`pipeline_tag`, `library_name`, licence, languages, base
+model, datasets, tags and the scores as `model-index` evaluation results, which the Hub shows and
+`huggingface_hub.metadata_load` reads back) followed by the text: what the model is, how to load and use it,
+evaluation, intended use, training data, training procedure, limitations, licence and the Uni-Sign citation.
+
+Cards name the model by its Hub id, never by a local path; without one, a placeholder (`your-username/<name>`) that
+the card asks to replace. `write_card(folder, repo)` (`unisign card FOLDER --repo user/name`) writes the card of any
+model folder: a `unisign convert` folder, a `train.py` export, a `Seq2SeqTrainer` folder or a PEFT adapter.
+
+    from unisign.model_card import write_reference_cards
+    write_reference_cards("model_cards")   # (re)write the cards of the eight released checkpoints
+"""
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .released_checkpoints import REFERENCE_CHECKPOINTS, REFERENCE_HUB_REPO, SIGN_LANGUAGES, ReferenceCheckpoint
+
+
+TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
+# What a folder's card is made from, written beside it by `unisign convert` and `train.py` (see `write_card`)
+CARD_SOURCE_FILE = "card_source.json"
+PAPER_URL = "https://arxiv.org/abs/2501.15187"
+PAPER_SOURCE = "Uni-Sign paper (Li et al., ICLR 2025)"
+REFERENCE_LICENSE = "cc-by-nc-4.0"
+TAGS = ["sign-language", "uni-sign", "unisign", "pose", "keypoints", "mt5"]
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+# sign language (ISO 639-3) of the datasets of the reference layout (`data.format: reference`)
+DATASET_SIGN_LANGUAGES = {
+    "CSL_Daily": "csl",
+    "CSL_News": "csl",
+    "WLASL": "ase",
+    "MSASL": "ase",
+    "How2Sign": "ase",
+    "OpenASL": "ase",
+}
+
+
+@dataclass(frozen=True)
+class TaskMetric:
+    """A score of a task as the card reports it: its key in `unisign.metrics` results and its `model-index` type."""
+
+    key: str
+    metric_type: str
+    name: str
+
+
+TASK_METRICS = {
+    "ISLR": (
+        TaskMetric("top1_per_instance", "accuracy", "Top-1 accuracy per instance (%)"),
+        TaskMetric("top1_per_class", "accuracy", "Top-1 accuracy per class (%)"),
+    ),
+    "CSLR": (TaskMetric("wer", "wer", "Word error rate (%)"),),
+    "SLT": (TaskMetric("bleu4", "bleu", "BLEU-4"), TaskMetric("rouge_l", "rouge", "ROUGE-L")),
+}
+# model-index task type and name; distinct types, because the Hub merges the results of equal (task, dataset) pairs
+TASK_TYPES = {
+    "ISLR": ("video-classification", "Isolated sign language recognition"),
+    "CSLR": ("continuous-sign-language-recognition", "Continuous sign language recognition (glosses)"),
+    "SLT": ("translation", "Sign language translation"),
+}
+
+# Hub pipeline tag per task: the model writes text for every task; an isolated sign is a class of the clip
+PIPELINE_TAGS = {"ISLR": "video-classification", "CSLR": "translation", "SLT": "translation"}
+
+DEFAULT_USAGE_NOTES = (
+    "`generate` uses beam search with 4 beams and up to 100 new tokens unless told otherwise (`num_beams=1` for "
+    "greedy decoding). RGB-pose models also need the clip's video (`videos=[path]`) for the hand crops."
+)
+GENERAL_LIMITATIONS = (
+    "- Sign language models trained on one dataset transfer poorly to other signers, camera set-ups, sign "
+    "languages and topics, and inherit the errors of the keypoint detector (missed or swapped hands, occlusions).\n"
+    "- Recognition and translation errors can change meaning. Do not use the model where a mistake matters "
+    "(medical, legal, emergency communication) and do not present it as a replacement for human interpreters; "
+    "involve Deaf signers when evaluating or deploying it."
+)
+
+
+@dataclass
+class CardContent:
+    """What a card says; `render_card` puts it into the template.
+
+    `repo` is the Hub id shown in the code; `None` shows `your-username/<placeholder_name>` and asks to replace it.
+    `language` is the written language of the outputs (the processor's default prompt language), `None` when not
+    recorded. `sign_language` is the ISO 639-3 code of the clips' sign language, only when the training data is real
+    signing in it. `eval_results` go into the `model-index` metadata only with `index_results` (they need a known
+    dataset). `adapter_base` marks a PEFT adapter card and names its base model.
+    """
+
+    model_name: str
+    summary: str
+    repo: str | None
+    placeholder_name: str
+    language: str | None
+    tasks: tuple[str, ...]
+    how_to_get: str
+    intended_use: str
+    training_data: str
+    training_procedure: str
+    limitations: str
+    license_text: str
+    eval_results: list[EvalResult] = field(default_factory=list)
+    evaluation_notes: str = ""
+    index_results: bool = True
+    license: str | None = None
+    base_model: str | None = None
+    sign_language: str | None = None
+    datasets: list[str] | None = None
+    usage_notes: str = DEFAULT_USAGE_NOTES
+    adapter_base: str | None = None
+    processor_in_repo: bool = True
+
+
+def is_hub_id(name: str | None) -> bool:
+    """Whether `name` reads as a Hub repository id (`user/name` or a canonical `name`) rather than a local path."""
+    if not name or os.path.isabs(name) or name.startswith((".", "~")) or Path(name).exists():
+        return False
+    return re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) is not None
+
+
+def portable_name(value: str) -> str:
+    """A Hub id as it is; a local path as `./<its last component>` (cards never show a machine's paths)."""
+    return value if is_hub_id(value) else f"./{Path(value).name}"
+
+
+def portable_settings(value):
+    """`value` (nested dicts/lists of settings) with every absolute path replaced by `./<its last component>`."""
+    if isinstance(value, dict):
+        return {key: portable_settings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable_settings(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return f"./{Path(value).name}"
+    return value
+
+
+# settings that name a folder or a Hub id: decided where the run is (the path exists there), kept in the card
+RUN_PATH_SETTINGS = (("model", "init_from"), ("model", "language_model"), ("model", "tokenizer"), ("data", "path"))
+
+
+def portable_run_settings(settings: dict) -> dict:
+    """A run's settings as a card shows them: Hub ids kept, local paths reduced to `./<name>` (see `portable_name`)."""
+    settings = json.loads(json.dumps(settings, default=str))
+    for section, key in RUN_PATH_SETTINGS:
+        if settings.get(section, {}).get(key):
+            settings[section][key] = portable_name(settings[section][key])
+    return portable_settings(settings)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "uni-sign"
+
+
+def render_card(content: CardContent) -> ModelCard:
+    """Fill the template with `content`; the `model-index` metadata needs at least one result and a name."""
+    card_data = ModelCardData(
+        model_name=content.model_name,
+        eval_results=(content.eval_results if content.index_results else None) or None,
+        language=[code for code in (content.language, content.sign_language) if code] or None,
+        license=content.license,
+        base_model=content.base_model,
+        datasets=content.datasets or None,
+        library_name="peft" if content.adapter_base else "transformers",
+        pipeline_tag=PIPELINE_TAGS[content.tasks[0]],
+        tags=TAGS + [task.lower() for task in content.tasks],
+    )
+    evaluation = evaluation_table(content.eval_results)
+    if content.evaluation_notes:
+        evaluation += "\n\n" + content.evaluation_notes
+    repo = content.repo or f"your-username/{_slug(content.placeholder_name)}"
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE_PATH),
+        model_name=content.model_name,
+        summary=content.summary,
+        repo=repo,
+        placeholder_repo=content.repo is None,
+        adapter=content.adapter_base is not None,
+        base_model_reference=f"`{content.adapter_base}`",
+        processor_repo=repo if content.processor_in_repo or not content.adapter_base else content.adapter_base,
+        language=content.language,
+        language_name=LANGUAGE_NAMES.get(content.language, content.language),
+        task=content.tasks[-1],
+        task_comment=f"  # or task={' / '.join(content.tasks[:-1])}" if len(content.tasks) > 1 else "",
+        how_to_get=content.how_to_get,
+        usage_notes=content.usage_notes,
+        evaluation=evaluation,
+        intended_use=content.intended_use,
+        training_data=content.training_data,
+        training_procedure=content.training_procedure,
+        limitations=content.limitations,
+        license_text=content.license_text,
+    )
+
+
+def task_eval_results(
+    task: str,
+    scores: dict[str, float],
+    dataset_type: str,
+    dataset_name: str,
+    split: str,
+    source: tuple[str, str] | None = None,
+) -> list[EvalResult]:
+    """The `model-index` results of one task's scores (those of `TASK_METRICS` that `scores` has).
+
+    Args:
+        task: `ISLR`, `CSLR` or `SLT`.
+        scores: Scores as `unisign.metrics.compute_metrics` returns them (percentages).
+        dataset_type: Short dataset id, e.g. `csl-daily`.
+        dataset_name: Dataset name shown on the Hub.
+        split: The split the scores are on.
+        source: `(name, url)` of where the numbers were published, if not measured here.
+    """
+    if task not in TASK_METRICS:
+        raise ValueError(f"Unknown task {task!r}. Available tasks: {list(TASK_METRICS)}.")
+    task_type, task_name = TASK_TYPES[task]
+    source_name, source_url = source or (None, None)
+    return [
+        EvalResult(
+            task_type=task_type,
+            task_name=task_name,
+            dataset_type=dataset_type,
+            dataset_name=dataset_name,
+            dataset_split=split,
+            metric_type=metric.metric_type,
+            metric_name=metric.name,
+            metric_value=round(float(scores[metric.key]), 2),
+            source_name=source_name,
+            source_url=source_url,
+        )
+        for metric in TASK_METRICS[task]
+        if metric.key in scores
+    ]
+
+
+def evaluation_table(eval_results: list[EvalResult]) -> str:
+    """A Markdown table of the results (the same numbers as the `model-index` metadata)."""
+    if not eval_results:
+        return "No scores."
+    rows = [
+        f"| {result.task_name} | {result.dataset_name} | {result.dataset_split} | {result.metric_name} | "
+        f"{result.metric_value:.2f} | {result.source_name or 'measured'} |"
+        for result in eval_results
+    ]
+    header = "| task | dataset | split | metric | value | source |\n|---|---|---|---|---:|---|"
+    return "\n".join([header, *rows])
+
+
+# -- exports of a run ---------------------------------------------------------------------------------------------
+
+
+def scores_by_task(metrics: dict[str, float], tasks: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Split evaluation metrics by task: a multi-task run's are named `<task>/<metric>`, a single task's plainly."""
+    if len(tasks) == 1:
+        return {tasks[0]: dict(metrics)} if metrics else {}
+    found = {}
+    for task in tasks:
+        prefix = f"{task.lower()}/"
+        task_scores = {name[len(prefix) :]: value for name, value in metrics.items() if name.startswith(prefix)}
+        if task_scores:
+            found[task] = task_scores
+    return found
+
+
+def _synthetic_description(data: dict, generation: dict | None) -> str:
+    """What the synthetic training data was, from the dataset's `generation.json` (`generation`) when known."""
+    text = (
+        "The `unisign` synthetic sign language (`unisign.synthetic`): procedurally generated COCO-WholeBody-133 "
+        "keypoint clips, with confidences, of a small made-up sign language (signs built from handshape, "
+        "location, movement and orientation, including minimal pairs; sentences from a small grammar with English "
+        "translations whose word order differs from the glosses; varied signers and simulated detector noise). "
+        "Validation and test signers never appear in training."
+    )
+    if generation:
+        rows = [
+            f"| {split} | {stats['clips']} | {stats['isolated']} | {stats['clips'] - stats['isolated']} | "
+            f"{len(stats['signers'])} |"
+            for split, stats in generation["statistics"].items()
+        ]
+        header = "| split | clips | isolated signs | sentences | signers |\n|---|---:|---:|---:|---:|\n"
+        table = header + "\n".join(rows)
+        parameters = json.dumps(portable_settings(generation["parameters"]))
+        text += f"\n\n{table}\n\nGeneration parameters: `{parameters}`."
+    else:
+        text += f"\n\nGeneration settings: `{json.dumps(portable_settings(data.get('synthetic') or {}))}`."
+    return text
+
+
+def _training_procedure(settings: dict, num_parameters: int | None) -> str:
+    model, data, training = settings["model"], settings["data"], settings["training"]
+    if model.get("init_from"):
+        start = f"from the Uni-Sign model `{model['init_from']}`"
+    elif model.get("language_model"):
+        start = f"from the language model `{model['language_model']}` and a new pose encoder"
+    else:
+        start = "from scratch: a randomly initialised pose encoder and mT5-style language model"
+    if model.get("new_tokenizer_vocab_size"):
+        start += (
+            f", with a SentencePiece vocabulary (at most {model['new_tokenizer_vocab_size']} pieces) trained on the "
+            "training targets and prompts"
+        )
+    size = f" ({num_parameters:,} parameters)" if num_parameters else ""
+    tasks = data["task"] if isinstance(data["task"], list) else [data["task"]]
+    steps = f"{training['max_steps']} steps" if training.get("max_steps") else f"{training['num_epochs']} epochs"
+    lines = [
+        f"Stage `{settings['stage']}`, trained {start}{size}.",
+        f"Tasks: {', '.join(tasks)}" + (" (one model, one prompt per task)." if len(tasks) > 1 else "."),
+        f"AdamW, learning rate {training['learning_rate']} with cosine decay ({training['warmup_steps']} warm-up "
+        f"steps), batch size {training['batch_size']} x {training['gradient_accumulation_steps']} accumulation, "
+        f"{steps}, gradient clipping {training['max_grad_norm']}, seed {training['seed']}.",
+        "",
+        "<details><summary>All settings</summary>",
+        "",
+        "```json",
+        json.dumps(settings, indent=2, default=str),
+        "```",
+        "",
+        "</details>",
+    ]
+    return "\n".join(lines)
+
+
+def export_card(
+    settings: dict,
+    validation: dict[str, float],
+    test: dict[str, dict[str, float]] | None = None,
+    repo: str | None = None,
+    num_parameters: int | None = None,
+    generation: dict | None = None,
+    adapter_base: str | None = None,
+) -> ModelCard:
+    """The card of a run's export.
+
+    Args:
+        settings: The run's settings (`config_to_dict(config)`).
+        validation: The export's metrics on the evaluation split (`<task>/<metric>` for multi-task runs).
+        test: Scores per task on the test split, when the run was tested.
+        repo: The Hub id shown in the loading example; a placeholder when `None`.
+        num_parameters: The model's size.
+        generation: The synthetic dataset's `generation.json`, for the table of its splits.
+        adapter_base: For a LoRA adapter export: its base model as `adapter_config.json` names it.
+    """
+    settings = portable_run_settings(settings)
+    data = settings["data"]
+    tasks = tuple(data["task"]) if isinstance(data["task"], list) else (data["task"],)
+    synthetic = data["format"] == "synthetic"
+    from_scratch = not settings["model"].get("init_from") and not settings["model"].get("language_model")
+    if synthetic:
+        dataset_type, dataset_name = "unisign-synthetic", "UniSign synthetic sign language"
+    else:
+        dataset_name = str(data.get("dataset") or (data.get("path") or "unknown").removeprefix("./"))
+        dataset_type = _slug(dataset_name)
+    base = settings["model"].get("init_from") or settings["model"].get("language_model")
+    eval_results = []
+    for task, scores in (test or {}).items():
+        eval_results += task_eval_results(task, scores, dataset_type, dataset_name, data["test_split"])
+    for task, scores in scores_by_task(validation, tasks).items():
+        eval_results += task_eval_results(task, scores, dataset_type, dataset_name, data["eval_split"])
+    training = settings["training"]
+    beams = training["eval_num_beams"]
+    notes = [
+        f"Scores from {'greedy decoding' if beams == 1 else f'beam search ({beams} beams)'}, at most "
+        f"{training['eval_max_new_tokens']} new tokens."
+    ]
+    if synthetic and test:
+        notes.append(
+            f"The `{data['test_split']}` split is signed by signers never seen in training (nor in validation)."
+        )
+    if len(tasks) > 1:
+        notes.append(
+            "Each task is scored on the clips of its split that carry it: isolated signs for ISLR, sentences for CSLR "
+            "and SLT. The best checkpoint was chosen on the validation split by the mean of ISLR top-1, "
+            "100 - CSLR WER and SLT BLEU-4."
+        )
+    if synthetic:
+        training_data = _synthetic_description(data, generation)
+        intended_use = (
+            "Testing and demonstrating the `unisign` pipeline end to end (data, training, evaluation, export, Hub), "
+            "and research on methods with a controlled, fully known sign language. It is **not** a model of any real "
+            "sign language."
+        )
+        limitations = (
+            "- Trained only on a made-up synthetic sign language of a few dozen signs: it does not understand ASL, "
+            "CSL or any natural sign language, and its scores on synthetic unseen signers say nothing about real "
+            "signing.\n" + GENERAL_LIMITATIONS
+        )
+    else:
+        training_data = f"`{dataset_name}`, split `{data['train_split']}` (format `{data['format']}`)."
+        intended_use = (
+            "Research on sign language recognition and translation for the sign language and domain of its training "
+            "data."
+        )
+        limitations = GENERAL_LIMITATIONS
+    if from_scratch:
+        license_id = "apache-2.0"
+        license_text = "Apache-2.0: trained from scratch by the `unisign` package (Apache-2.0)" + (
+            " on its synthetic data (Apache-2.0)." if synthetic else "; the training data's licence also applies."
+        )
+    else:
+        license_id = None
+        license_text = (
+            f"This model derives from `{base}` and is under its licence and that of the training data (the "
+            "released Uni-Sign weights are CC BY-NC 4.0, non-commercial; google/mt5-base is Apache-2.0)."
+        )
+    return render_card(
+        CardContent(
+            model_name=f"Uni-Sign ({', '.join(tasks)}) on {dataset_name}",
+            summary=(
+                f"A Uni-Sign model for {', '.join(TASK_TYPES[task][1].lower() for task in tasks)}, trained with "
+                f"`train.py` of the `unisign` package on {dataset_name}."
+            ),
+            repo=repo,
+            placeholder_name=f"uni-sign-{'-'.join(tasks)}-{dataset_name}",
+            language=data["language"],
+            tasks=tasks,
+            how_to_get="Load it with one call each:",
+            intended_use=intended_use,
+            training_data=training_data,
+            training_procedure=_training_procedure(settings, num_parameters),
+            limitations=limitations,
+            license_text=license_text,
+            eval_results=eval_results,
+            evaluation_notes=" ".join(notes),
+            license=license_id,
+            base_model=base if is_hub_id(base) else None,
+            sign_language=DATASET_SIGN_LANGUAGES.get(data.get("dataset")) if data["format"] == "reference" else None,
+            datasets=[data["path"]] if data["format"] == "parquet" and is_hub_id(data.get("path")) else None,
+            adapter_base=adapter_base,
+        )
+    )
+
+
+# -- the released reference checkpoints ---------------------------------------------------------------------------
+
+
+def reference_card(checkpoint: ReferenceCheckpoint, repo: str | None = None) -> ModelCard:
+    """The card of a converted reference checkpoint, with its published scores (none invented).
+
+    Args:
+        checkpoint: The released checkpoint.
+        repo: The Hub id of the converted copy, shown in the loading example; a placeholder when `None`.
+    """
+    eval_results = []
+    for task, dataset_type, dataset_name, split, scores in checkpoint.published:
+        eval_results += task_eval_results(task, scores, dataset_type, dataset_name, split, (PAPER_SOURCE, PAPER_URL))
+    folder = f"uni-sign-{checkpoint.name.replace('_', '-')}"
+    frames = f" --max-frames {checkpoint.max_frames}" if checkpoint.max_frames else ""
+    how_to_get = (
+        f"The authors released `{checkpoint.name}.pth` in the Hub repository "
+        f"[`{REFERENCE_HUB_REPO}`](https://huggingface.co/{REFERENCE_HUB_REPO}). Convert it once into a "
+        "`save_pretrained` folder (the converter reads it with `torch.load(weights_only=True)`):\n\n"
+        f"```bash\nunisign convert {checkpoint.name}.pth --text-config google/mt5-base --tokenizer google/mt5-base "
+        f"--out {folder}{frames}\n```\n\n(the converter knows the released file names: the prompt language, "
+        f"{LANGUAGE_NAMES[checkpoint.language]}, becomes the processor's default), then load it:"
+    )
+    notes = "Published numbers, quoted from the paper; they were not re-measured with this package."
+    if not checkpoint.published:
+        notes = ""
+    notes = " ".join(part for part in (notes, checkpoint.no_score_reason) if part)
+    modality = "pose keypoints and RGB hand crops" if checkpoint.use_rgb else "pose keypoints only"
+    usage_notes = DEFAULT_USAGE_NOTES
+    if checkpoint.max_frames:
+        usage_notes += f" Clips are sub-sampled to {checkpoint.max_frames} frames, as in the reference's ISLR setting."
+    return render_card(
+        CardContent(
+            model_name=checkpoint.title,
+            summary=f"The authors' released Uni-Sign checkpoint `{checkpoint.name}`: {checkpoint.description}. "
+            f"Input: {modality}; language model: mT5-base.",
+            repo=repo,
+            placeholder_name=folder,
+            language=checkpoint.language,
+            tasks=checkpoint.tasks,
+            how_to_get=how_to_get,
+            usage_notes=usage_notes,
+            intended_use="Research on sign language recognition and translation, and fine-tuning for related "
+            "sign-language tasks, under the non-commercial licence below.",
+            training_data=checkpoint.training_data + " See the paper for the full recipe.",
+            training_procedure="The authors' recipe (paper and reference code): AdamW, learning rate "
+            "3e-4 with cosine decay, gradient clipping 1.0, label smoothing 0.2, bf16, on 4 GPUs. Stage 1 "
+            "pre-trains on CSL-News from poses, stage 2 adds the RGB hand branch, stage 3 fine-tunes on the "
+            "downstream dataset. The weights here are the authors', converted without change (the converter checks "
+            "that duplicated tensors are equal before dropping them).",
+            limitations=GENERAL_LIMITATIONS,
+            license_text="CC BY-NC 4.0, the licence of the authors' released weights: attribution, no commercial "
+            "use. The `unisign` code that loads them is Apache-2.0.",
+            eval_results=eval_results,
+            evaluation_notes=notes,
+            license=REFERENCE_LICENSE,
+            base_model="google/mt5-base",
+            sign_language=SIGN_LANGUAGES[checkpoint.language],
+        )
+    )
+
+
+def write_reference_cards(folder: str | Path) -> list[Path]:
+    """Write `<folder>/<checkpoint name>/README.md` for every released checkpoint; returns the paths."""
+    paths = []
+    for checkpoint in REFERENCE_CHECKPOINTS:
+        path = Path(folder) / checkpoint.name / "README.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        reference_card(checkpoint).save(path)
+        paths.append(path)
+    return paths
+
+
+# -- any model folder ---------------------------------------------------------------------------------------------
+
+# a score key of `unisign.metrics` -> the task it belongs to, to tell the task of a folder's recorded scores
+METRIC_TASKS = {metric.key: task for task, metrics in TASK_METRICS.items() for metric in metrics}
+UNRECORDED_LICENCE = (
+    "Not recorded in the folder. A Uni-Sign model is under the licence of what it was trained from and on: the "
+    "released Uni-Sign weights are CC BY-NC 4.0 (non-commercial), google/mt5-base is Apache-2.0; the training data's "
+    "licence also applies."
+)
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def recorded_scores(folder: Path) -> dict[str, dict[str, float]]:
+    """The scores a `Trainer` (or `train.py`) left in a folder, by split: `{"evaluation": {...}, "test": {...}}`.
+
+    `eval_results.json` / `test_results.json` / `all_results.json` keys may carry the Trainer's `eval_` / `test_`
+    prefix; only the scores of `TASK_METRICS` are kept.
+    """
+    found: dict[str, dict[str, float]] = {}
+    for name in ("all_results.json", "eval_results.json", "test_results.json"):
+        for key, value in _read_json(folder / name).items():
+            split = "test" if key.startswith("test_") or name == "test_results.json" else "evaluation"
+            metric = key.removeprefix("eval_").removeprefix("test_").rpartition("/")[2]
+            if metric in METRIC_TASKS and isinstance(value, int | float):
+                found.setdefault(split, {})[metric] = float(value)
+    return found
+
+
+def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | None, source: dict) -> ModelCard:
+    """The card of a folder that records no run settings: a `Seq2SeqTrainer` folder, a plain adapter, a conversion."""
+    language = _read_json(folder / "processor_config.json").get("language") or source.get("language")
+    converted_from = source.get("checkpoint")
+    scores = recorded_scores(folder)
+    tasks = tuple(dict.fromkeys(METRIC_TASKS[key] for split in scores.values() for key in split)) or ("SLT",)
+    eval_results = []
+    for split, split_scores in scores.items():
+        for task in tasks:
+            eval_results += task_eval_results(task, split_scores, "not-recorded", "not recorded", split)
+    state = _read_json(folder / "trainer_state.json")
+    if converted_from:
+        made = f"converted with `unisign convert` from the reference checkpoint `{converted_from}`"
+    elif adapter_base:
+        made = "a LoRA adapter (PEFT) of a Uni-Sign model"
+    elif state or (folder / "training_args.bin").is_file():
+        made = "trained with `transformers`' `Seq2SeqTrainer` on the Uni-Sign model of the `unisign` package"
+    else:
+        made = "a Uni-Sign model saved with `save_pretrained`"
+    procedure = "Not recorded in the folder."
+    if state.get("global_step"):
+        procedure = f"`Trainer` state: {state['global_step']} steps, {state.get('epoch', 0):g} epochs."
+    how_to_get = "Load it with one call each:"
+    if adapter_base and not is_hub_id(adapter_base):
+        how_to_get = (
+            f"The adapter names its base model by a local path, `{adapter_base}`: share the base too and put its Hub "
+            "id in `adapter_config.json` (`base_model_name_or_path`) so that others can load it. Then:"
+        )
+    notes = ""
+    if eval_results:
+        notes = "Scores as recorded in the folder's results files; the folder does not say which dataset they are on."
+    return render_card(
+        CardContent(
+            model_name=f"Uni-Sign ({folder.name})",
+            summary=f"A Uni-Sign sign language model: {made}.",
+            repo=repo,
+            placeholder_name=f"uni-sign-{folder.name}",
+            language=language,
+            tasks=tasks,
+            how_to_get=how_to_get,
+            intended_use="Research on sign language recognition and translation for the sign language and domain "
+            "of its training data.",
+            training_data="Not recorded in the folder: describe the training data (and its sign language) here "
+            "before sharing.",
+            training_procedure=procedure,
+            limitations=GENERAL_LIMITATIONS,
+            license_text=UNRECORDED_LICENCE,
+            eval_results=eval_results,
+            evaluation_notes=notes,
+            index_results=False,
+            base_model=adapter_base if is_hub_id(adapter_base) else None,
+            adapter_base=adapter_base,
+            processor_in_repo=(folder / "processor_config.json").is_file(),
+        )
+    )
+
+
+def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
+    """The card of a model folder: from `unisign convert`, `train.py`, `Seq2SeqTrainer`, or a PEFT adapter.
+
+    What the folder records decides the card: `card_source.json` (written by `unisign convert` and `train.py`: the
+    released checkpoint, or the run's settings), `adapter_config.json` (a PEFT adapter and its base),
+    `processor_config.json` (the prompt language) and the results files of a `Trainer`.
+
+    Args:
+        folder: The model folder.
+        repo: The Hub id the folder is (or will be) shared as, shown in the card's code; a placeholder when `None`.
+
+    Raises:
+        ValueError: if the folder holds no model (`config.json` or `adapter_config.json`).
+    """
+    folder = Path(folder)
+    adapter_config = _read_json(folder / "adapter_config.json")
+    if not adapter_config and not (folder / "config.json").is_file():
+        raise ValueError(f"`{folder}` holds no model: no `config.json` or `adapter_config.json`.")
+    adapter_base = adapter_config.get("base_model_name_or_path") if adapter_config else None
+    if adapter_base is not None:
+        adapter_base = portable_name(adapter_base) if os.path.isabs(adapter_base) else adapter_base
+    source = _read_json(folder / CARD_SOURCE_FILE)
+    if source.get("kind") == "train.py":
+        test = _read_json(folder / "test_results.json") or None
+        return export_card(
+            source["settings"],
+            _read_json(folder / "eval_results.json"),
+            test,
+            repo=repo,
+            num_parameters=source.get("num_parameters"),
+            generation=source.get("generation"),
+            adapter_base=adapter_base,
+        )
+    if source.get("kind") == "converted":
+        released = next((c for c in REFERENCE_CHECKPOINTS if c.name == source["checkpoint"]), None)
+        if released is not None and source.get("language", released.language) == released.language:
+            return reference_card(released, repo)
+    return _trained_folder_card(folder, repo, adapter_base, source)
+
+
+def write_card(folder: str | Path, repo: str | None = None) -> Path:
+    """Write `folder/README.md` (see `folder_card`); returns its path."""
+    path = Path(folder) / "README.md"
+    folder_card(folder, repo).save(path)
+    return path
+
+
+def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
+    """Write what a model folder needs on the Hub: its card (`folder_card`) and the remote-code files.
+
+    Args:
+        folder: A model folder (converted, `train.py`, `Seq2SeqTrainer` or PEFT adapter).
+        repo: The Hub id it is shared as (`user/name`); the card shows a placeholder when `None`.
+
+    Returns:
+        `list[str]`: The files written, `README.md` first.
+    """
+    from .remote_code import add_remote_code
+
+    if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
+        raise ValueError(f"The Hub id must look like `user/name`, got {repo!r}.")
+    write_card(folder, repo)
+    return ["README.md", *add_remote_code(folder)]
+
+
+# what marks a card as still to be written: ours without a Hub id, or the templates PEFT and the Trainer save
+PLACEHOLDER_MARKS = ("your-username/", "[More Information Needed]", "More information needed")
+
+
+def needs_card(folder: str | Path) -> bool:
+    """Whether a folder lacks a real card: none, or one still showing a placeholder (ours, PEFT's, the Trainer's)."""
+    card = Path(folder) / "README.md"
+    return not card.is_file() or any(mark in card.read_text() for mark in PLACEHOLDER_MARKS)
+
+
+def write_card_source(folder: str | Path, source: dict) -> None:
+    """Record in `folder/card_source.json` what the folder's card is made from (no local paths)."""
+    (Path(folder) / CARD_SOURCE_FILE).write_text(json.dumps(portable_settings(source), indent=2, default=str))
+
+
+__all__ = [
+    "CARD_SOURCE_FILE",
+    "CardContent",
+    "export_card",
+    "folder_card",
+    "needs_card",
+    "make_shareable",
+    "recorded_scores",
+    "reference_card",
+    "render_card",
+    "scores_by_task",
+    "task_eval_results",
+    "write_card",
+    "write_card_source",
+    "write_reference_cards",
+]
