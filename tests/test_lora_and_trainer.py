@@ -93,8 +93,14 @@ def test_the_four_peft_load_paths_give_identical_logits(lora_setup):
         base = UniSignForConditionalGeneration.from_pretrained(root / "base")
         base.load_adapter(str(root / "adapter"))
         loaded["load_adapter"] = base
-        for name, other in loaded.items():
-            torch.testing.assert_close(other.eval()(**batch).logits, expected, rtol=0, atol=0, msg=name)
+        logits = {name: other.eval()(**batch).logits for name, other in loaded.items()}
+        without_adapter = UniSignForConditionalGeneration.from_pretrained(root / "base").eval()(**batch).logits
+    # Equal to float32 rounding, not bitwise: the CPU's matrix kernels can round differently for tensors of another
+    # memory layout (trained in place vs loaded; seen on AVX-512 Xeons, not on an AMD EPYC). The adapters moved the
+    # logits far more than that, so a load path that missed them fails.
+    assert (without_adapter - expected).abs().max() > 1e-2
+    for name, other in logits.items():
+        torch.testing.assert_close(other, expected, rtol=1e-4, atol=1e-5, msg=name)
 
 
 def test_merge_and_unload_matches_the_adapter_model(lora_setup):
