@@ -263,7 +263,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         if not path.is_file():
             raise FileNotFoundError(f"No config file at {path}.")
         text = path.read_text()
-        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text) or {}
+        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
     for override in overrides:
         keys, value = parse_override(override)
         target = values
