@@ -25,16 +25,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.is_file() and path.name != CHECKSUMS_FILE)
+def _files(folder: Path, pattern: str = "*") -> list[Path]:
+    return sorted(path for path in folder.rglob(pattern) if path.is_file() and path.name != CHECKSUMS_FILE)
 
 
-def write_checksums(folder: str | Path) -> Path:
-    """Record the size and SHA-256 of every file under `folder` in `<folder>/checksums.json`; returns that file."""
+def write_checksums(folder: str | Path, pattern: str = "*") -> Path:
+    """Record the size and SHA-256 of the files under `folder` (those matching `pattern`) in `checksums.json`.
+
+    Returns the written file. An export records its weights only (`*.safetensors`): its card is rewritten later.
+    """
     folder = Path(folder)
     entries = {
         path.relative_to(folder).as_posix(): {"size": path.stat().st_size, "sha256": sha256_of(path)}
-        for path in _files(folder)
+        for path in _files(folder, pattern)
     }
     target = folder / CHECKSUMS_FILE
     target.write_text(json.dumps({"files": entries}, indent=1) + "\n", encoding="utf-8")

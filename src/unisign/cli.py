@@ -9,15 +9,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from .errors import InvalidInputError, one_line, one_line_errors, pop_debug_flag
 from .validation import (
     check_device,
-    checked_model,
     check_input_file,
     check_output_file,
     check_output_folder,
+    checked_model,
     has_suffix,
     positive_int,
     resolve_model_reference,
@@ -237,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     converter.add_argument("--text-config", required=True, help="mT5 config folder or Hub id, e.g. google/mt5-base")
     converter.add_argument("--out", required=True, help="output folder")
     converter.add_argument("--tokenizer", help="mT5 tokenizer folder or Hub id: also writes the processor")
-    converter.add_argument("--max-frames", type=positive_int, help="frames per clip (256; the ISLR checkpoints used 64)")
+    converter.add_argument(
+        "--max-frames", type=positive_int, help="frames per clip (256; the ISLR checkpoints used 64)"
+    )
     converter.set_defaults(handler=convert)
 
     extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
@@ -269,8 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translator.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a busy small CPU)")
     translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
-    translator.add_argument("--step-frames", type=positive_int, default=30, help="--stream: translate every N new frames")
-    translator.add_argument("--window", type=positive_int, help="--stream: keep only the latest N frames (default: all)")
+    translator.add_argument(
+        "--step-frames", type=positive_int, default=30, help="--stream: translate every N new frames"
+    )
+    translator.add_argument(
+        "--window", type=positive_int, help="--stream: keep only the latest N frames (default: all)"
+    )
     translator.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
     translator.add_argument(
         "--background",
@@ -278,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="--stream: translate in a background thread, only the newest window (pose estimation never waits)",
     )
     translator.add_argument(
-        "--frame-stride", type=positive_int, default=1, help="--stream: estimate the pose of every N-th frame only (default 1)"
+        "--frame-stride",
+        type=positive_int,
+        default=1,
+        help="--stream: estimate the pose of every N-th frame only (default 1)",
     )
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)

@@ -12,13 +12,16 @@ numbers.
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from .errors import one_line_errors, pop_debug_flag
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, compute_metrics, read_prediction_and_reference_files
 from .processing_unisign import UniSignDataCollator
+from .validation import check_device, checked_model, positive_int
 
 
 def generate_texts(
@@ -88,10 +91,12 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     model_options.add_argument("--pose-dir", help="folder of the reference pose pickles (reference layout)")
     model_options.add_argument("--video-dir", help="folder of the videos, for RGB-pose models")
     model_options.add_argument("--language", help="prompt language, zh or en (default: the processor's)")
-    model_options.add_argument("--batch-size", type=int, default=8, help="clips per batch (default: 8)")
-    model_options.add_argument("--num-beams", type=int, help="beam size (default: the model's, 4)")
-    model_options.add_argument("--max-new-tokens", type=int, help="longest output (default: the model's, 100)")
-    model_options.add_argument("--max-samples", type=int, help="evaluate only the first N clips")
+    model_options.add_argument("--batch-size", type=positive_int, default=8, help="clips per batch (default: 8)")
+    model_options.add_argument("--num-beams", type=positive_int, help="beam size (default: the model's, 4)")
+    model_options.add_argument(
+        "--max-new-tokens", type=positive_int, help="longest output (default: the model's, 100)"
+    )
+    model_options.add_argument("--max-samples", type=positive_int, help="evaluate only the first N clips")
     model_options.add_argument("--output-dir", type=Path, help="where predictions, references and scores go")
     model_options.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
 
@@ -158,9 +163,11 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     from .training.arguments import DataArguments
     from .training.data import SignDataset, load_split
 
+    check_device(args.device)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForSeq2SeqLM.from_pretrained(args.model).to(device)
-    processor = AutoProcessor.from_pretrained(args.model)
+    folder = checked_model(args.model)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(device)
+    processor = AutoProcessor.from_pretrained(folder)
     data = DataArguments(
         format="reference" if args.labels else "parquet",
         path=None if args.labels else args.data,
@@ -195,6 +202,12 @@ def main(argv: list[str] | None = None, prog: str = "unisign evaluate") -> int:
     Returns:
         `int`: the exit status, 0 on success.
     """
+    argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
+    with one_line_errors(prog, debug):
+        return _main(argv, prog)
+
+
+def _main(argv: list[str], prog: str) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     model_options_given = any(value is not None for value in (args.model, args.data, args.split))

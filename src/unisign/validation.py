@@ -57,8 +57,19 @@ def unit_interval(text: str) -> float:
 # -- settings (dataclass fields) -----------------------------------------------------------------------------------
 
 
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a mapping"}
+_TYPE_NAMES[type(None)] = "null"
+
+
 def _type_name(annotation) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    """`int | None` -> `a whole number or null`; `list[str]` -> `a list of text`."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(member) for member in typing.get_args(annotation))
+    if origin in (list, tuple):
+        members = typing.get_args(annotation)
+        return f"a list of {_type_name(members[0])}" if members else "a list"
+    return _TYPE_NAMES.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
 
 
 def _matches(value, annotation) -> bool:
@@ -99,7 +110,7 @@ def check_field_types(instance, section: str) -> None:
         if dataclasses.is_dataclass(hints[field.name]) or _matches(value, hints[field.name]):
             continue
         raise UsageError(
-            f"`{section}.{field.name}` must be of type {_type_name(hints[field.name])}, got {value!r} "
+            f"`{section}.{field.name}` must be {_type_name(hints[field.name])}, got {value!r} "
             f"({type(value).__name__})."
         )
 
@@ -143,6 +154,12 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
 
 
+def _check_not_an_input(out: Path, inputs, option: str) -> None:
+    for source in inputs:
+        if source is not None and Path(source).exists() and _same_file(out, Path(source)):
+            raise InvalidInputError(f"`{option} {out}` is the input `{source}`: writing it would destroy the input.")
+
+
 def check_output_file(out: str | Path, inputs=(), option: str = "--out", suffixes: tuple[str, ...] = ()) -> Path:
     """Check that `out` can be written as a file without destroying an input; returns it as a `Path`.
 
@@ -152,9 +169,7 @@ def check_output_file(out: str | Path, inputs=(), option: str = "--out", suffixe
     out = Path(out)
     if suffixes and out.suffix.lower() not in suffixes:
         raise UsageError(f"`{option}` must end in {' or '.join(suffixes)}, got `{out}`.")
-    for source in inputs:
-        if source is not None and _same_file(out, Path(source)):
-            raise InvalidInputError(f"`{option} {out}` is the input `{source}`: it would be overwritten. Choose another.")
+    _check_not_an_input(out, inputs, option)
     if out.is_dir():
         raise InvalidInputError(f"`{option} {out}` is a folder; give a file name.")
     parent = out.parent
@@ -170,9 +185,7 @@ def check_output_file(out: str | Path, inputs=(), option: str = "--out", suffixe
 def check_output_folder(out: str | Path, inputs=(), option: str = "--out") -> Path:
     """Check that `out` can be (created and) written as a folder without overwriting an input; returns it."""
     out = Path(out)
-    for source in inputs:
-        if source is not None and Path(source).exists() and _same_file(out, Path(source)):
-            raise InvalidInputError(f"`{option} {out}` is the input `{source}`: it would be overwritten. Choose another.")
+    _check_not_an_input(out, inputs, option)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"`{option} {out}` is a file; give a folder (it is created if missing).")
     existing = next(parent for parent in (out, *out.parents) if parent.exists())

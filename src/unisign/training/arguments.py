@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from .setting_checks import check_section
+
 
 STAGES = ("stage1", "stage2", "finetune")
 TASKS = ("SLT", "CSLR", "ISLR")
@@ -56,6 +58,9 @@ class ModelArguments:
     rgb_backbone_weights: str | None = field(
         default="imagenet", metadata={"help": "Stage 2: `imagenet` (torchvision's weights, downloaded) or null."}
     )
+
+    def __post_init__(self):
+        check_section(self, "model")
 
 
 @dataclass
@@ -117,6 +122,9 @@ class DataArguments:
         },
     )
 
+    def __post_init__(self):
+        check_section(self, "data")
+
     @property
     def tasks(self) -> tuple[str, ...]:
         """The task(s) of the run, in order (one for a single-task run)."""
@@ -172,6 +180,7 @@ class OptimizationArguments:
                 "`training.mixed_precision` must be auto, no or bf16 (mT5 diverges in fp16), "
                 f"got {self.mixed_precision!r}."
             )
+        check_section(self, "training")
 
 
 @dataclass
@@ -186,6 +195,9 @@ class LoraArguments:
     modules_to_save: list[str] = field(
         default_factory=lambda: ["pose_encoder", "pose_projection", "hand_image_encoder", "prior_guided_fusion"]
     )
+
+    def __post_init__(self):
+        check_section(self, "lora")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
@@ -27,6 +27,7 @@ from ..processing_unisign import UniSignDataCollator
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, SignDataset, load_split, prepare_synthetic_data
 from .export import export_model, replace_folder
+from .run_folder import cut_log, prepare_run_folder, published, seal_checkpoint
 from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
 from .testing import evaluate_export_on_test_split
 
@@ -195,19 +196,17 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
         replace_folder(tmp, final)
+        published(checkpoints)
         for old in sorted(checkpoints.glob("step-????????"))[:-keep]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()
 
 
-def latest_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored)."""
-    found = sorted((output_dir / "checkpoints").glob("step-????????"))
-    return found[-1] if found else None
-
-
-def train(config: TrainConfig, resume: bool = False) -> Path:
+def train(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False, allow_changed_settings: bool = False
+) -> Path:
     """Run training as `config` says; returns the folder of the best export.
 
     With `data.test_split`, the best export is then scored on that split, task by task, with `unisign.evaluation`
@@ -216,9 +215,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
     Args:
         config: The run's settings.
-        resume: Continue from the newest checkpoint in `training.output_dir`, exactly where it stopped.
+        resume: Continue from the newest intact checkpoint in `training.output_dir`, exactly where it stopped.
+        overwrite: Start a new run in a folder that holds another run's state, removing that state first.
+        allow_changed_settings: Let `resume` continue with settings that differ from the run's saved ones.
     """
     check_run(config)  # before any compute
+    # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`)
+    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, PartialState().is_main_process)
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -269,11 +272,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     accelerator.register_for_checkpointing(progress)
 
     if resume:
-        checkpoint = latest_checkpoint(output_dir)
-        if checkpoint is None:
-            raise FileNotFoundError(f"`--resume`: no checkpoint in {output_dir / 'checkpoints'}.")
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
+        if accelerator.is_main_process:
+            cut_log(output_dir, progress.step)
     elif accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))
