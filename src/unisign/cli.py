@@ -83,7 +83,6 @@ def visualize(args: argparse.Namespace) -> None:
     from .visualization import pose_contact_sheet, write_pose_video
 
     out = check_output_file(args.out, (args.input, args.video), suffixes=(".mp4", ".png"))
-    out = out.with_suffix(out.suffix.lower())
     if args.video:
         check_input_file(args.video, "--video")
     sample = load_poses(args.input, args.backend, progress=not args.no_progress, **_backend_options(args))
@@ -95,11 +94,11 @@ def visualize(args: argparse.Namespace) -> None:
             raise ValueError(f"`--canvas-size` must look like 540x720, got {args.canvas_size!r}.")
         canvas_size = (int(width), int(height))
     options = {"threshold": args.threshold, "canvas_size": canvas_size}
-    if out.suffix == ".mp4":
+    if out.suffix.lower() == ".mp4":
         frames = write_pose_video(sample, out, video, progress=not args.no_progress, **options)
         print(f"Wrote {out}: {frames} frames{' over ' + str(video) if video else ' on a blank canvas'}.")
     else:
-        pose_contact_sheet(sample, video, num_frames=args.frames, **options).save(out)
+        pose_contact_sheet(sample, video, num_frames=args.frames, **options).save(out, format="PNG")
         print(
             f"Wrote {out}: contact sheet of {sample.id!r}{' over ' + str(video) if video else ' on a blank canvas'}."
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from transformers.utils import logging
 
-from .errors import one_line_errors, pop_debug_flag
+from .errors import InvalidInputError, one_line_errors, pop_debug_flag
 from .validation import check_model_folder
 
 
@@ -202,14 +202,19 @@ def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> 
     argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     with one_line_errors(prog, debug):
-        plan = push_to_hub(
-            args.folder,
-            args.repo_id,
-            repo_type=args.repo_type,
-            dry_run=args.dry_run,
-            private=args.private or None,
-            revision=args.revision,
-        )
+        try:
+            plan = push_to_hub(
+                args.folder,
+                args.repo_id,
+                repo_type=args.repo_type,
+                dry_run=args.dry_run,
+                private=args.private or None,
+                revision=args.revision,
+            )
+        except ValueError as error:
+            if isinstance(error, InvalidInputError):  # a damaged model folder: not a usage error
+                raise
+            parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(
         ("Dry run: nothing was uploaded. Would upload to the " if args.dry_run else "Uploaded to the ")
         + plan.summary()

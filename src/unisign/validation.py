@@ -68,7 +68,7 @@ def _type_name(annotation) -> str:
         return " or ".join(_type_name(member) for member in typing.get_args(annotation))
     if origin in (list, tuple):
         members = typing.get_args(annotation)
-        return f"a list of {_type_name(members[0])}" if members else "a list"
+        return f"a list ({_type_name(members[0])} each)" if members else "a list"
     return _TYPE_NAMES.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
 
 
