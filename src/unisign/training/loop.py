@@ -24,6 +24,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from ..metrics import compute_metrics
 from ..processing_unisign import UniSignDataCollator
+from ..quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, SignDataset, load_split, prepare_synthetic_data
 from .export import export_model, replace_folder
@@ -222,6 +223,7 @@ def train(
     check_run(config)  # before any compute
     # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`)
     checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, PartialState().is_main_process)
+    filter_library_warnings()  # e.g. Accelerate's "Removed shared tensor" at every checkpoint (tied embeddings)
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
