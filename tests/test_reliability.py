@@ -5,9 +5,12 @@ Each test covers one class of the reliability probe (issue 14); the commands run
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -339,3 +342,46 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
     ]:
         outcome = run_command(train_main, ["--config", str(config), override], capsys)
         assert_one_line_error(outcome, fragment)
+
+
+# -- 7. quieter logs ----------------------------------------------------------------------------------------------
+
+
+def test_mediapipe_starts_without_messages_that_look_like_a_crash():
+    pytest.importorskip("mediapipe")
+    from unisign.quiet_logs import MEDIAPIPE_NOISE
+
+    code = (
+        "import numpy as np\n"
+        "from unisign.extraction import create_estimator\n"
+        "estimator = create_estimator('mediapipe')\n"
+        "estimator(np.zeros((64, 64, 3), np.uint8))\n"
+        "estimator.close()\n"
+        "print('done')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and completed.stdout == "done\n", completed.stderr
+    for fragment in MEDIAPIPE_NOISE:
+        assert fragment not in completed.stderr
+
+
+def test_filtered_output_keeps_every_other_line(capfd):
+    from unisign.quiet_logs import native_stderr_filtered
+
+    with native_stderr_filtered(("noise",)):
+        os.write(2, b"a C++ line\nsome noise\n")
+        print("a Python line", file=sys.stderr)
+    assert capfd.readouterr().err == "a Python line\na C++ line\n"
+
+
+def test_the_shared_tensor_warning_of_each_checkpoint_is_dropped(caplog):
+    from unisign.quiet_logs import filter_library_warnings
+
+    filter_library_warnings()
+    filter_library_warnings()  # idempotent
+    logger = logging.getLogger("accelerate.utils.other")  # what Accelerate's own logger adapter writes to
+    assert len(logger.filters) == 1
+    with caplog.at_level(logging.WARNING):
+        logger.warning("[RANK 0] Removed shared tensor {'a'} while saving.")
+        logger.warning("another warning")
+    assert "Removed shared tensor" not in caplog.text and "another warning" in caplog.text
