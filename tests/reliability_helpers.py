@@ -1,6 +1,9 @@
-"""Run a command line in-process and check that it either succeeded or failed with one clear line."""
+"""Run a command line in-process and check that it either succeeded or failed with one clear line; a tiny model."""
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer
 
 
 @dataclass
@@ -53,3 +56,22 @@ def cli_main(argv: list[str]) -> int | None:
 def command_runner(capsys):
     """`runner(*argv)` -> `Outcome` of `unisign.cli.main(argv)` (arguments may be paths)."""
     return lambda *argv: run_command(cli_main, [str(argument) for argument in argv], capsys)
+
+
+def make_model_folder(root: Path) -> Path:
+    """A tiny random pose-only Uni-Sign folder in `root/model`: model, processor, and the card `push` needs."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.training.arguments import TrainConfig, config_to_dict
+    from unisign.training.export import write_model_card
+
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(3)
+    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
+    UniSignForConditionalGeneration(config).save_pretrained(root / "model")
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(root / "model")
+    write_model_card(root / "model", config_to_dict(TrainConfig()))
+    return root / "model"

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from unisign.errors import expected_errors
 from unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
 
-from .reliability_helpers import assert_one_line_error, command_runner, run_command
-from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer
+from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
+from .training_helpers import make_tokenizer
 
 
 def fuzz_settings(max_examples: int):
@@ -155,24 +155,15 @@ def read_or_refuse(reader, path: Path, processor) -> None:
     check_features(features)
 
 
-@fuzz_settings(300)
+@pytest.mark.parametrize("suffix", [".pose", ".pkl"])
+@fuzz_settings(225)
 @given(data=st.data())
-def test_the_pose_file_reader_reads_or_refuses_damaged_files(data, pose_bytes, processor, tmp_path_factory):
-    from unisign.data import read_pose_file
+def test_the_readers_read_or_refuse_damaged_files(suffix, data, pose_bytes, pickle_bytes, processor, tmp_path_factory):
+    from unisign.extraction import load_poses
 
-    path = tmp_path_factory.getbasetemp() / "fuzz.pose"
-    path.write_bytes(data.draw(damaged(pose_bytes)))
-    read_or_refuse(read_pose_file, path, processor)
-
-
-@fuzz_settings(150)
-@given(data=st.data())
-def test_the_pose_pickle_reader_reads_or_refuses_damaged_files(data, pickle_bytes, processor, tmp_path_factory):
-    from unisign.data import read_pose_pickle
-
-    path = tmp_path_factory.getbasetemp() / "fuzz.pkl"
-    path.write_bytes(data.draw(damaged(pickle_bytes)))
-    read_or_refuse(read_pose_pickle, path, processor)
+    path = tmp_path_factory.getbasetemp() / f"fuzz{suffix}"
+    path.write_bytes(data.draw(damaged(pose_bytes if suffix == ".pose" else pickle_bytes)))
+    read_or_refuse(load_poses, path, processor)
 
 
 @fuzz_settings(100)
@@ -237,21 +228,7 @@ def clear_error_or_result(outcome, out: Path | None = None) -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    from transformers import AutoTokenizer
-
-    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
-    from unisign.training.arguments import TrainConfig, config_to_dict
-    from unisign.training.export import write_model_card
-
-    folder = tmp_path_factory.mktemp("corpus-model")
-    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(folder / "tokenizer"))
-    torch.manual_seed(0)
-    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
-    UniSignForConditionalGeneration(config).save_pretrained(folder / "model")
-    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(folder / "model")
-    write_model_card(folder / "model", config_to_dict(TrainConfig()))
-    return folder / "model"
+    return make_model_folder(tmp_path_factory.mktemp("corpus-model"))
 
 
 def test_damaged_pose_files_through_translate_visualize_and_extract(data_dir, model_dir, tmp_path, capsys):

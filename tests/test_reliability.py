@@ -22,8 +22,7 @@ from unisign import cli
 from unisign.checksums import write_checksums
 from unisign.validation import TOKENIZER_VOCABULARY_FILES
 
-from .reliability_helpers import assert_one_line_error, command_runner, run_command
-from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer
+from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
 
 
 @pytest.fixture
@@ -34,22 +33,7 @@ def unisign(capsys):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    """A tiny random pose-only Uni-Sign folder (model + processor)."""
-    from transformers import AutoTokenizer
-
-    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
-    from unisign.training.arguments import TrainConfig, config_to_dict
-    from unisign.training.export import write_model_card
-
-    folder = tmp_path_factory.mktemp("tiny-unisign")
-    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(folder / "tokenizer"))
-    torch.manual_seed(3)
-    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
-    UniSignForConditionalGeneration(config).save_pretrained(folder / "model")
-    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(folder / "model")
-    write_model_card(folder / "model", config_to_dict(TrainConfig()))  # what `push` needs besides
-    return folder / "model"
+    return make_model_folder(tmp_path_factory.mktemp("tiny-unisign"))
 
 
 @pytest.fixture(scope="module")

@@ -349,19 +349,24 @@ def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
 def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
     """Check a local Uni-Sign (or other `save_pretrained`) folder before loading it, with one-line errors.
 
-    Checks: `config.json` readable; the recorded checksums (`checksums.json`, when the folder has one) match; every
-    `*.safetensors` file complete and finite; with `tokenizer`, a tokenizer whose size fits the model's vocabulary.
+    Checks: the recorded checksums (`checksums.json`, when the folder has one) match; every `*.safetensors` file
+    complete and finite; `config.json` readable; with `tokenizer`, a tokenizer whose size fits the model's vocabulary.
     """
     from .checksums import verify_checksums
 
     folder = Path(folder)
     if not folder.is_dir():
         return  # a Hub id: checked by the Hub
+    problem = verify_checksums(folder)
+    if problem:
+        raise InvalidInputError(f"`{folder}` is damaged: {problem}.")
     config_path = folder / "config.json"
+    is_adapter = (folder / "adapter_config.json").is_file()  # a LoRA export: its base model is checked on its own
+    if not config_path.is_file() and not is_adapter:
+        raise InvalidInputError(f"`{folder}` has no config.json: it is not a saved model folder.")
+    for weights in sorted(folder.glob("*.safetensors")):
+        check_safetensors_file(weights)
     if not config_path.is_file():
-        adapter = (folder / "adapter_config.json").is_file()
-        if not adapter:
-            raise InvalidInputError(f"`{folder}` has no config.json: it is not a saved model folder.")
         return
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -369,11 +374,6 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
         raise InvalidInputError(f"`{config_path}` is damaged: not valid JSON ({error}).") from None
     if not isinstance(config, dict):
         raise InvalidInputError(f"`{config_path}` is damaged: expected a JSON object.")
-    problem = verify_checksums(folder)
-    if problem:
-        raise InvalidInputError(f"`{folder}` is damaged: {problem}")
-    for weights in sorted(folder.glob("*.safetensors")):
-        check_safetensors_file(weights)
     tokenizer_files = ("tokenizer_config.json", "processor_config.json")
     if tokenizer and any((folder / name).is_file() for name in tokenizer_files):
         text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
