@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
@@ -221,8 +221,6 @@ def train(
         allow_changed_settings: Let `resume` continue with settings that differ from the run's saved ones.
     """
     check_run(config)  # before any compute
-    # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`)
-    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, PartialState().is_main_process)
     filter_library_warnings()  # e.g. Accelerate's "Removed shared tensor" at every checkpoint (tied embeddings)
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
@@ -239,6 +237,8 @@ def train(
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
+    # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
+    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
     with accelerator.main_process_first():  # the main process generates data and trains a tokenizer; others reuse
         if data.format == "synthetic":
             prepare_synthetic_data(data)
