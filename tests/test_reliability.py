@@ -286,6 +286,8 @@ def test_folders_where_files_are_expected(unisign, model_dir, tmp_path):
     outcome = unisign("evaluate", "score", "--predictions", tmp_path / "clip.pose", "--references", refs)
     assert_one_line_error(outcome, "clip.pose")
     assert_one_line_error(unisign(*translate_args(refs, tmp_path / "x.pose")), "is a file")
+    evaluate = ["evaluate", "--model", model_dir, "--data", tmp_path, "--split", "dev", "--output-dir", refs]
+    assert_one_line_error(unisign(*evaluate), "--output-dir", "is a file")
 
 
 def test_upper_case_suffixes_are_pose_files(unisign, model_dir, pose_file, tmp_path):

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .errors import one_line_errors, pop_debug_flag
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, compute_metrics, read_prediction_and_reference_files
 from .processing_unisign import UniSignDataCollator
-from .validation import check_device, checked_model, positive_int
+from .validation import check_device, check_output_folder, checked_model, positive_int
 
 
 def generate_texts(
@@ -164,6 +164,8 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     from .training.data import SignDataset, load_split
 
     check_device(args.device)
+    output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
+    check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     folder = checked_model(args.model)
     model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(device)
@@ -188,7 +190,6 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     generate_kwargs = {
         key: value for key, value in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if value
     }
-    output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     return evaluate_split(model, processor, dataset, output_dir, args.split, args.batch_size, **generate_kwargs)
 
 
