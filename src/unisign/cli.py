@@ -11,6 +11,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import InvalidInputError, one_line, one_line_errors, pop_debug_flag
+from .validation import (
+    check_device,
+    check_input_file,
+    check_output_file,
+    check_output_folder,
+    checked_model,
+    has_suffix,
+    positive_int,
+    resolve_model_reference,
+    unit_interval,
+)
+
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -21,16 +34,22 @@ def convert(args: argparse.Namespace) -> None:
     from .convert_unisign_original_checkpoint import checkpoint_language
     from .model_card import make_shareable, write_card_source
 
+    check_input_file(args.checkpoint, "checkpoint")
+    out = check_output_folder(args.out, (args.checkpoint, args.text_config, args.tokenizer))
+    resolve_model_reference(args.text_config, "--text-config", "mT5 config")
+    if args.tokenizer:
+        resolve_model_reference(args.tokenizer, "--tokenizer", "tokenizer")
     language = checkpoint_language(args.checkpoint, args.language)
     config_kwargs = {} if args.max_frames is None else {"max_frames": args.max_frames}
     result = convert_reference_checkpoint(
         args.checkpoint, args.text_config, tokenizer=args.tokenizer, language=language, **config_kwargs
     )
     model, processor = result if isinstance(result, tuple) else (result, None)
-    out = Path(args.out)
     model.save_pretrained(out)
     if processor is not None:
         processor.save_pretrained(out)
+    if not (out / "config.json").is_file():  # `save_pretrained` only logs an error for some bad folders
+        raise OSError(f"Nothing was written to `{out}`.")
     write_card_source(out, {"kind": "converted", "checkpoint": Path(args.checkpoint).stem, "language": language})
     make_shareable(out)
     print(
@@ -64,8 +83,8 @@ def extract(args: argparse.Namespace) -> None:
     from .extraction import extract_poses, save_poses
     from .keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 
-    if Path(args.out).suffix not in (".pose", ".pkl"):
-        raise ValueError(f"`--out` must end in .pose or .pkl, got `{args.out}`.")
+    check_input_file(args.video, "video")
+    check_output_file(args.out, (args.video,), suffixes=(".pose", ".pkl"))
     sample = extract_poses(
         args.video, args.backend, progress=not args.no_progress, max_frames=args.max_frames, **_backend_options(args)
     )
@@ -82,11 +101,11 @@ def visualize(args: argparse.Namespace) -> None:
     from .extraction import POSE_FILE_SUFFIXES, load_poses
     from .visualization import pose_contact_sheet, write_pose_video
 
-    out = Path(args.out)
-    if out.suffix not in (".mp4", ".png"):
-        raise ValueError(f"`--out` must end in .mp4 or .png, got `{args.out}`.")
+    out = check_output_file(args.out, (args.input, args.video), suffixes=(".mp4", ".png"))
+    if args.video:
+        check_input_file(args.video, "--video")
     sample = load_poses(args.input, args.backend, progress=not args.no_progress, **_backend_options(args))
-    video = args.video or (None if Path(args.input).suffix in POSE_FILE_SUFFIXES else args.input)
+    video = args.video or (None if has_suffix(args.input, POSE_FILE_SUFFIXES) else args.input)
     canvas_size = None
     if args.canvas_size:
         width, _, height = args.canvas_size.partition("x")
@@ -94,11 +113,11 @@ def visualize(args: argparse.Namespace) -> None:
             raise ValueError(f"`--canvas-size` must look like 540x720, got {args.canvas_size!r}.")
         canvas_size = (int(width), int(height))
     options = {"threshold": args.threshold, "canvas_size": canvas_size}
-    if out.suffix == ".mp4":
+    if out.suffix.lower() == ".mp4":
         frames = write_pose_video(sample, out, video, progress=not args.no_progress, **options)
         print(f"Wrote {out}: {frames} frames{' over ' + str(video) if video else ' on a blank canvas'}.")
     else:
-        pose_contact_sheet(sample, video, num_frames=args.frames, **options).save(out)
+        pose_contact_sheet(sample, video, num_frames=args.frames, **options).save(out, format="PNG")
         print(
             f"Wrote {out}: contact sheet of {sample.id!r}{' over ' + str(video) if video else ' on a blank canvas'}."
         )
@@ -120,9 +139,16 @@ def translate(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
+    check_device(args.device)
+    try:
+        model = checked_model(args.model)
+    except (OSError, ValueError) as error:
+        raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from None
+    if args.input is not None:
+        check_input_file(args.input, "INPUT")
     dtype = getattr(torch, args.dtype) if args.dtype else "auto"
     try:
-        translator = pipeline(TASK, model=args.model, device=args.device, dtype=dtype)
+        translator = pipeline(TASK, model=model, device=args.device, dtype=dtype)
     except OSError as error:
         raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
     if args.dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of the model in `dtype`
@@ -214,7 +240,11 @@ def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every `unisign` command."""
-    parser = argparse.ArgumentParser(prog="unisign", description="Uni-Sign sign language translation tools.")
+    parser = argparse.ArgumentParser(
+        prog="unisign",
+        description="Uni-Sign sign language translation tools.",
+        epilog="Errors are one line; add --debug (anywhere) or set UNISIGN_DEBUG=1 for the traceback.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (summary, _) in DELEGATED_COMMANDS.items():  # listed here, run by `main` with their own parsers
         commands.add_parser(name, help=summary, add_help=False)
@@ -225,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     converter.add_argument("--out", required=True, help="output folder")
     converter.add_argument("--tokenizer", help="mT5 tokenizer folder or Hub id: also writes the processor")
     converter.add_argument(
-        "--max-frames", type=int, help="frames per clip (256; the released ISLR checkpoints: 64, set from the name)"
+        "--max-frames",
+        type=positive_int,
+        help="frames per clip (256; the released ISLR checkpoints: 64, set from the name)",
     )
     converter.add_argument(
         "--language",
@@ -242,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
     extractor.add_argument("video", help="the video file")
     extractor.add_argument("--out", required=True, help="output file: .pose (pose-format) or .pkl (reference layout)")
-    extractor.add_argument("--max-frames", type=int, help="only the first N frames")
+    extractor.add_argument("--max-frames", type=positive_int, help="only the first N frames")
     _add_extraction_arguments(extractor)
     extractor.set_defaults(handler=extract)
 
@@ -250,8 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     visualizer.add_argument("input", help="a video (poses are extracted), a .pose file or a reference .pkl")
     visualizer.add_argument("--out", required=True, help="output file: .mp4 (every frame) or .png (contact sheet)")
     visualizer.add_argument("--video", help="video to draw over (default: INPUT when it is a video, else blank)")
-    visualizer.add_argument("--frames", type=int, default=8, help="evenly spaced frames on the contact sheet")
-    visualizer.add_argument("--threshold", type=float, default=0.3, help="draw points with a score above this")
+    visualizer.add_argument("--frames", type=positive_int, default=8, help="evenly spaced frames on the contact sheet")
+    visualizer.add_argument("--threshold", type=unit_interval, default=0.3, help="draw points with a score above this")
     visualizer.add_argument("--canvas-size", help="WIDTHxHEIGHT of the blank canvas when the poses carry no size")
     _add_extraction_arguments(visualizer)
     visualizer.set_defaults(handler=visualize)
@@ -260,16 +292,20 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
     translator.add_argument("--model", required=True, help="Uni-Sign model folder or Hub id")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
-    translator.add_argument("--num-beams", type=int, default=4, help="beam width (1: greedy)")
-    translator.add_argument("--max-new-tokens", type=int, default=100, help="longest translation in tokens")
+    translator.add_argument("--num-beams", type=positive_int, default=4, help="beam width (1: greedy)")
+    translator.add_argument("--max-new-tokens", type=positive_int, default=100, help="longest translation in tokens")
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
         "--dtype", choices=DTYPES, help="model precision (default: as saved; bfloat16 is about 2x faster on bf16 CPUs)"
     )
     translator.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a busy small CPU)")
     translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
-    translator.add_argument("--step-frames", type=int, default=30, help="--stream: translate every N new frames")
-    translator.add_argument("--window", type=int, help="--stream: keep only the latest N frames (default: all)")
+    translator.add_argument(
+        "--step-frames", type=positive_int, default=30, help="--stream: translate every N new frames"
+    )
+    translator.add_argument(
+        "--window", type=positive_int, help="--stream: keep only the latest N frames (default: all)"
+    )
     translator.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
     translator.add_argument(
         "--background",
@@ -277,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="--stream: translate in a background thread, only the newest window (pose estimation never waits)",
     )
     translator.add_argument(
-        "--frame-stride", type=int, default=1, help="--stream: estimate the pose of every N-th frame only (default 1)"
+        "--frame-stride",
+        type=positive_int,
+        default=1,
+        help="--stream: estimate the pose of every N-th frame only (default 1)",
     )
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
@@ -285,18 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run a `unisign` command."""
+    """Run a `unisign` command (expected errors are one line: see `unisign.errors`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED_COMMANDS:
-        status = DELEGATED_COMMANDS[argv[0]][1](argv[1:])
+        with one_line_errors(f"unisign {argv[0]}", pop_debug_flag(argv)[1]):  # `--debug` stays: theirs to read
+            status = DELEGATED_COMMANDS[argv[0]][1](argv[1:])
         if status:
             sys.exit(status)
         return
+    argv, debug = pop_debug_flag(argv)
     args = build_parser().parse_args(argv)
-    try:
+    with one_line_errors(f"unisign {args.command}", debug):
         args.handler(args)
-    except (ValueError, FileNotFoundError, NotImplementedError, ImportError) as error:
-        sys.exit(f"unisign {args.command}: error: {error}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from transformers.utils import logging
 from .configuration_unisign import UniSignConfig
 from .modeling_unisign import UniSignForConditionalGeneration
 from .released_checkpoints import REFERENCE_CHECKPOINTS, released_checkpoint
+from .validation import check_plausible_weights, check_safetensors_file
 
 
 logger = logging.get_logger(__name__)
@@ -118,11 +119,12 @@ def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint file at {path}.")
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
 
+        check_safetensors_file(path)  # a truncated or damaged file: one clear error instead of safetensors' own
         return load_file(path)
-    if path.suffix not in (".pth", ".pt", ".bin"):
+    if path.suffix.lower() not in (".pth", ".pt", ".bin"):
         raise ValueError(f"Expected a `.pth` or `.safetensors` reference checkpoint, got {path.name}.")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -134,6 +136,8 @@ def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     state_dict = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise ValueError(f"{path.name} is not a Uni-Sign checkpoint: expected {{'model': state_dict}} of tensors.")
+    for name, tensor in state_dict.items():
+        check_plausible_weights(name, tensor, path)
     return state_dict
 
 

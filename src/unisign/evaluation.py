@@ -13,6 +13,7 @@ numbers.
 import argparse
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,8 +22,10 @@ import torch
 from tqdm.auto import tqdm
 from transformers.utils import logging
 
+from .errors import one_line_errors, pop_debug_flag
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 from .processing_unisign import UniSignDataCollator
+from .validation import check_device, check_output_folder, checked_model, positive_int
 
 
 logger = logging.get_logger(__name__)
@@ -262,10 +265,12 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
         help="language of the references, which sets BLEU's tokenisation (zh per character); default: the dataset's "
         "(reference layout, or the clips' `language`), else the prompt language",
     )
-    model_options.add_argument("--batch-size", type=int, default=8, help="clips per batch (default: 8)")
-    model_options.add_argument("--num-beams", type=int, help="beam size (default: the model's, 4)")
-    model_options.add_argument("--max-new-tokens", type=int, help="longest output (default: the model's, 100)")
-    model_options.add_argument("--max-samples", type=int, help="evaluate only the first N clips")
+    model_options.add_argument("--batch-size", type=positive_int, default=8, help="clips per batch (default: 8)")
+    model_options.add_argument("--num-beams", type=positive_int, help="beam size (default: the model's, 4)")
+    model_options.add_argument(
+        "--max-new-tokens", type=positive_int, help="longest output (default: the model's, 100)"
+    )
+    model_options.add_argument("--max-samples", type=positive_int, help="evaluate only the first N clips")
     model_options.add_argument("--output-dir", type=Path, help="where predictions, references and scores go")
     model_options.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
 
@@ -331,9 +336,13 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
 
     from .data.dataset import SignDataset, load_split
 
+    check_device(args.device)
+    output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
+    check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForSeq2SeqLM.from_pretrained(args.model).to(device)
-    processor = AutoProcessor.from_pretrained(args.model)
+    folder = checked_model(args.model)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(device)
+    processor = AutoProcessor.from_pretrained(folder)
     data = SimpleNamespace(  # a `SplitSource`: where the split is
         format="reference" if args.labels else "parquet",
         path=None if args.labels else args.data,
@@ -362,7 +371,6 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     generate_kwargs = {
         key: value for key, value in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if value
     }
-    output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     return evaluate_split(
         model, processor, dataset, output_dir, args.split, args.batch_size, reference_language, **generate_kwargs
     )
@@ -400,6 +408,12 @@ def main(argv: list[str] | None = None, prog: str = "unisign evaluate") -> int:
     Returns:
         `int`: the exit status, 0 on success.
     """
+    argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
+    with one_line_errors(prog, debug):
+        return _main(argv, prog)
+
+
+def _main(argv: list[str], prog: str) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     model_options_given = any(value is not None for value in (args.model, args.data, args.split))

@@ -35,6 +35,8 @@ from .video_processing_unisign import (
 
 logger = logging.get_logger(__name__)
 
+# |normalised coordinate| above this (of a point with a score) means pixels: `check_normalized_coordinates`
+MAX_NORMALIZED_COORDINATE = 10.0
 TEMPORAL_SAMPLING_MODES = ("uniform", "random")
 HAND_FEATURE_NAMES = ("hand_pixel_values", "hand_keypoints", "hand_frame_indices", "hand_sides")
 
@@ -154,6 +156,27 @@ def _is_pose_format_pose(clip) -> bool:
     return pose_format is not None and isinstance(clip, pose_format.Pose)
 
 
+def check_normalized_coordinates(keypoints: np.ndarray, scores: np.ndarray, frame_size) -> None:
+    """Raise when scored keypoints lie far outside the frame: pixel coordinates given without `frame_size`.
+
+    Normalised points of a person in view are within about [-1, 2]; `MAX_NORMALIZED_COORDINATE` leaves room for
+    estimates far outside the frame, and is still below any real frame's width in pixels.
+    """
+    visible = scores > 0
+    if not visible.any():
+        return
+    largest = float(np.abs(keypoints[visible]).max())
+    if largest > MAX_NORMALIZED_COORDINATE:
+        hint = (
+            "give `frame_size=(width, height)` for keypoints in pixels"
+            if frame_size is None
+            else f"`frame_size` {frame_size} is smaller than the frame they were measured in"
+        )
+        raise ValueError(
+            f"The keypoints reach {largest:g}, far outside the frame in (x / width, y / height) units: {hint}."
+        )
+
+
 def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
     """Read one clip given as a `PoseSample`, a `pose_format.Pose`, `(keypoints, scores)` or a `(T, 133, 3)` array.
 
@@ -200,9 +223,10 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
         )
     if frame_size is not None:
         width, height = frame_size
-        if width <= 0 or height <= 0:
-            raise ValueError(f"`frame_size` must be (width, height) in pixels, both > 0, got {frame_size}.")
+        if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:
+            raise ValueError(f"`frame_size` must be (width, height) in pixels, both finite and > 0, got {frame_size}.")
         keypoints = keypoints / np.array([width, height], dtype=np.float32)
+    check_normalized_coordinates(keypoints, scores, frame_size)
     return keypoints, scores
 
 

@@ -16,10 +16,14 @@ import argparse
 import fnmatch
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from transformers.utils import logging
+
+from .errors import InvalidInputError, one_line_errors, pop_debug_flag
+from .validation import check_model_folder
 
 
 logger = logging.get_logger(__name__)
@@ -147,6 +151,8 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
             f"`{folder}` lacks the {', '.join(missing)} file(s) a {repo_type} repository needs (looked for "
             f"{', '.join(pattern for kind in missing for pattern in kinds[kind])})."
         )
+    if repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
+        check_model_folder(folder)
     return UploadPlan(folder, repo_id, repo_type, files)
 
 
@@ -217,18 +223,22 @@ def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> 
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; upload nothing")
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", help="branch to push to")
+    argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
-    try:
-        plan = push_to_hub(
-            args.folder,
-            args.repo_id,
-            repo_type=args.repo_type,
-            dry_run=args.dry_run,
-            private=args.private or None,
-            revision=args.revision,
-        )
-    except ValueError as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    with one_line_errors(prog, debug):
+        try:
+            plan = push_to_hub(
+                args.folder,
+                args.repo_id,
+                repo_type=args.repo_type,
+                dry_run=args.dry_run,
+                private=args.private or None,
+                revision=args.revision,
+            )
+        except ValueError as error:
+            if isinstance(error, InvalidInputError):  # a damaged model folder: not a usage error
+                raise
+            parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(
         ("Dry run: nothing was uploaded. Would upload to the " if args.dry_run else "Uploaded to the ")
         + plan.summary()

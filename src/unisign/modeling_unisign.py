@@ -754,6 +754,10 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
                 hand_sides,
             )
             inputs_embeds, attention_mask = encoder_inputs.inputs_embeds, encoder_inputs.attention_mask
+        if labels is not None:  # the loss would broadcast a batch of the wrong size (shapes only: no device sync)
+            batch_size = inputs_embeds.shape[0] if inputs_embeds is not None else encoder_outputs[0].shape[0]
+            if labels.shape[0] != batch_size:
+                raise ValueError(f"`labels` has {labels.shape[0]} rows but the inputs have {batch_size} clips.")
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.language_model.prepare_decoder_input_ids_from_labels(labels)
         outputs = self.language_model(

@@ -129,7 +129,7 @@ class SignLanguageTranslationPipeline(Pipeline):
             return sample, inputs.get("video", video), inputs.get("frames")
         if isinstance(inputs, str | Path):
             path = Path(inputs)
-            if path.suffix in POSE_FILE_SUFFIXES:
+            if path.suffix.lower() in POSE_FILE_SUFFIXES:
                 sample = load_poses(path)
                 return sample, _with_video(sample), None
             if not path.is_file():

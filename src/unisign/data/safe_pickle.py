@@ -93,6 +93,8 @@ def load_restricted_pickle(source: str | Path | bytes):
         TypeError,
         IndexError,
         KeyError,
+        AttributeError,  # damaged opcodes: e.g. APPEND applied to a numpy dtype
+        OverflowError,
     ) as error:
         raise ValueError(
             f"Could not read {name}: it is truncated or not a (gzip-compressed) pickle ({error})."

@@ -201,9 +201,9 @@ def load_poses(path: str | Path, backend: str = "mediapipe", progress: bool = Tr
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"`{path}` does not exist (or is not a file).")
-    if path.suffix == ".pose":
+    if path.suffix.lower() == ".pose":
         return read_pose_file(path)
-    if path.suffix == ".pkl":
+    if path.suffix.lower() == ".pkl":
         return read_pose_pickle(path)
     return extract_poses(path, backend, progress=progress, **backend_options)
 

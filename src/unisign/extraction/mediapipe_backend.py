@@ -28,6 +28,7 @@ import numpy as np
 
 from ..data.pose_file import FACE_START, HOLISTIC_BODY, HOLISTIC_FACE, LEFT_HAND_START, RIGHT_HAND_START
 from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..quiet_logs import native_stderr_filtered
 
 
 _INSTALL_HINT = (
@@ -36,11 +37,12 @@ _INSTALL_HINT = (
     "(--no-deps keeps your protobuf: mediapipe's own pin, protobuf<5, breaks the mT5 tokenizer's sentencepiece)."
 )
 try:
-    from mediapipe.framework.formats import landmark_pb2
-    from mediapipe.python import solution_base
-    from mediapipe.python._framework_bindings import _packet_getter
-    from mediapipe.python.solutions import holistic
-    from mediapipe.python.solutions.pose import PoseLandmark
+    with native_stderr_filtered():  # mediapipe's import prints an AttributeError that is harmless here
+        from mediapipe.framework.formats import landmark_pb2
+        from mediapipe.python import solution_base
+        from mediapipe.python._framework_bindings import _packet_getter
+        from mediapipe.python.solutions import holistic
+        from mediapipe.python.solutions.pose import PoseLandmark
 except ImportError as error:
     raise ImportError(_INSTALL_HINT) from error
 
@@ -101,7 +103,9 @@ class MediaPipeHolisticEstimator:
                 f"MediaPipe's model_complexity={model_complexity} pose model is not in the mediapipe wheel and could "
                 f"not be downloaded ({error}); use model_complexity=1 (bundled, offline) or download it once online."
             ) from error
-        self._graph = _HolisticGraph(self._side_inputs())
+        with native_stderr_filtered():  # TF-Lite's start-up chatter
+            self._graph = _HolisticGraph(self._side_inputs())
+        self._started = False
         self.description = f"mediapipe-holistic-0.10.14 (model_complexity={model_complexity})"
 
     def _side_inputs(self) -> dict:
@@ -130,7 +134,12 @@ class MediaPipeHolisticEstimator:
                 f"A frame must be a uint8 RGB array of shape (height, width, 3), got {frame.dtype} of shape "
                 f"{frame.shape}."
             )
-        results = self._graph.process(frame)
+        if self._started:
+            results = self._graph.process(frame)
+        else:  # the graph's first frame starts TF-Lite, which prints its chatter then
+            with native_stderr_filtered():
+                results = self._graph.process(frame)
+            self._started = True
         landmarks = {stream: getattr(results, stream) for stream in _LANDMARK_STREAMS}
         keypoints = np.zeros((NUM_WHOLEBODY_KEYPOINTS, 2), dtype=np.float32)
         scores = np.zeros(NUM_WHOLEBODY_KEYPOINTS, dtype=np.float32)

@@ -35,7 +35,7 @@ def save_poses(sample: PoseSample, path: str | Path) -> None:
         sample (`PoseSample`): The poses (`.pose` needs the frame size).
         path (`str` or `Path`): Output file.
     """
-    suffix = Path(path).suffix
+    suffix = Path(path).suffix.lower()
     if suffix == ".pose":
         write_pose_file(sample, path)
     elif suffix == ".pkl":

@@ -23,6 +23,8 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from .setting_checks import check_section
+
 
 STAGES = ("stage1", "stage2", "finetune")
 TASKS = ("SLT", "CSLR", "ISLR")
@@ -59,6 +61,9 @@ class ModelArguments:
     rgb_backbone_weights: str | None = field(
         default="imagenet", metadata={"help": "Stage 2: `imagenet` (torchvision's weights, downloaded) or null."}
     )
+
+    def __post_init__(self):
+        check_section(self, "model")
 
 
 @dataclass
@@ -120,6 +125,9 @@ class DataArguments:
         },
     )
 
+    def __post_init__(self):
+        check_section(self, "data")
+
     @property
     def tasks(self) -> tuple[str, ...]:
         """The task(s) of the run, in order (one for a single-task run)."""
@@ -175,6 +183,7 @@ class OptimizationArguments:
                 "`training.mixed_precision` must be auto, no or bf16 (mT5 diverges in fp16), "
                 f"got {self.mixed_precision!r}."
             )
+        check_section(self, "training")
 
 
 @dataclass
@@ -189,6 +198,9 @@ class LoraArguments:
     modules_to_save: list[str] = field(
         default_factory=lambda: ["pose_encoder", "pose_projection", "hand_image_encoder", "prior_guided_fusion"]
     )
+
+    def __post_init__(self):
+        check_section(self, "lora")
 
 
 @dataclass
@@ -240,7 +252,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         if not path.is_file():
             raise FileNotFoundError(f"No config file at {path}.")
         text = path.read_text()
-        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text) or {}
+        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
     for override in overrides:
         keys, value = parse_override(override)
         target = values

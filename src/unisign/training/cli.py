@@ -40,7 +40,14 @@ def build_parser(prog: str = "unisign train", description: str | None = None) ->
         prog=prog, description=description or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", help=f"YAML or JSON file of the run's settings (default: {DEFAULT_CONFIG.name})")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of the run")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint of the run")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="start anew in an output folder that holds another run (removing it)"
+    )
+    parser.add_argument(
+        "--allow-changed-settings", action="store_true", help="with --resume: continue with settings that differ"
+    )
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error (or UNISIGN_DEBUG=1)")
     parser.add_argument("--examples", type=int, default=3, help="test translations printed per task (default 3)")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the best export to this Hub model repo")
     parser.add_argument("--dry-run", action="store_true", help="with --push-to-hub: list the files, upload nothing")
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
     """
     from accelerate import PartialState
 
+    from ..errors import one_line_errors, pop_debug_flag
     from . import load_config, train
     from .curves import plot_learning_curves
 
@@ -99,11 +107,9 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
             "not with the installed package): give `--config FILE`."
         )
     started = time.perf_counter()
-    try:
+    with one_line_errors(prog, pop_debug_flag(["--debug"] if args.debug else [])[1]):
         config = load_config(args.config or DEFAULT_CONFIG, args.overrides)
-        export = train(config, resume=args.resume)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"{prog}: error: {error}")
+        export = train(config, args.resume, args.overwrite, args.allow_changed_settings)
     if not PartialState().is_main_process:  # other processes of a distributed run: the main one reports
         return
     output_dir = Path(config.training.output_dir)

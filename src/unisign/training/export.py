@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ..checksums import write_checksums
 from ..model_card import export_card, is_hub_id, portable_run_settings, write_card_source
 
 
@@ -117,4 +118,5 @@ def export_model(accelerator, model, processor, folder: Path, metrics: dict, set
         processor.save_pretrained(tmp)
         (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
         write_model_card(tmp, settings)
+        write_checksums(tmp, "*.safetensors")  # commands that load the export verify its weights (the card changes)
         replace_folder(tmp, final)

@@ -25,9 +25,11 @@ from transformers import get_cosine_schedule_with_warmup
 from ..data.dataset import SignDataset, load_split
 from ..metrics import compute_metrics
 from ..processing_unisign import UniSignDataCollator
+from ..quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
+from .run_folder import cut_log, prepare_run_folder, published, seal_checkpoint
 from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
 from .testing import evaluate_export_on_test_split
 
@@ -196,19 +198,17 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
         replace_folder(tmp, final)
+        published(checkpoints)
         for old in sorted(checkpoints.glob("step-????????"))[:-keep]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()
 
 
-def latest_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored)."""
-    found = sorted((output_dir / "checkpoints").glob("step-????????"))
-    return found[-1] if found else None
-
-
-def train(config: TrainConfig, resume: bool = False) -> Path:
+def train(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False, allow_changed_settings: bool = False
+) -> Path:
     """Run training as `config` says; returns the folder of the best export.
 
     With `data.test_split`, the best export is then scored on that split, task by task, with `unisign.evaluation`
@@ -217,9 +217,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
     Args:
         config: The run's settings.
-        resume: Continue from the newest checkpoint in `training.output_dir`, exactly where it stopped.
+        resume: Continue from the newest intact checkpoint in `training.output_dir`, exactly where it stopped.
+        overwrite: Start a new run in a folder that holds another run's state, removing that state first.
+        allow_changed_settings: Let `resume` continue with settings that differ from the run's saved ones.
     """
     check_run(config)  # before any compute
+    filter_library_warnings()  # e.g. Accelerate's "Removed shared tensor" at every checkpoint (tied embeddings)
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -235,6 +238,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
+    # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
+    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
     with accelerator.main_process_first():  # the main process generates data and trains a tokenizer; others reuse
         if data.format == "synthetic":
             prepare_synthetic_data(data)
@@ -270,11 +275,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     accelerator.register_for_checkpointing(progress)
 
     if resume:
-        checkpoint = latest_checkpoint(output_dir)
-        if checkpoint is None:
-            raise FileNotFoundError(f"`--resume`: no checkpoint in {output_dir / 'checkpoints'}.")
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
+        if accelerator.is_main_process:
+            cut_log(output_dir, progress.step)
     elif accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))

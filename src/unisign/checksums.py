@@ -1,0 +1,99 @@
+"""Size and SHA-256 of every file of a folder (`checksums.json`), written when a folder is saved, checked on load.
+
+Training checkpoints and exports record them (`unisign.training.run_folder`), so that `--resume` and the commands
+that load a model tell a damaged or truncated file from a good one instead of loading garbage. `fsync_folder` makes
+the files durable before the rename that publishes a folder (a power cut then leaves the old folder or the whole
+new one, never a renamed folder of half-written files).
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+
+CHECKSUMS_FILE = "checksums.json"
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files(folder: Path, pattern: str = "*") -> list[Path]:
+    return sorted(path for path in folder.rglob(pattern) if path.is_file() and path.name != CHECKSUMS_FILE)
+
+
+def write_checksums(folder: str | Path, pattern: str = "*") -> Path:
+    """Record the size and SHA-256 of the files under `folder` (those matching `pattern`) in `checksums.json`.
+
+    Returns the written file. An export records its weights only (`*.safetensors`): its card is rewritten later.
+    """
+    folder = Path(folder)
+    entries = {
+        path.relative_to(folder).as_posix(): {"size": path.stat().st_size, "sha256": sha256_of(path)}
+        for path in _files(folder, pattern)
+    }
+    target = folder / CHECKSUMS_FILE
+    target.write_text(json.dumps({"files": entries}, indent=1) + "\n", encoding="utf-8")
+    return target
+
+
+def verify_checksums(folder: str | Path, required: bool = False) -> str | None:
+    """What is wrong with `folder` against its `checksums.json` (None when it matches).
+
+    Args:
+        folder: The folder.
+        required: Whether a folder without `checksums.json` is wrong (a checkpoint) or simply unchecked (a model).
+    """
+    folder = Path(folder)
+    target = folder / CHECKSUMS_FILE
+    if not target.is_file():
+        return f"it has no {CHECKSUMS_FILE} (it was not completely written)" if required else None
+    try:
+        entries = json.loads(target.read_text(encoding="utf-8"))["files"]
+        expected = {name: (int(entry["size"]), str(entry["sha256"])) for name, entry in entries.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"its {CHECKSUMS_FILE} is damaged"
+    for name, (size, sha256) in sorted(expected.items()):
+        path = folder / name
+        if not path.is_file():
+            return f"`{name}` is missing"
+        if path.stat().st_size != size:
+            return f"`{name}` has {path.stat().st_size:,} bytes instead of {size:,} (truncated or replaced)"
+        if sha256_of(path) != sha256:
+            return f"`{name}` does not match its recorded SHA-256 (its bytes were changed)"
+    return None
+
+
+def fsync_folder(folder: str | Path) -> None:
+    """Flush every file under `folder`, and the folders themselves, to the disk."""
+    folder = Path(folder)
+    for path in [*_files(folder), *(folder / CHECKSUMS_FILE,)]:
+        if path.is_file():
+            with open(path, "rb+") as file:
+                os.fsync(file.fileno())
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        fsync_directory(path)
+
+
+def fsync_directory(folder: str | Path) -> None:
+    """Flush a folder's entries (a rename inside it) to the disk; a no-op where folders cannot be opened."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+__all__ = ["CHECKSUMS_FILE", "fsync_directory", "fsync_folder", "sha256_of", "verify_checksums", "write_checksums"]

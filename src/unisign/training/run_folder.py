@@ -1,0 +1,179 @@
+"""A run's output folder: one run per folder, resumed only with its own settings, from a checkpoint known intact.
+
+- A new run refuses a folder that holds another run's state (checkpoints, exports, logs, saved settings) unless
+  `overwrite` is set, which first removes that state: checkpoints and logs of two runs never mix (pruning would
+  delete the wrong checkpoints, `--resume` would continue the other run, the log would interleave both).
+- `--resume` compares the settings with the run's saved `train_config.yaml` and refuses a change (unless
+  `allow_changed_settings`) outside `RESUMABLE_SETTINGS`, which do not change what is computed.
+- Every checkpoint records the size and SHA-256 of its files (`checksums.json`) and is flushed to the disk before the
+  rename that publishes it; `--resume` takes the newest checkpoint that matches its checksums and warns about each
+  damaged newer one, and cuts `logs/train_log.jsonl` back to the resumed step (the re-run steps are logged again).
+"""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import yaml
+
+from ..checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
+from ..errors import RunFolderError, UsageError
+from .arguments import TrainConfig, config_to_dict
+
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_FILE = "train_config.yaml"
+LOG_FILE = Path("logs") / "train_log.jsonl"
+# what a run writes into its folder (the main job's tokenizer too: it is retrained by a new run)
+RUN_STATE = ("checkpoints", "best", "best-merged", "last", "last-merged", "base_model", "logs", "test", "tokenizer")
+RUN_STATE += (SETTINGS_FILE, "learning_curves.png")
+# settings that may change on `--resume`: where the run lives, how fast it loads data, what it logs to, the crash test
+RESUMABLE_SETTINGS = frozenset(
+    {
+        "training.output_dir",
+        "training.num_threads",
+        "training.log_with",
+        "training.debug_kill_at_step",
+        "data.num_workers",
+        "data.in_memory",
+        "data.test_split",
+    }
+)
+
+
+def _flat(settings: dict) -> dict:
+    """`{"training": {"seed": 1}}` -> `{"training.seed": 1}` (the sections' settings; `stage` stays as it is)."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and key in ("model", "data", "training", "lora"):
+            flat.update({f"{key}.{name}": setting for name, setting in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def changed_settings(saved: dict, config: TrainConfig) -> list[str]:
+    """`section.key: saved -> now` for every setting that differs from the run's saved ones (resumable ones aside)."""
+    current = _flat(yaml.safe_load(yaml.safe_dump(config_to_dict(config), allow_unicode=True)))
+    saved = _flat(saved)
+    names = sorted((set(saved) | set(current)) - RESUMABLE_SETTINGS)
+    return [
+        f"{name}: {saved.get(name)!r} -> {current.get(name)!r}"
+        for name in names
+        if saved.get(name) != current.get(name)
+    ]
+
+
+def run_state(output_dir: Path) -> list[str]:
+    """The names of the run state that `output_dir` holds (empty for a new or empty folder)."""
+    return [name for name in RUN_STATE if (output_dir / name).exists()]
+
+
+def prepare_run_folder(
+    config: TrainConfig, resume: bool, overwrite: bool, allow_changed_settings: bool, is_main_process: bool
+) -> Path | None:
+    """Check (and for `overwrite`, empty) the run's folder before any compute; returns the checkpoint to resume.
+
+    Raises:
+        UsageError: `resume` with `overwrite`.
+        RunFolderError: a new run in a folder with another run's state (without `overwrite`), or a resume whose
+            settings differ from the saved ones (without `allow_changed_settings`).
+        FileNotFoundError: `resume` without an intact checkpoint.
+    """
+    output_dir = Path(config.training.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise RunFolderError(f"`training.output_dir` {output_dir} is a file, not a folder.")
+    if resume and overwrite:
+        raise UsageError("`--resume` continues the run in the folder and `--overwrite` replaces it: give one.")
+    if not resume:
+        state = run_state(output_dir)
+        if state and not overwrite:
+            raise RunFolderError(
+                f"`{output_dir}` holds another run's state ({', '.join(state)}): add `--resume` to continue it, "
+                "`--overwrite` to replace it, or choose another `training.output_dir`."
+            )
+        if state and is_main_process:
+            for name in state:
+                path = output_dir / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return None
+    saved_file = output_dir / SETTINGS_FILE
+    if not saved_file.is_file():
+        raise FileNotFoundError(f"`--resume`: {saved_file} is missing, so {output_dir} holds no run to continue.")
+    saved = yaml.safe_load(saved_file.read_text(encoding="utf-8")) or {}
+    changes = changed_settings(saved, config)
+    if changes and not allow_changed_settings:
+        raise RunFolderError(
+            f"`--resume` with settings that differ from the run's ({'; '.join(changes[:5])}"
+            f"{'; ...' if len(changes) > 5 else ''}): a resumed run must compute what the interrupted one would. "
+            "Resume with the same settings, or add `--allow-changed-settings` to continue with the new ones."
+        )
+    if changes:
+        logger.warning(f"Resuming with changed settings (--allow-changed-settings): {'; '.join(changes)}.")
+    checkpoint = intact_checkpoint(output_dir)
+    if checkpoint is None:
+        raise FileNotFoundError(f"`--resume`: no intact checkpoint in {output_dir / 'checkpoints'}.")
+    if changes and is_main_process:
+        save_settings(config)
+    return checkpoint
+
+
+def save_settings(config: TrainConfig) -> None:
+    """Write the run's settings to `<output_dir>/train_config.yaml` (what `--resume` compares against)."""
+    output_dir = Path(config.training.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / SETTINGS_FILE).write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))
+
+
+def intact_checkpoint(output_dir: Path) -> Path | None:
+    """The newest checkpoint whose files match their recorded checksums; a warning names each damaged newer one."""
+    for checkpoint in sorted((output_dir / "checkpoints").glob("step-????????"), reverse=True):
+        problem = verify_checksums(checkpoint, required=True)
+        if problem is None:
+            return checkpoint
+        logger.warning(f"Checkpoint {checkpoint} is damaged ({problem}); trying the one before it.")
+    return None
+
+
+def seal_checkpoint(folder: Path) -> None:
+    """Record the checkpoint's checksums and flush its files to the disk (before the rename that publishes it)."""
+    write_checksums(folder)
+    fsync_folder(folder)
+
+
+def published(checkpoints: Path) -> None:
+    """Flush the rename of a checkpoint into `checkpoints` to the disk."""
+    fsync_directory(checkpoints)
+
+
+def cut_log(output_dir: Path, step: int) -> None:
+    """Drop the log lines after `step` (and a line cut short by the crash): the resumed steps are logged again."""
+    log = output_dir / LOG_FILE
+    if not log.is_file():
+        return
+    kept = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+            kept.append(line + "\n")
+    tmp = log.with_name(log.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    tmp.replace(log)
+
+
+__all__ = [
+    "RESUMABLE_SETTINGS",
+    "changed_settings",
+    "cut_log",
+    "intact_checkpoint",
+    "prepare_run_folder",
+    "published",
+    "run_state",
+    "save_settings",
+    "seal_checkpoint",
+]

@@ -1,0 +1,48 @@
+"""Types and ranges of the training settings, checked when each section is built (before any work starts).
+
+Each `*Arguments` dataclass calls `check_section` from its `__post_init__`, so a setting from a file, an override or
+Python code is checked the same way; the error names the setting, the value and what is allowed.
+"""
+
+from ..validation import check_field_types, check_range, check_ranges
+
+
+AT_LEAST_ONE = {"minimum": 1}
+OPTIONAL_AT_LEAST_ONE = AT_LEAST_ONE  # None (unset) always passes `check_range`
+NON_NEGATIVE = {"minimum": 0}
+POSITIVE = {"minimum": 0, "above_minimum": True}
+# section -> setting -> bounds (keyword arguments of `unisign.validation.check_range`)
+RANGES = {
+    "model": {"new_tokenizer_vocab_size": AT_LEAST_ONE},
+    "data": {"max_train_samples": AT_LEAST_ONE, "max_eval_samples": AT_LEAST_ONE, "num_workers": NON_NEGATIVE},
+    "training": {
+        "num_epochs": AT_LEAST_ONE,
+        "max_steps": OPTIONAL_AT_LEAST_ONE,
+        "batch_size": AT_LEAST_ONE,
+        "eval_batch_size": AT_LEAST_ONE,
+        "gradient_accumulation_steps": AT_LEAST_ONE,
+        "learning_rate": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "adam_epsilon": POSITIVE,
+        "warmup_steps": NON_NEGATIVE,
+        "max_grad_norm": NON_NEGATIVE,
+        "eval_every": OPTIONAL_AT_LEAST_ONE,
+        "save_every": OPTIONAL_AT_LEAST_ONE,
+        "keep_checkpoints": AT_LEAST_ONE,
+        "eval_num_beams": AT_LEAST_ONE,
+        "eval_max_new_tokens": AT_LEAST_ONE,
+        "log_every": AT_LEAST_ONE,
+        "num_threads": OPTIONAL_AT_LEAST_ONE,
+        "debug_kill_at_step": OPTIONAL_AT_LEAST_ONE,
+    },
+    "lora": {"r": AT_LEAST_ONE, "alpha": POSITIVE, "dropout": {"minimum": 0, "maximum": 1, "below_maximum": True}},
+}
+
+
+def check_section(arguments, section: str) -> None:
+    """Raise `UsageError` for the first setting of `arguments` (a `*Arguments` dataclass) of a wrong type or range."""
+    check_field_types(arguments, section)
+    check_ranges(arguments, section, RANGES.get(section, {}))
+    if section == "training":
+        for beta in arguments.adam_betas:
+            check_range(f"{section}.adam_betas", beta, minimum=0, maximum=1, below_maximum=True)

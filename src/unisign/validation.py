@@ -1,0 +1,408 @@
+"""Checks at the boundary, before any work starts: option and setting values, output paths, devices, model folders.
+
+Each check raises one of the package's errors (`unisign.errors`) with a message that names the option or setting,
+the value and what is allowed; the command lines print it as one line (`unisign.errors.one_line_errors`).
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import socket
+import struct
+import types
+import typing
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import InvalidInputError, UsageError
+
+
+# safetensors: an 8-byte little-endian header length, then the JSON header, then the tensors' bytes
+_SAFETENSORS_HEADER_LIMIT = 100 * 1024 * 1024
+# |weight| above this is no trained model's: random bytes read as float32 exceed it ~40% of the time
+MAX_PLAUSIBLE_WEIGHT = 1e8
+# files of a tokenizer's vocabulary (fast tokenizers, SentencePiece, BPE and WordPiece)
+TOKENIZER_VOCABULARY_FILES = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
+TOKENIZER_VOCABULARY_FILES += ("vocab.json", "vocab.txt")
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+# -- command line option types (argparse turns a raised ArgumentTypeError into `argument --x: ...`, exit 2) ----------
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """An argparse type: a finite number in [0, 1] (a keypoint score threshold)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also false for NaN
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
+# -- settings (dataclass fields) -----------------------------------------------------------------------------------
+
+
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a mapping"}
+_TYPE_NAMES[type(None)] = "null"
+
+
+def _type_name(annotation) -> str:
+    """`int | None` -> `a whole number or null`; `list[str]` -> `a list of text`."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(member) for member in typing.get_args(annotation))
+    if origin in (list, tuple):
+        members = typing.get_args(annotation)
+        return f"a list ({_type_name(members[0])} each)" if members else "a list"
+    return _TYPE_NAMES.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _matches(value, annotation) -> bool:
+    """Whether `value` is of the (simple) annotated type: int, float, str, bool, None, list/dict/tuple and unions."""
+    origin = typing.get_origin(annotation)
+    if annotation is typing.Any:
+        return True
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, member) for member in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:  # an integer is a fine number
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        members = typing.get_args(annotation)
+        if not isinstance(value, list | tuple):
+            return False
+        if origin is tuple and members and len(members) != len(value):
+            return False
+        member_types = members if origin is tuple else members[:1] * len(value)
+        return all(_matches(item, member) for item, member in zip(value, member_types, strict=False))
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    return True  # a type these settings do not use: not checked here
+
+
+def check_field_types(instance, section: str) -> None:
+    """Raise `UsageError` naming the first field of dataclass `instance` whose value has the wrong type."""
+    hints = typing.get_type_hints(type(instance))
+    for field in dataclasses.fields(instance):
+        value = getattr(instance, field.name)
+        if dataclasses.is_dataclass(hints[field.name]) or _matches(value, hints[field.name]):
+            continue
+        raise UsageError(
+            f"`{section}.{field.name}` must be {_type_name(hints[field.name])}, got {value!r} "
+            f"({type(value).__name__})."
+        )
+
+
+def check_range(
+    where: str,
+    value,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    below_maximum: bool = False,
+    above_minimum: bool = False,
+) -> None:
+    """Raise `UsageError` unless `value` is None or a finite number within the bounds (strict where asked)."""
+    if value is None:
+        return
+    low = "" if minimum is None else f"{'>' if above_minimum else '>='} {minimum}"
+    high = "" if maximum is None else f"{'<' if below_maximum else '<='} {maximum}"
+    allowed = " and ".join(part for part in (low, high) if part)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"`{where}` must be a finite number {allowed}, got {value!r}.")
+    too_low = minimum is not None and (value <= minimum if above_minimum else value < minimum)
+    too_high = maximum is not None and (value >= maximum if below_maximum else value > maximum)
+    if too_low or too_high:
+        raise UsageError(f"`{where}` must be {allowed}, got {value!r}.")
+
+
+def check_ranges(instance, section: str, ranges: dict[str, dict]) -> None:
+    """`check_range` on each named field of `instance` (`ranges`: field -> keyword arguments of `check_range`)."""
+    for name, bounds in ranges.items():
+        check_range(f"{section}.{name}", getattr(instance, name), **bounds)
+
+
+# -- paths ---------------------------------------------------------------------------------------------------------
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name the same file or folder (through symbolic and hard links)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one does not exist yet: compare where they would be
+        return first.resolve() == second.resolve()
+
+
+def _check_not_an_input(out: Path, inputs, option: str) -> None:
+    for source in inputs:
+        if source is not None and Path(source).exists() and _same_file(out, Path(source)):
+            raise InvalidInputError(f"`{option} {out}` is the input `{source}`: writing it would destroy the input.")
+
+
+def check_output_file(out: str | Path, inputs=(), option: str = "--out", suffixes: tuple[str, ...] = ()) -> Path:
+    """Check that `out` can be written as a file without destroying an input; returns it as a `Path`.
+
+    Raises `UsageError` for a wrong suffix, `InvalidInputError` when `out` is an input (also through links), is a
+    folder, or its parent folder is missing or not a folder.
+    """
+    out = Path(out)
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise UsageError(f"`{option}` must end in {' or '.join(suffixes)}, got `{out}`.")
+    _check_not_an_input(out, inputs, option)
+    if out.is_dir():
+        raise InvalidInputError(f"`{option} {out}` is a folder; give a file name.")
+    parent = out.parent
+    if not parent.exists():
+        raise InvalidInputError(f"`{option} {out}`: the folder `{parent}` does not exist. Create it first.")
+    if not parent.is_dir():
+        raise InvalidInputError(f"`{option} {out}`: `{parent}` is not a folder.")
+    if not os.access(parent, os.W_OK):
+        raise InvalidInputError(f"`{option} {out}`: the folder `{parent}` is not writable.")
+    return out
+
+
+def check_output_folder(out: str | Path, inputs=(), option: str = "--out") -> Path:
+    """Check that `out` can be (created and) written as a folder without overwriting an input; returns it."""
+    out = Path(out)
+    _check_not_an_input(out, inputs, option)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"`{option} {out}` is a file; give a folder (it is created if missing).")
+    existing = next(parent for parent in (out, *out.parents) if parent.exists())
+    if not existing.is_dir():
+        raise InvalidInputError(f"`{option} {out}`: `{existing}` is a file, not a folder.")
+    return out
+
+
+def check_input_file(path: str | Path, option: str) -> Path:
+    """Check that `path` is an existing file (not a folder); returns it as a `Path`."""
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"`{option}` `{path}` is a folder; give a file.")
+    if not path.is_file():
+        raise FileNotFoundError(f"`{option}` `{path}` does not exist.")
+    return path
+
+
+def has_suffix(path: str | Path, suffixes: tuple[str, ...]) -> bool:
+    """Whether the file name ends in one of `suffixes`, in any case (`clip.POSE` is a pose file)."""
+    return Path(path).suffix.lower() in suffixes
+
+
+# -- devices and the Hub -------------------------------------------------------------------------------------------
+
+
+def check_device(device: str | None, option: str = "--device") -> None:
+    """Raise `UsageError` for a device string torch does not know, or an accelerator this machine does not have."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise UsageError(f"`{option} {device}` is not a torch device (e.g. cpu, cuda, cuda:1, mps): {error}") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"`{option} {device}`: no CUDA GPU is available here; use `{option} cpu`.")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise UsageError(f"`{option} {device}`: this machine has {torch.cuda.device_count()} CUDA GPU(s).")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"`{option} {device}`: Apple's MPS is not available here; use `{option} cpu`.")
+
+
+def _looks_like_local_path(reference: str) -> bool:
+    return reference.startswith((".", "/", "~")) or reference.count("/") > 1 or os.sep != "/" and os.sep in reference
+
+
+def _hub_reachable() -> bool:
+    """Whether the Hub's endpoint accepts a connection within a few seconds (instead of retrying for ~40 s)."""
+    from huggingface_hub import constants
+
+    endpoint = urlparse(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
+def resolve_model_reference(reference: str, option: str = "--model", files: str = "model") -> str:
+    """A local folder, or a Hub id this machine can get: `reference` itself, or its cached copy when offline.
+
+    Raises `FileNotFoundError` for a missing local path and `InvalidInputError` for a file where a folder is meant
+    or a Hub id that is neither reachable (offline, `HF_HUB_OFFLINE=1`, or no network) nor in the local cache.
+    """
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    path = Path(reference).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise InvalidInputError(f"`{option} {reference}` is a file; give the {files} folder (or a Hub id).")
+        return reference
+    try:
+        validate_repo_id(reference)
+    except HFValidationError:
+        raise FileNotFoundError(f"`{option} {reference}`: there is no such folder (nor is it a Hub id).") from None
+    if _looks_like_local_path(reference):
+        raise FileNotFoundError(f"`{option} {reference}`: there is no such folder.")
+    offline = constants.is_offline_mode()
+    if not offline and _hub_reachable():
+        return reference
+    try:
+        return snapshot_download(reference, local_files_only=True)
+    except Exception:  # huggingface_hub raises LocalEntryNotFoundError (or an OSError) for an uncached repository
+        why = "HF_HUB_OFFLINE=1 is set" if offline else f"the Hub ({constants.ENDPOINT}) cannot be reached"
+        raise InvalidInputError(
+            f"`{option} {reference}` is no folder here and {why}; it is not in the local Hub cache either. "
+            "Give a local folder, or download it once online."
+        ) from None
+
+
+# -- model folders -------------------------------------------------------------------------------------------------
+
+
+def check_plausible_weights(name: str, tensor, source) -> None:
+    """Raise `InvalidInputError` when a floating-point tensor holds non-finite or implausibly large values."""
+    import torch
+
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return
+    largest = tensor.detach().abs().max().float()
+    if not torch.isfinite(largest):
+        raise InvalidInputError(f"`{source}` is damaged: the weights `{name}` hold non-finite values.")
+    if largest > MAX_PLAUSIBLE_WEIGHT:
+        raise InvalidInputError(f"`{source}` is damaged: the weights `{name}` hold values up to {largest:.3g}.")
+
+
+def check_safetensors_file(path: Path) -> None:
+    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights."""
+    from safetensors import safe_open
+
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        head = file.read(8)
+        if len(head) < 8:
+            raise InvalidInputError(f"`{path}` is truncated ({size} bytes): not a safetensors file.")
+        (header_length,) = struct.unpack("<Q", head)
+        if header_length > min(size - 8, _SAFETENSORS_HEADER_LIMIT):
+            raise InvalidInputError(f"`{path}` is truncated or not a safetensors file (damaged header).")
+        try:
+            header = json.loads(file.read(header_length))
+            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, IndexError):
+            raise InvalidInputError(f"`{path}` is damaged: its safetensors header is not readable.") from None
+    if size < 8 + header_length + end:
+        raise InvalidInputError(f"`{path}` is truncated: {size:,} bytes of the {8 + header_length + end:,} it lists.")
+    try:
+        with safe_open(path, framework="pt") as weights:
+            for name in weights.keys():  # noqa: SIM118  (safe_open has no __iter__)
+                check_plausible_weights(name, weights.get_tensor(name), path)
+    except InvalidInputError:
+        raise
+    except Exception as error:  # safetensors raises its own SafetensorError for bytes it cannot read
+        raise InvalidInputError(f"`{path}` is damaged and cannot be read ({error}).") from None
+
+
+def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
+    """Raise `InvalidInputError` when the folder's tokenizer is missing or does not match `vocab_size` token ids."""
+    from transformers import AutoTokenizer
+
+    if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARY_FILES):
+        raise InvalidInputError(
+            f"`{folder}` has no tokenizer vocabulary (none of {', '.join(TOKENIZER_VOCABULARY_FILES)}): the model "
+            "would decode every translation to an empty line. Copy the tokenizer files next to the model."
+        )
+    try:
+        size = len(AutoTokenizer.from_pretrained(folder))
+    except Exception as error:  # a damaged tokenizer file: transformers and tokenizers raise many types
+        raise InvalidInputError(f"The tokenizer in `{folder}` cannot be loaded ({error}).") from None
+    if vocab_size is not None and not vocab_size // 2 <= size <= vocab_size:
+        raise InvalidInputError(
+            f"The tokenizer in `{folder}` has {size:,} tokens but the model has {vocab_size:,} token ids: they do "
+            "not belong together (a tokenizer may be up to the model's size, and not much smaller)."
+        )
+
+
+def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
+    """Check a local Uni-Sign (or other `save_pretrained`) folder before loading it, with one-line errors.
+
+    Checks: the recorded checksums (`checksums.json`, when the folder has one) match; every `*.safetensors` file
+    complete and finite; `config.json` readable; with `tokenizer`, a tokenizer whose size fits the model's vocabulary.
+    """
+    from .checksums import verify_checksums
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return  # a Hub id: checked by the Hub
+    problem = verify_checksums(folder)
+    if problem:
+        raise InvalidInputError(f"`{folder}` is damaged: {problem}.")
+    config_path = folder / "config.json"
+    is_adapter = (folder / "adapter_config.json").is_file()  # a LoRA export: its base model is checked on its own
+    if not config_path.is_file() and not is_adapter:
+        raise InvalidInputError(f"`{folder}` has no config.json: it is not a saved model folder.")
+    for weights in sorted(folder.glob("*.safetensors")):
+        check_safetensors_file(weights)
+    if not config_path.is_file():
+        return
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"`{config_path}` is damaged: not valid JSON ({error}).") from None
+    if not isinstance(config, dict):
+        raise InvalidInputError(f"`{config_path}` is damaged: expected a JSON object.")
+    tokenizer_files = ("tokenizer_config.json", "processor_config.json")
+    if tokenizer and any((folder / name).is_file() for name in tokenizer_files):
+        text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+        vocab_size = text_config.get("vocab_size")
+        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None)
+
+
+def checked_model(reference: str, option: str = "--model") -> str:
+    """`resolve_model_reference`, then `check_model_folder` on a local folder: what to pass to `from_pretrained`."""
+    resolved = resolve_model_reference(reference, option)
+    check_model_folder(resolved)
+    return resolved
+
+
+__all__ = [
+    "check_device",
+    "check_field_types",
+    "check_input_file",
+    "check_model_folder",
+    "check_output_file",
+    "check_output_folder",
+    "check_plausible_weights",
+    "check_range",
+    "check_ranges",
+    "check_safetensors_file",
+    "check_tokenizer_folder",
+    "checked_model",
+    "has_suffix",
+    "positive_int",
+    "resolve_model_reference",
+    "unit_interval",
+]

@@ -1,0 +1,373 @@
+"""Bad input from a careless user: never a lost file, never a silent wrong result, always one clear line.
+
+Each test covers one class of the reliability probe (issue 14); the commands run in-process (`unisign.cli.main`).
+"""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from unisign import cli
+from unisign.checksums import write_checksums
+from unisign.validation import TOKENIZER_VOCABULARY_FILES
+
+from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
+
+
+@pytest.fixture
+def unisign(capsys):
+    """`unisign(*argv)` -> `Outcome` of `unisign.cli.main(argv)`."""
+    return command_runner(capsys)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return make_model_folder(tmp_path_factory.mktemp("tiny-unisign"))
+
+
+@pytest.fixture(scope="module")
+def pose_file(data_dir) -> Path:
+    return data_dir / "pose-format" / "mediapipe.pose"
+
+
+@pytest.fixture
+def video(data_dir, tmp_path) -> Path:
+    copy = tmp_path / "clip.mp4"
+    shutil.copy(data_dir / "pose-format" / "test_video.mp4", copy)
+    return copy
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def translate_args(model: Path | str, clip: Path, *extra) -> list[str]:
+    arguments = ["translate", clip, "--model", model, "--device", "cpu", "--num-beams", "1", "--max-new-tokens", "4"]
+    return [str(argument) for argument in [*arguments, *extra]]
+
+
+# -- 1. lost data, writes that did not happen, output locations --------------------------------------------------
+
+
+def test_visualize_and_extract_never_overwrite_their_input(unisign, video, pose_file, tmp_path):
+    digest = sha256(video)
+    (tmp_path / "link.mp4").symlink_to(video)
+    os.link(video, tmp_path / "hard.mp4")
+    os.link(video, tmp_path / "hard.pose")
+    for out in (video, tmp_path / "link.mp4", tmp_path / "hard.mp4"):
+        assert_one_line_error(unisign("visualize", video, "--out", out, "--no-progress"), "input")
+    assert_one_line_error(unisign("visualize", pose_file, "--video", video, "--out", tmp_path / "hard.mp4"), "input")
+    assert_one_line_error(unisign("extract", video, "--out", tmp_path / "hard.pose", "--no-progress"), "input")
+    assert sha256(video) == digest
+
+
+@pytest.mark.parametrize("command", ["extract", "visualize"])
+def test_output_locations_are_checked_before_any_extraction(command, unisign, video, tmp_path, monkeypatch):
+    from unisign import extraction
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("the poses were extracted before the output location was checked")
+
+    monkeypatch.setattr(extraction, "extract_poses", no_extraction)
+    monkeypatch.setattr(extraction, "load_poses", no_extraction)
+    suffix = ".pose" if command == "extract" else ".png"
+    (tmp_path / f"folder{suffix}").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    cases = {
+        tmp_path / "missing" / f"out{suffix}": "does not exist",
+        tmp_path / f"folder{suffix}": "is a folder",
+        tmp_path / "a-file" / f"out{suffix}": "not a folder",
+    }
+    for out, message in cases.items():
+        assert_one_line_error(unisign(command, video, "--out", out, "--no-progress"), message, status=1)
+
+
+def test_convert_never_reports_a_write_that_did_not_happen(unisign, golden_dir, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pth"
+    torch.save({"model": {"w": torch.zeros(1)}}, checkpoint)
+    text_config = golden_dir / "tiny-mt5"
+    existing = tmp_path / "model.safetensors"
+    existing.write_text("a file that is not a folder")
+    base = ["convert", checkpoint, "--text-config", text_config]
+    outcome = unisign(*base, "--out", existing)
+    assert_one_line_error(outcome, "is a file")
+    assert "Wrote" not in outcome.out and existing.read_text() == "a file that is not a folder"
+    assert_one_line_error(unisign(*base, "--out", checkpoint), "input")
+    assert_one_line_error(unisign(*base, "--out", text_config), "input")
+    assert_one_line_error(
+        unisign(*base, "--out", tmp_path / "out", "--tokenizer", tmp_path / "no" / "tok"), "--tokenizer"
+    )
+    assert_one_line_error(unisign(*base, "--out", tmp_path / "out", "--max-frames", "0"), "--max-frames", status=2)
+    assert not (tmp_path / "out").exists()
+
+
+# -- 2. garbage in: damaged model folders -------------------------------------------------------------------------
+
+
+def damaged_copy(model_dir: Path, tmp_path: Path, damage) -> Path:
+    folder = tmp_path / "damaged"
+    shutil.copytree(model_dir, folder)
+    damage(folder)
+    return folder
+
+
+def without_tokenizer(folder: Path) -> None:
+    for name in TOKENIZER_VOCABULARY_FILES:
+        (folder / name).unlink(missing_ok=True)
+
+
+def overwrite_tensor_bytes(folder: Path, pattern: bytes) -> None:
+    """Overwrite 64 bytes in the middle of the first float tensor's data; the header stays intact."""
+    path = folder / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    (header_length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + header_length])
+    entry = max(
+        (v for k, v in header.items() if k != "__metadata__"),
+        key=lambda v: v["data_offsets"][1] - v["data_offsets"][0],
+    )
+    start = 8 + header_length + (entry["data_offsets"][0] + entry["data_offsets"][1]) // 2 // 4 * 4
+    data[start : start + 64] = pattern * (64 // len(pattern))
+    path.write_bytes(bytes(data))
+
+
+def truncated(folder: Path) -> None:
+    path = folder / "model.safetensors"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 3 // 5])
+
+
+def recorded_then_changed(folder: Path) -> None:
+    """A checksum recorded, then one weight changed to another plausible value: only the hash tells."""
+    from safetensors.torch import load_file, save_file
+
+    write_checksums(folder, "*.safetensors")
+    weights = load_file(folder / "model.safetensors")
+    name = next(name for name, tensor in weights.items() if tensor.is_floating_point() and tensor.numel() > 4)
+    weights[name].view(-1)[0] += 0.5
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+DAMAGES = {
+    "no tokenizer files": (without_tokenizer, "no tokenizer vocabulary"),
+    "NaN tensor bytes": (lambda folder: overwrite_tensor_bytes(folder, b"\xff\xff\xff\xff"), "non-finite"),
+    "huge tensor bytes": (lambda folder: overwrite_tensor_bytes(folder, b"\x7f\x7f\x7f\x7f"), "values up to"),
+    "truncated weights": (truncated, "truncated"),
+    "changed after its checksum": (recorded_then_changed, "SHA-256"),
+    "config not JSON": (lambda folder: (folder / "config.json").write_text("{not json"), "config.json"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_model_folders_are_refused_by_every_command(damage, unisign, model_dir, pose_file, tmp_path):
+    damage_function, message = DAMAGES[damage]
+    folder = damaged_copy(model_dir, tmp_path, damage_function)
+    line = assert_one_line_error(unisign(*translate_args(folder, pose_file)), "Could not load", message, status=1)
+    assert len(line) < 700
+    assert_one_line_error(unisign("push", folder, "someone/model", "--dry-run"), message, status=1)
+
+
+def test_the_intact_folder_passes_the_same_checks(unisign, model_dir, pose_file, tmp_path):
+    folder = damaged_copy(model_dir, tmp_path, lambda folder: write_checksums(folder, "*.safetensors"))
+    outcome = unisign(*translate_args(folder, pose_file))
+    assert outcome.status == 0, outcome.err
+    assert outcome.out.strip() or outcome.out == "\n"  # the tiny random model may print an empty line
+    assert unisign("push", folder, "someone/model", "--dry-run").status == 0
+
+
+# -- 4. numbers out of range, wrong types ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arguments, option",
+    [
+        (["extract", "{video}", "--out", "{tmp}/x.pose", "--max-frames", "0"], "--max-frames"),
+        (["visualize", "{poses}", "--out", "{tmp}/x.png", "--threshold", "nan"], "--threshold"),
+        (["visualize", "{poses}", "--out", "{tmp}/x.png", "--threshold", "1.5"], "--threshold"),
+        (["visualize", "{poses}", "--out", "{tmp}/x.png", "--frames", "0"], "--frames"),
+        (["translate", "{poses}", "--model", "{model}", "--num-beams", "0"], "--num-beams"),
+        (["translate", "{poses}", "--model", "{model}", "--max-new-tokens", "-3"], "--max-new-tokens"),
+        (["translate", "--stream", "{video}", "--model", "{model}", "--step-frames", "0"], "--step-frames"),
+        (["translate", "{poses}", "--model", "{model}", "--device", "banana"], "--device"),
+        (["evaluate", "--model", "{model}", "--data", "{tmp}", "--split", "dev", "--num-beams", "0"], "--num-beams"),
+        (["evaluate", "--model", "{model}", "--data", "{tmp}", "--split", "dev", "--batch-size", "x"], "--batch-size"),
+    ],
+)
+def test_options_out_of_range_are_usage_errors(arguments, option, unisign, video, pose_file, model_dir, tmp_path):
+    values = {"video": video, "poses": pose_file, "model": model_dir, "tmp": tmp_path}
+    outcome = unisign(*[argument.format(**values) for argument in arguments])
+    assert_one_line_error(outcome, option, status=2)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without a GPU")
+def test_a_gpu_device_without_a_gpu_is_a_usage_error(unisign, model_dir, pose_file):
+    assert_one_line_error(unisign(*translate_args(model_dir, pose_file, "--device", "cuda")), "no CUDA GPU", status=2)
+
+
+def test_pixel_coordinates_need_the_frame_size(pose_file):
+    from unisign.data import read_pose_file
+    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+
+    sample = read_pose_file(pose_file)
+    extractor = UniSignPoseFeatureExtractor()
+    pixels = (sample.keypoints * np.array([540.0, 720.0], dtype=np.float32), sample.scores)
+    with pytest.raises(ValueError, match="frame_size"):
+        extractor([pixels])
+    with pytest.raises(ValueError, match="frame_size"):
+        extractor([pixels], frame_size=(float("nan"), float("nan")))
+    by_size = extractor([pixels], frame_size=(540, 720), return_tensors="pt")["pose_values"]
+    normalised = extractor([sample], return_tensors="pt")["pose_values"]
+    torch.testing.assert_close(by_size, normalised)
+
+
+def test_labels_of_another_batch_size_are_refused(model_dir):
+    from transformers import AutoModelForSeq2SeqLM
+
+    from .modeling_helpers import random_inputs
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    inputs = random_inputs(model.config, lengths=(7, 5))
+    labels = torch.ones(3, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="`labels` has 3 rows but the inputs have 2 clips"):
+        model(**inputs, labels=labels)
+    assert model(**inputs, labels=labels[:2]).loss.isfinite()
+
+
+# -- 5. one line for expected errors; tracebacks on request and for bugs --------------------------------------------
+
+
+def test_debug_flag_and_environment_show_the_traceback(unisign, model_dir, tmp_path, monkeypatch):
+    missing = tmp_path / "missing.pose"
+    assert_one_line_error(unisign(*translate_args(model_dir, missing)), "does not exist")
+    assert "Traceback" in unisign(*translate_args(model_dir, missing, "--debug")).err
+    monkeypatch.setenv("UNISIGN_DEBUG", "1")
+    assert "Traceback" in unisign(*translate_args(model_dir, missing)).err
+
+
+def test_genuine_bugs_keep_their_traceback(model_dir, pose_file, monkeypatch):
+    def buggy(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "translate", buggy)
+    with pytest.raises(KeyError, match="a bug"):
+        cli.main(translate_args(model_dir, pose_file))
+
+
+def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monkeypatch):
+    import huggingface_hub
+
+    from unisign import validation
+
+    started = time.perf_counter()
+    monkeypatch.setattr(huggingface_hub.constants, "is_offline_mode", lambda: True)
+    assert_one_line_error(unisign(*translate_args("nobody/no-such-model", pose_file)), "HF_HUB_OFFLINE", status=1)
+    monkeypatch.setattr(huggingface_hub.constants, "is_offline_mode", lambda: False)
+    monkeypatch.setattr(validation, "_hub_reachable", lambda: False)
+    assert_one_line_error(unisign(*translate_args("nobody/no-such-model", pose_file)), "cannot be reached", status=1)
+    assert time.perf_counter() - started < 10
+
+
+def test_folders_where_files_are_expected(unisign, model_dir, tmp_path):
+    (tmp_path / "clip.pose").mkdir()
+    assert_one_line_error(unisign(*translate_args(model_dir, tmp_path / "clip.pose")), "is a folder")
+    assert_one_line_error(unisign("visualize", tmp_path / "clip.pose", "--out", tmp_path / "x.png"), "clip.pose")
+    refs = tmp_path / "refs.txt"
+    refs.write_text("hello\n")
+    outcome = unisign("evaluate", "score", "--predictions", tmp_path / "clip.pose", "--references", refs)
+    assert_one_line_error(outcome, "clip.pose")
+    assert_one_line_error(unisign(*translate_args(refs, tmp_path / "x.pose")), "is a file")
+    evaluate = ["evaluate", "--model", model_dir, "--data", tmp_path, "--split", "dev", "--output-dir", refs]
+    assert_one_line_error(unisign(*evaluate), "--output-dir", "is a file")
+
+
+def test_upper_case_suffixes_are_pose_files(unisign, model_dir, pose_file, tmp_path):
+    upper = tmp_path / "CLIP.POSE"
+    shutil.copy(pose_file, upper)
+    lower = unisign(*translate_args(model_dir, pose_file))
+    assert lower.status == 0, lower.err
+    outcome = unisign(*translate_args(model_dir, upper))
+    assert outcome.status == 0, outcome.err
+    assert outcome.out == lower.out
+    outcome = unisign("visualize", upper, "--out", tmp_path / "SHEET.PNG", "--frames", "2")
+    assert outcome.status == 0, outcome.err
+    assert "blank canvas" in outcome.out and (tmp_path / "SHEET.PNG").is_file()
+
+
+def test_training_settings_and_files_get_one_line(capsys, tmp_path):
+    from unisign.training.cli import main as train_main
+
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("training: {batch_size: 2\n  max_steps: [\n")
+    assert_one_line_error(run_command(train_main, ["--config", str(bad_yaml)], capsys), status=1)
+    config = tmp_path / "run.yaml"
+    config.write_text("stage: finetune\n")
+    for override, fragment in [
+        ("training.max_steps=ten", "`training.max_steps` must be a whole number or null, got 'ten'"),
+        ("training.max_steps=0", "`training.max_steps` must be >= 1, got 0"),
+        ("training.max_steps=-5", "`training.max_steps` must be >= 1, got -5"),
+        ("training.keep_checkpoints=0", "`training.keep_checkpoints` must be >= 1, got 0"),
+        ("training.keep_checkpoints=-1", "`training.keep_checkpoints` must be >= 1"),
+        ("training.save_every=-1", "`training.save_every` must be >= 1"),
+        ("training.eval_every=-1", "`training.eval_every` must be >= 1"),
+        ("training.log_every=0", "`training.log_every` must be >= 1"),
+        ("training.gradient_accumulation_steps=0", "`training.gradient_accumulation_steps` must be >= 1"),
+        ("training.batch_size=[2]", "`training.batch_size` must be a whole number"),
+        ("training.learning_rate=.nan", "`training.learning_rate` must be a finite number > 0"),
+        ("data.language=5", "`data.language` must be text, got 5"),
+        ("training.adam_betas=[0.9", ""),  # malformed YAML
+    ]:
+        outcome = run_command(train_main, ["--config", str(config), override], capsys)
+        assert_one_line_error(outcome, fragment)
+
+
+# -- 7. quieter logs ----------------------------------------------------------------------------------------------
+
+
+def test_mediapipe_starts_without_messages_that_look_like_a_crash():
+    pytest.importorskip("mediapipe")
+    from unisign.quiet_logs import MEDIAPIPE_NOISE
+
+    code = (
+        "import numpy as np\n"
+        "from unisign.extraction import create_estimator\n"
+        "estimator = create_estimator('mediapipe')\n"
+        "estimator(np.zeros((64, 64, 3), np.uint8))\n"
+        "estimator.close()\n"
+        "print('done')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and completed.stdout == "done\n", completed.stderr
+    for fragment in MEDIAPIPE_NOISE:
+        assert fragment not in completed.stderr
+
+
+def test_filtered_output_keeps_every_other_line(capfd):
+    from unisign.quiet_logs import native_stderr_filtered
+
+    with native_stderr_filtered(("noise",)):
+        os.write(2, b"a C++ line\nsome noise\n")
+        print("a Python line", file=sys.stderr)
+    assert capfd.readouterr().err == "a Python line\na C++ line\n"
+
+
+def test_the_shared_tensor_warning_of_each_checkpoint_is_dropped(caplog):
+    from unisign.quiet_logs import filter_library_warnings
+
+    filter_library_warnings()
+    filter_library_warnings()  # idempotent
+    logger = logging.getLogger("accelerate.utils.other")  # what Accelerate's own logger adapter writes to
+    assert len(logger.filters) == 1
+    with caplog.at_level(logging.WARNING):
+        logger.warning("[RANK 0] Removed shared tensor {'a'} while saving.")
+        logger.warning("another warning")
+    assert "Removed shared tensor" not in caplog.text and "another warning" in caplog.text
