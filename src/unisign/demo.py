@@ -246,7 +246,11 @@ def build_demo(translator: DemoTranslator, examples_dir: str | Path | None = Non
             with gr.Column():
                 with gr.Tab("Video"):
                     video = gr.Video(
-                        sources=["upload", "webcam"], include_audio=True, label="Sign language video", height=360
+                        sources=["upload", "webcam"],
+                        include_audio=True,
+                        label="Sign language video",
+                        height=360,
+                        elem_id="input-video",
                     )
                     video_button = gr.Button("Translate video", variant="primary", elem_id="translate-video")
                 with gr.Tab(".pose file"):
