@@ -5,12 +5,17 @@ The browser tests start `spaces/unisign-demo/app.py` on a free local port and dr
 `UNISIGN_DEMO_SCREENSHOT=docs/demo_screenshot.png` the page's screenshot is also copied there (see docs/demo.md).
 """
 
+import contextlib
+import inspect
+import io
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -28,6 +33,8 @@ from .training_helpers import write_video
 
 SPACE = REPO_ROOT / "spaces" / "unisign-demo"
 CHROMIUM = Path("/usr/bin/chromium")
+# decoding of every translation here, on the page (`app.py` options) and by `unisign translate` alike
+SETTINGS = ["--num-beams", "1", "--max-new-tokens", "20"]
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -63,20 +70,28 @@ def signer_video(data_dir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_translator(model_dir, tmp_path_factory):  # noqa: F811
+def demo_model(model_dir) -> str:  # noqa: F811
+    """The tiny model, or `UNISIGN_DEMO_MODEL` (a trained model, for the docs' screenshot)."""
+    return os.environ.get("UNISIGN_DEMO_MODEL", str(model_dir))
+
+
+@pytest.fixture(scope="module")
+def demo_translator(demo_model, tmp_path_factory):
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
     from unisign.demo import DemoTranslator
 
-    return DemoTranslator(str(model_dir), device="cpu", workdir=tmp_path_factory.mktemp("demo-outputs"))
+    return DemoTranslator(demo_model, device="cpu", workdir=tmp_path_factory.mktemp("demo-outputs"))
 
 
-def cli_translation(model: str | Path, video: Path, capsys) -> str:
-    """What `unisign translate VIDEO --model MODEL` prints, with its default settings (those of the page)."""
+@pytest.fixture(scope="module")
+def cli_text(demo_model, signer_video) -> str:
+    """What `unisign translate VIDEO --model MODEL` prints with `SETTINGS`."""
     from unisign import cli
 
-    capsys.readouterr()
-    cli.main(["translate", str(video), "--model", str(model), "--device", "cpu", "--no-progress"])
-    return capsys.readouterr().out.strip()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        cli.main(["translate", str(signer_video), "--model", demo_model, "--device=cpu", *SETTINGS, "--no-progress"])
+    return printed.getvalue().strip()
 
 
 # The Space folder and its upload
@@ -124,17 +139,17 @@ def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no
 
     hub_main(["--space", "someone/unisign-demo", "--dry-run"], prog="unisign push")
     printed = capsys.readouterr().out
-    assert printed.startswith("Dry run: nothing was uploaded. Would upload to the space repository someone/unisign-demo")
+    assert printed.startswith("Dry run: nothing was uploaded. Would upload to the space repository someone/unisign-")
     assert no_network == []  # not even an `HfApi` was made
     plan = upload_plan(SPACE, "someone/unisign-demo", "space")
-    space_files = sorted(
-        path.relative_to(SPACE).as_posix() for path in SPACE.rglob("*") if path.is_file() and "__pycache__" not in path.parts
-    )
     package = Path(unisign.__file__).parent
-    package_files = sorted(
-        f"unisign/{path.relative_to(package).as_posix()}"
-        for path in package.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+    space_files, package_files = (
+        sorted(
+            prefix + path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        )
+        for folder, prefix in ((SPACE, ""), (package, "unisign/"))
     )
     assert "unisign/demo.py" in package_files and "app.py" in space_files
     assert [file.path_in_repo for file in plan.files] == space_files + package_files
@@ -183,19 +198,14 @@ def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
 # What one request does
 
 
-def test_a_video_gives_the_text_of_unisign_translate_and_its_keypoint_video(
-    demo_translator, model_dir, signer_video, capsys  # noqa: F811
-):
-    from unisign.extraction import probe_video
+def test_the_page_starts_with_the_decoding_settings_of_unisign_translate():
+    from unisign import cli, demo
 
-    result = demo_translator(signer_video)
-    assert result.text == cli_translation(model_dir, signer_video, capsys)
-    assert (result.num_frames, result.frames_with_person, result.image) == (58, 58, None)
-    drawn, source = probe_video(result.video), probe_video(signer_video)
-    assert (drawn.num_frames, drawn.width, drawn.height) == (source.num_frames, source.width, source.height)
-    assert list(result.timings) == ["pose extraction", "translation", "drawing"]
-    assert all(seconds > 0 for seconds in result.timings.values())
-    assert "58 frames, a person in 58" in result.summary()
+    translate = cli.build_parser().parse_args(["translate", "clip.mp4", "--model", "m"])
+    for function in (demo.DemoTranslator.__call__, demo.build_demo):
+        defaults = inspect.signature(function).parameters
+        assert (defaults["num_beams"].default, defaults["max_new_tokens"].default) == (4, 100)
+    assert (translate.num_beams, translate.max_new_tokens) == (4, 100)
 
 
 def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_model(demo_translator):
@@ -209,9 +219,10 @@ def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_mod
     assert list(result.timings) == ["reading poses", "translation", "drawing"]
     assert list(demo_translator.prompts) == ["en", "zh"]  # the processor's default language first
     chinese = demo_translator(pose_file, "zh", num_beams=1, max_new_tokens=8)
-    assert chinese.text == demo_translator.pipeline(sample, language="zh", num_beams=1, max_new_tokens=8)[
-        "translation_text"
-    ]
+    assert (
+        chinese.text
+        == demo_translator.pipeline(sample, language="zh", num_beams=1, max_new_tokens=8)["translation_text"]
+    )
 
 
 def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
@@ -246,10 +257,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_server(model_dir, tmp_path_factory):  # noqa: F811
-    """`python spaces/unisign-demo/app.py --model ... --port N`, running until the module's tests are done."""
+def demo_server(demo_model, tmp_path_factory):
+    """`python spaces/unisign-demo/app.py --model ... --port N ...` starting (`page` waits until it answers)."""
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
-    model = os.environ.get("UNISIGN_DEMO_MODEL", str(model_dir))  # a trained model for the docs' screenshot
     port = _free_port()
     log = tmp_path_factory.mktemp("demo-server") / "server.log"
     environment = {
@@ -258,34 +268,40 @@ def demo_server(model_dir, tmp_path_factory):  # noqa: F811
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
     }
-    command = [sys.executable, str(SPACE / "app.py"), "--model", model, "--port", str(port), "--host", "127.0.0.1"]
+    command = [sys.executable, str(SPACE / "app.py"), "--model", demo_model, "--port", str(port), *SETTINGS]
     with log.open("w") as output:
-        server = subprocess.Popen([*command, "--device", "cpu"], env=environment, stdout=output, stderr=output)
-    url = f"http://127.0.0.1:{port}/"
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--device", "cpu"], env=environment, stdout=output, stderr=output
+        )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"The demo did not start (exit code {server.poll()}):\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url, model
+        yield server, f"http://127.0.0.1:{port}/", log
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
+def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"The demo did not start (exit code {server.poll()}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
 @pytest.fixture
 def page(demo_server, tmp_path):
     require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    require(_installed("playwright"), 'playwright is not installed (pip install -e ".[demo]")')
+    require(_installed("playwright"), 'playwright is not installed (pip install -e ".[dev]")')
     from playwright.sync_api import sync_playwright
 
+    server, url, log = demo_server
+    _wait_until_up(server, url, log)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             tmp_path / "chromium-profile",
@@ -296,7 +312,7 @@ def page(demo_server, tmp_path):
         )
         try:
             page = context.new_page()
-            page.goto(demo_server[0])
+            page.goto(url)
             yield page
         finally:
             context.close()
@@ -309,21 +325,33 @@ def _upload_video(page, path: Path) -> None:
 
 
 def test_the_page_translates_the_signer_video_as_unisign_translate_does(
-    page, demo_server, signer_video, capsys, tmp_path
+    demo_server, cli_text, page, signer_video, tmp_path
 ):
+    """The server starts while `unisign translate` runs (fixtures in this order), then the browser opens the page."""
     from playwright.sync_api import expect
 
-    expected = cli_translation(demo_server[1], signer_video, capsys)
+    from unisign.extraction import probe_video
+
     _upload_video(page, signer_video)
-    expect(page.get_by_text("Extracting poses")).to_be_visible(timeout=20_000)  # the progress indicator
+    expect(page.get_by_text("Extracting poses").first).to_be_visible(timeout=20_000)  # the progress indicator
     translation = page.locator("#text textarea")
     expect(translation).not_to_have_value("", timeout=45_000)
-    assert translation.input_value() == expected
+    assert translation.input_value() == cli_text
     drawn = page.locator("#keypoints video")
     expect(drawn).to_be_visible()
-    assert "keypoints.mp4" in drawn.get_attribute("src")
-    expect(page.locator("#timings")).to_contain_text("pose extraction")
-    page.wait_for_function("document.querySelector('#keypoints video').readyState >= 2", timeout=10_000)
+    page.wait_for_function("document.querySelector('#keypoints video').readyState >= 2", timeout=10_000)  # decoded
+    source = drawn.get_attribute("src")
+    assert source.endswith("keypoints.mp4")
+    # the served video: the keypoints drawn over every frame of the upload
+    with urllib.request.urlopen(urllib.parse.urljoin(page.url, source), timeout=10) as response:
+        (tmp_path / "keypoints.mp4").write_bytes(response.read())
+    drawn_info, video_info = probe_video(tmp_path / "keypoints.mp4"), probe_video(signer_video)
+    assert (drawn_info.num_frames, drawn_info.width, drawn_info.height) == (58, video_info.width, video_info.height)
+    timings = page.locator("#timings")
+    expect(timings).to_contain_text("58 frames, a person in 58 · pose extraction")
+    assert re.search(
+        r"pose extraction \d+\.\d\d s · translation \d+\.\d\d s · drawing \d+\.\d\d s", timings.inner_text()
+    )
     screenshot = tmp_path / "demo_screenshot.png"  # the test's artefact
     page.screenshot(path=str(screenshot), full_page=True)
     if os.environ.get("UNISIGN_DEMO_SCREENSHOT"):  # docs/demo.md: how docs/demo_screenshot.png is made
@@ -336,6 +364,6 @@ def test_the_page_shows_the_error_for_a_text_file_renamed_mp4(page, tmp_path):
     fake = tmp_path / "notes.mp4"
     fake.write_text("a text file renamed .mp4\n")
     _upload_video(page, fake)
-    expect(page.get_by_text("Cannot translate this clip")).to_be_visible(timeout=20_000)
-    expect(page.get_by_text("Could not open `notes.mp4` as a video: it is corrupt or not a video")).to_be_visible()
+    message = page.get_by_text("Could not open `notes.mp4` as a video: it is corrupt or not a video")
+    expect(message).to_be_visible(timeout=20_000)  # in the page's error toast
     assert page.locator("#text textarea").input_value() == ""

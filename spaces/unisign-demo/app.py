@@ -1,10 +1,12 @@
 """Uni-Sign on a Hugging Face Space: sign language video -> the keypoints the model reads -> text.
 
 The page is `unisign.demo.build_demo`; the model is `--model`, else the Space variable `UNISIGN_MODEL`, else the first
-of `models:` in this folder's README. Locally: `python app.py --model FOLDER_OR_HUB_ID` (or `unisign demo ...`).
+of `models:` in this folder's README. Other options of `unisign demo` (`--num-beams 1`, `--dtype bfloat16`, ...) can
+be given in the Space variable `UNISIGN_DEMO_ARGS`. Locally: `python app.py --model FOLDER_OR_HUB_ID [--port N]`.
 """
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -23,7 +25,7 @@ def default_model() -> str | None:
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
+    arguments = shlex.split(os.environ.get("UNISIGN_DEMO_ARGS", "")) + sys.argv[1:]
     if not any(argument.startswith("--model") for argument in arguments):
         arguments = ["--model", default_model(), *arguments]
     main(arguments, prog="app.py", examples_dir=HERE / "examples")

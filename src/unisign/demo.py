@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import DTYPES
 from .data.sample import PoseSample
 from .extraction import extract_poses, load_poses
 from .visualization import pose_contact_sheet, write_pose_video
@@ -72,19 +73,27 @@ class DemoTranslator:
     Args:
         model (`str`): A Uni-Sign folder or Hub id.
         device (`str`, *optional*): Torch device; the pipeline's default (first GPU, else CPU) when `None`.
+        dtype (`str`, *optional*): `"float32"`, `"bfloat16"` or `"float16"` for all of the model (as
+            `unisign translate --dtype`); as saved when `None`.
         workdir (`str` or `Path`, *optional*): Where the drawn keypoints are written; a new temporary folder when
             `None`.
     """
 
-    def __init__(self, model: str, device: str | None = None, workdir: str | Path | None = None):
+    def __init__(
+        self, model: str, device: str | None = None, dtype: str | None = None, workdir: str | Path | None = None
+    ):
+        import torch
         from transformers import pipeline
 
         from .pipeline import TASK
 
+        torch_dtype = getattr(torch, dtype) if dtype else "auto"
         try:
-            self.pipeline = pipeline(TASK, model=model, device=device)
+            self.pipeline = pipeline(TASK, model=model, device=device, dtype=torch_dtype)
         except OSError as error:
             raise ValueError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
+        if dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`)
+            self.pipeline.model.to(torch_dtype)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
 
     @property
@@ -110,7 +119,7 @@ class DemoTranslator:
         return folder
 
     def read_poses(self, path: str | Path, progress: bool = False) -> PoseSample:
-        """Poses of an upload: extracted from a video (MediaPipe Holistic, as `unisign translate`) or read from `.pose`.
+        """Poses of an upload: extracted from a video (MediaPipe Holistic, as `unisign translate` does) or read.
 
         Raises:
             DemoInputError: for a file of another kind, one that is not a readable video or `.pose` file, a clip
@@ -211,12 +220,18 @@ CSS = """
 """
 
 
-def build_demo(translator: DemoTranslator, examples_dir: str | Path | None = None):
+def build_demo(
+    translator: DemoTranslator,
+    examples_dir: str | Path | None = None,
+    num_beams: int = 4,
+    max_new_tokens: int = 100,
+):
     """The page: inputs (video upload or webcam, `.pose` file, prompt, decoding), outputs (text, keypoints, timings).
 
     Args:
         translator (`DemoTranslator`): The loaded model; every request uses it (Gradio's queue runs one at a time).
         examples_dir (`str` or `Path`, *optional*): Videos and `.pose` files offered as examples.
+        num_beams, max_new_tokens (`int`): The decoding settings the page starts with (`unisign translate`'s).
 
     Returns:
         `gradio.Blocks`, queued; `launch()` it (with `theme=_theme(), css=CSS` for this look).
@@ -230,7 +245,7 @@ def build_demo(translator: DemoTranslator, examples_dir: str | Path | None = Non
         try:
             result = translator(path, prompt, int(num_beams), int(max_new_tokens), progress=True)
         except DemoInputError as error:
-            raise gr.Error(str(error), title="Cannot translate this clip", duration=None) from None
+            raise gr.Error(str(error), duration=None, print_exception=False) from None
         return (
             result.text,
             gr.update(value=result.video and str(result.video), visible=result.video is not None),
@@ -263,8 +278,8 @@ def build_demo(translator: DemoTranslator, examples_dir: str | Path | None = Non
                     visible=len(prompts) > 1,
                 )
                 with gr.Accordion("Decoding", open=False):
-                    num_beams = gr.Slider(1, 8, value=4, step=1, label="Beams")
-                    max_new_tokens = gr.Slider(10, 200, value=100, step=10, label="Longest translation (tokens)")
+                    beams = gr.Slider(1, 8, value=num_beams, step=1, label="Beams (1: greedy, fastest)")
+                    tokens = gr.Slider(1, 200, value=max_new_tokens, step=1, label="Longest translation (tokens)")
             with gr.Column():
                 text = gr.Textbox(label="Translation", lines=2, interactive=False, buttons=["copy"], elem_id="text")
                 keypoints_video = gr.Video(
@@ -288,7 +303,7 @@ def build_demo(translator: DemoTranslator, examples_dir: str | Path | None = Non
         gr.Markdown(f"Model: `{translator.pipeline.model.name_or_path}` · {_device_line(translator)}")
 
         outputs = [text, keypoints_video, keypoints_image, timings]
-        settings = [prompt, num_beams, max_new_tokens]
+        settings = [prompt, beams, tokens]
         video_button.click(translate, [video, *settings], outputs, concurrency_limit=1)
         pose_button.click(translate, [pose_file, *settings], outputs, concurrency_limit=1)
     return demo.queue(default_concurrency_limit=1, max_size=32)
@@ -319,7 +334,10 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--device", help="torch device (default: the first GPU, else CPU)")
+    parser.add_argument("--dtype", choices=DTYPES, help="model precision (default: as saved)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--num-beams", type=int, default=4, help="the page's beam width to start with (1: greedy)")
+    parser.add_argument("--max-new-tokens", type=int, default=100, help="the page's longest translation to start with")
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
     args = parser.parse_args(argv)
@@ -334,10 +352,10 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
 
         torch.set_num_threads(max(1, args.threads))
     try:
-        translator = DemoTranslator(args.model, device=args.device)
+        translator = DemoTranslator(args.model, device=args.device, dtype=args.dtype)
     except ValueError as error:
         parser.exit(2, f"{prog}: error: {error}\n")
-    build_demo(translator, args.examples).launch(
+    build_demo(translator, args.examples, args.num_beams, args.max_new_tokens).launch(
         server_name=args.host, server_port=args.port, theme=_theme(), css=CSS, footer_links=["gradio"]
     )
 
