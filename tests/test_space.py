@@ -27,7 +27,8 @@ from unisign.hub import main as hub_main
 from unisign.hub import push_to_hub, upload_plan
 
 from .conftest import REPO_ROOT
-from .test_pipeline import model_dir  # noqa: F401  (the tiny pose-only model folder fixture)
+from .test_hub import no_network  # noqa: F401  (fixture: `HfApi` replaced by a recorder that sends nothing)
+from .test_pipeline import model_dir  # noqa: F401  (fixture: a tiny pose-only model folder)
 from .training_helpers import write_video
 
 
@@ -112,29 +113,7 @@ def test_the_space_folder_is_a_gradio_space_with_the_signer_video_and_its_licenc
     assert licence == (data_dir / "pose-format" / "LICENSE.txt").read_text() and "MIT License" in licence
 
 
-class NoNetwork:
-    """Stands in for `HfApi`: records the calls a real upload would make, sends nothing."""
-
-    calls: list = []
-
-    def __init__(self, token=None):
-        self.calls.append(("init", token))
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", repo_id, kwargs))
-
-    def create_commit(self, repo_id, operations, **kwargs):
-        self.calls.append(("create_commit", repo_id, operations, kwargs))
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    NoNetwork.calls = []
-    monkeypatch.setattr(huggingface_hub, "HfApi", NoNetwork)
-    return NoNetwork.calls
-
-
-def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no_network, capsys):
+def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no_network, capsys):  # noqa: F811
     import unisign
 
     hub_main(["--space", "someone/unisign-demo", "--dry-run"], prog="unisign push")
@@ -157,7 +136,7 @@ def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no
         assert f"  {path} " in printed
 
 
-def test_a_space_upload_creates_a_gradio_space_and_commits_exactly_the_planned_files(no_network):
+def test_a_space_upload_creates_a_gradio_space_and_commits_exactly_the_planned_files(no_network):  # noqa: F811
     plan = push_to_hub(SPACE, "someone/unisign-demo", repo_type="space", private=True)
     assert no_network[1] == (
         "create_repo",
@@ -171,7 +150,7 @@ def test_a_space_upload_creates_a_gradio_space_and_commits_exactly_the_planned_f
     assert Path(demo_source.path_or_fileobj).read_text() == (REPO_ROOT / "src/unisign/demo.py").read_text()
 
 
-def test_a_space_folder_without_its_app_or_with_a_package_of_its_own_is_refused(tmp_path, no_network):
+def test_a_space_folder_without_its_app_or_with_a_package_of_its_own_is_refused(tmp_path, no_network):  # noqa: F811
     shutil.copytree(SPACE, tmp_path / "space")
     (tmp_path / "space" / "app.py").unlink()
     with pytest.raises(ValueError, match="lacks the app file"):
