@@ -204,6 +204,50 @@ def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_mod
     )
 
 
+def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their_frames(
+    golden_dir, signer_video, tmp_path
+):
+    from safetensors.torch import load_file
+    from transformers import AutoConfig
+
+    from unisign import convert_reference_checkpoint
+    from unisign.data.video import read_video_frames
+    from unisign.demo import DemoInputError, DemoTranslator
+    from unisign.synthetic.render import PART_DOT_COLOURS
+    from unisign.visualization import hand_sampled_frames
+
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    # the authors' (tiny) RGB-pose checkpoint, converted with its tokenizer as `unisign convert --tokenizer` does
+    state_dict = load_file(golden_dir / "official_state_dict.safetensors")
+    text_config = AutoConfig.from_pretrained(golden_dir / "tiny-mt5")
+    model, processor = convert_reference_checkpoint(state_dict, text_config, tokenizer=golden_dir / "tiny-mt5")
+    model.save_pretrained(tmp_path / "converted")
+    processor.save_pretrained(tmp_path / "converted")
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, read_video_frames(signer_video, np.arange(24)), fps=30)  # the first 0.8 s
+
+    translator = DemoTranslator(str(tmp_path / "converted"), device="cpu", workdir=tmp_path / "outputs")
+    assert translator.uses_rgb and list(translator.prompts) == ["zh", "en"]
+    result = translator(clip, num_beams=1, max_new_tokens=12)
+    expected = translator.pipeline(str(clip), num_beams=1, max_new_tokens=12, return_poses=True)  # its own reading
+    assert result.text == expected["translation_text"]
+    with pytest.raises(DemoInputError, match="also reads RGB hand crops: upload the video"):
+        translator(SPACE / "examples" / "mediapipe.pose")
+
+    # frames the hand crops come from are framed in the hand's colour (the first hand's frame is the outer one)
+    marked = hand_sampled_frames(expected["poses"])
+    assert sum(len(frames) for frames in marked.values()) > 0
+    drawn = read_video_frames(result.video, np.arange(24)).astype(np.int16)  # (24, H, W, 3)
+    outer_side = {int(frame): side for side in ("right_hand", "left_hand") for frame in marked[side]}
+    for frame in range(24):
+        edge = drawn[frame, :, :2].reshape(-1, 3).mean(0)  # the two leftmost columns
+        distances = {side: np.abs(edge - PART_DOT_COLOURS[side]).max() for side in ("left_hand", "right_hand")}
+        if frame in outer_side:
+            assert distances[outer_side[frame]] < 40, (frame, edge)
+        else:
+            assert min(distances.values()) > 40, (frame, edge)
+
+
 def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
     from unisign.data.video import read_video_frames
     from unisign.demo import MIN_FRAMES, DemoInputError
