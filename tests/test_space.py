@@ -341,6 +341,20 @@ def page(demo_server, tmp_path):
             context.close()
 
 
+def test_concurrent_visitors_are_queued_and_each_gets_the_translation(demo_server, demo_translator):
+    from gradio_client import Client, handle_file
+
+    server, url, log = demo_server
+    _wait_until_up(server, url, log)
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    client = Client(url, verbose=False)
+    jobs = [
+        client.submit(handle_file(str(pose_file)), "en", 1, 8, api_name="/translate_poses") for _ in range(3)
+    ]  # all three in the queue at once
+    texts = [job.result(timeout=120)[0] for job in jobs]
+    assert texts == [demo_translator(pose_file, num_beams=1, max_new_tokens=8).text] * 3
+
+
 def _upload_video(page, path: Path) -> None:
     page.locator("#input-video input[type=file]").set_input_files(str(path))
     page.locator("#input-video video").wait_for(state="attached", timeout=15_000)

@@ -304,8 +304,8 @@ def build_demo(
 
         outputs = [text, keypoints_video, keypoints_image, timings]
         settings = [prompt, beams, tokens]
-        video_button.click(translate, [video, *settings], outputs, concurrency_limit=1)
-        pose_button.click(translate, [pose_file, *settings], outputs, concurrency_limit=1)
+        video_button.click(translate, [video, *settings], outputs, api_name="translate_video", concurrency_limit=1)
+        pose_button.click(translate, [pose_file, *settings], outputs, api_name="translate_poses", concurrency_limit=1)
     return demo.queue(default_concurrency_limit=1, max_size=32)
 
 
