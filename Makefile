@@ -13,8 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet --no-deps mediapipe==0.10.14
 	touch $@
 
-.PHONY: install main test quality style
+.PHONY: install main test quality style browser
 install: $(VENV)/.installed
+
+# Debian's Chromium, which the demo's browser tests drive with Playwright (tests/test_space.py); needs root
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 main: $(VENV)/.installed
 	$(OFFLINE) $(PYTHON) train.py

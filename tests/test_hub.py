@@ -32,6 +32,9 @@ class NoNetwork:
     def upload_folder(self, **kwargs):
         self.calls.append(("upload_folder", kwargs))
 
+    def create_commit(self, repo_id, operations, **kwargs):  # a Space upload (tests/test_space.py)
+        self.calls.append(("create_commit", repo_id, operations, kwargs))
+
 
 @pytest.fixture
 def no_network(monkeypatch):

@@ -1,8 +1,9 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|train|evaluate|push ...`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|train|evaluate|push|demo ...`.
 
-`train`, `evaluate` and `push` hand their arguments over unchanged: `unisign train ARGS` is `python train.py ARGS`
-(`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS` (`unisign.evaluation`) and
-`unisign push ARGS` is `python -m unisign.hub ARGS`.
+`train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
+`python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
+(`unisign.evaluation`), `unisign push ARGS` is `python -m unisign.hub ARGS` and `unisign demo ARGS` runs the Gradio
+demo (`unisign.demo`).
 """
 
 import argparse
@@ -208,11 +209,19 @@ def push(argv: list[str]) -> None:
     hub_main(argv, prog="unisign push")
 
 
+def demo(argv: list[str]) -> None:
+    """`unisign demo --model FOLDER_OR_HUB_ID [--port N]`: the Gradio demo (`unisign.demo.main`)."""
+    from .demo import main as demo_main
+
+    demo_main(argv, prog="unisign demo")
+
+
 # name -> (one-line help, handler of the remaining arguments)
 DELEGATED_COMMANDS: dict[str, tuple[str, Callable[[list[str]], int | None]]] = {
     "train": ("train, test and export a model (= python train.py)", train),
     "evaluate": ("score prediction files or run a model over a split (= python evaluate.py)", evaluate),
-    "push": ("upload a model or dataset folder to the Hub, or list it with --dry-run", push),
+    "push": ("upload a model, dataset or Space folder to the Hub, or list it with --dry-run", push),
+    "demo": ("the Gradio demo: video -> keypoints -> text in the browser", demo),
 }
 
 

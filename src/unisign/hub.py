@@ -10,6 +10,11 @@ missing). A dataset folder (from
 
     python -m unisign.hub outputs/default_synthetic/best user/uni-sign-synthetic --dry-run
     python -m unisign.hub outputs/synthetic-data user/unisign-synthetic-sign-language --repo-type dataset
+    python -m unisign.hub --space user/unisign-demo --dry-run   # the demo Space, with a copy of this package
+
+A Space folder (`spaces/unisign-demo`) must hold its card (`README.md` with the Space front matter), `app.py` and
+`requirements.txt`; its upload also carries this package's source as `unisign/`, so that `app.py` imports it on a
+Space where only `requirements.txt` is installed.
 """
 
 import argparse
@@ -28,7 +33,7 @@ from .validation import check_model_folder
 
 logger = logging.get_logger(__name__)
 
-REPO_TYPES = ("model", "dataset")
+REPO_TYPES = ("model", "dataset", "space")
 # Each kind of file a model folder needs, and the names that count as it (any one of them; globs allowed).
 MODEL_FILE_KINDS = {
     "config": ("config.json", "adapter_config.json"),
@@ -41,17 +46,21 @@ MODEL_FILE_KINDS = {
 # an adapter (PEFT) folder may leave these to its base model
 ADAPTER_OPTIONAL_KINDS = ("processor", "tokenizer", "code")
 DATASET_FILE_KINDS = {"dataset card": ("README.md",), "data": ("data/*.parquet",)}
+SPACE_FILE_KINDS = {"space card": ("README.md",), "app": ("app.py",), "requirements": ("requirements.txt",)}
+# where a Space upload puts the copy of this package (next to app.py, so that `import unisign` finds it)
+SPACE_PACKAGE_DIR = "unisign"
 # never uploaded: temporary folders of an interrupted export, caches, hidden files, training checkpoints
 EXCLUDED = ("*.tmp/*", "*.old/*", "*/__pycache__/*", "__pycache__/*", ".*", "*/.*", "checkpoints/*", "*.lock")
 
 
 @dataclass(frozen=True)
 class UploadFile:
-    """One file of an upload: its path in the repository, its size in bytes and its kind."""
+    """One file of an upload: its path in the repository, its size in bytes, its kind and where it is read from."""
 
     path_in_repo: str
     size: int
     kind: str
+    local_path: Path | None = None  # `None`: the file `folder / path_in_repo` of the plan
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,12 @@ def detect_repo_type(folder: str | Path) -> str:
         return "model"
     if any(folder.glob("data/*.parquet")) or any(folder.glob("*.parquet")):
         return "dataset"
+    if (folder / "app.py").is_file():
+        return "space"
     raise ValueError(
-        f"`{folder}` is neither a model folder (no `config.json` or `adapter_config.json`) nor a dataset folder (no "
-        "Parquet files): give the folder written by `train.py`, `save_pretrained` or `generate_dataset`."
+        f"`{folder}` is neither a model folder (no `config.json` or `adapter_config.json`), a dataset folder (no "
+        "Parquet files) nor a Space folder (no `app.py`): give the folder written by `train.py`, `save_pretrained` "
+        "or `generate_dataset`, or the Space folder."
     )
 
 
@@ -105,16 +117,36 @@ def _kind(path_in_repo: str, kinds: dict[str, tuple[str, ...]]) -> str:
     return "other"
 
 
+def _folder_files(folder: Path) -> list[str]:
+    """Paths (relative, POSIX) of the files under `folder` that an upload sends, sorted."""
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and not any(fnmatch.fnmatch(path.relative_to(folder).as_posix(), p) for p in EXCLUDED)
+    )
+
+
+def _package_files() -> tuple[UploadFile, ...]:
+    """This package's own files (source, bundled JSON/YAML/Markdown), as `unisign/...` of a Space upload."""
+    package = Path(__file__).resolve().parent
+    return tuple(
+        UploadFile(f"{SPACE_PACKAGE_DIR}/{path}", (package / path).stat().st_size, "package", package / path)
+        for path in _folder_files(package)
+        if not path.endswith((".pyc", ".pyo"))
+    )
+
+
 def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) -> UploadPlan:
     """Check `folder` and list the files an upload to `repo_id` would send.
 
     Args:
-        folder: A model folder (`save_pretrained`, `train.py` export) or a dataset folder.
+        folder: A model folder (`save_pretrained`, `train.py` export), a dataset folder or a Space folder.
         repo_id: The Hub repository, `user/name`.
-        repo_type: `model` or `dataset`; detected from the folder when `None`.
+        repo_type: `model`, `dataset` or `space`; detected from the folder when `None`.
 
     Returns:
-        `UploadPlan` with every file to upload (sorted by path).
+        `UploadPlan` with every file to upload (sorted by path; for a Space, this package's files follow as
+        `unisign/...`).
 
     Raises:
         ValueError: if the folder is missing, `repo_id` is malformed, or a kind of file the folder needs is absent.
@@ -127,15 +159,15 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     repo_type = repo_type or detect_repo_type(folder)
     if repo_type not in REPO_TYPES:
         raise ValueError(f"Unknown `repo_type` {repo_type!r}. Available types: {list(REPO_TYPES)}.")
-    kinds = MODEL_FILE_KINDS if repo_type == "model" else DATASET_FILE_KINDS
-    paths = sorted(
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if path.is_file() and not any(fnmatch.fnmatch(path.relative_to(folder).as_posix(), p) for p in EXCLUDED)
-    )
+    kinds = {"model": MODEL_FILE_KINDS, "dataset": DATASET_FILE_KINDS, "space": SPACE_FILE_KINDS}[repo_type]
+    paths = _folder_files(folder)
+    if repo_type == "space" and any(path.startswith(f"{SPACE_PACKAGE_DIR}/") for path in paths):
+        raise ValueError(f"`{folder}` has a `{SPACE_PACKAGE_DIR}/` folder: the upload adds this package there itself.")
     files = tuple(UploadFile(path, (folder / path).stat().st_size, _kind(path, kinds)) for path in paths)
     is_adapter = repo_type == "model" and not (folder / "config.json").is_file()
     required = [kind for kind in kinds if not (is_adapter and kind in ADAPTER_OPTIONAL_KINDS)]
+    if repo_type == "space":
+        files += _package_files()
     missing = [kind for kind in required if not any(file.kind == kind for file in files)]
     if is_adapter and (folder / "adapter_config.json").is_file():
         from .model_card import is_hub_id
@@ -167,14 +199,14 @@ def push_to_hub(
     revision: str | None = None,
     commit_message: str | None = None,
 ) -> UploadPlan:
-    """Upload a model or dataset folder to the Hub (creating the repository if needed), or only list it.
+    """Upload a model, dataset or Space folder to the Hub (creating the repository if needed), or only list it.
 
     Args:
         folder: The folder to share (see `upload_plan`). A model folder without a card, or whose card is still a
             placeholder (`unisign.model_card.needs_card`), first gets its card and remote-code files
             (`unisign.model_card.make_shareable`).
         repo_id: The Hub repository, `user/name`.
-        repo_type: `model` or `dataset`; detected from the folder when `None`.
+        repo_type: `model`, `dataset` or `space`; detected from the folder when `None`.
         dry_run: List the files (`UploadPlan.summary()`) and upload nothing: no network access at all.
         private: Create the repository private (an existing repository keeps its visibility).
         token: Hub token; the logged-in user's by default.
@@ -193,9 +225,23 @@ def push_to_hub(
     plan = upload_plan(folder, repo_id, repo_type)
     if dry_run:
         return plan
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(token=token)
+    message = commit_message or f"Upload {plan.repo_type} with unisign"
+    if plan.repo_type == "space":
+        # the files come from two folders (the Space's and this package's): one commit of explicit additions
+        api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+        operations = [
+            CommitOperationAdd(
+                path_in_repo=file.path_in_repo,
+                path_or_fileobj=str(file.local_path or plan.folder / file.path_in_repo),
+            )
+            for file in plan.files
+        ]
+        api.create_commit(repo_id, operations, commit_message=message, repo_type="space", revision=revision)
+        logger.info(f"Uploaded {len(plan.files)} files to space repository {repo_id}.")
+        return plan
     api.create_repo(repo_id, repo_type=plan.repo_type, private=private, exist_ok=True)
     api.upload_folder(
         repo_id=repo_id,
@@ -203,7 +249,7 @@ def push_to_hub(
         repo_type=plan.repo_type,
         revision=revision,
         allow_patterns=[file.path_in_repo for file in plan.files],
-        commit_message=commit_message or f"Upload {plan.repo_type} with unisign",
+        commit_message=message,
     )
     logger.info(f"Uploaded {len(plan.files)} files to {plan.repo_type} repository {repo_id}.")
     return plan
@@ -212,25 +258,44 @@ def push_to_hub(
 def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> None:
     """Command line: `python -m unisign.hub FOLDER REPO_ID [--repo-type dataset] [--dry-run] [--private]`.
 
+    `--space USER/NAME [FOLDER]` uploads the demo Space instead (FOLDER: the checkout's `spaces/unisign-demo`).
+
     Args:
         argv (`list[str]`, *optional*): the arguments; defaults to `sys.argv[1:]`.
         prog (`str`, *optional*): the command's name in help and error messages (`unisign push` runs this too).
     """
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("folder", help="model folder (save_pretrained / train.py export) or dataset folder")
-    parser.add_argument("repo_id", help="Hub repository, user/name")
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        help="model folder (save_pretrained / train.py export) or dataset folder; with --space, the Space folder "
+        "(default: spaces/unisign-demo of this checkout)",
+    )
+    parser.add_argument("repo_id", nargs="?", help="Hub repository, user/name")
     parser.add_argument("--repo-type", choices=REPO_TYPES, help="detected from the folder by default")
+    parser.add_argument(
+        "--space", metavar="USER/NAME", help="upload the demo Space (with a copy of this package) to this Space"
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; upload nothing")
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", help="branch to push to")
     argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
+    folder, repo_id, repo_type = args.folder, args.repo_id, args.repo_type
+    if args.space:
+        if repo_id is not None or repo_type not in (None, "space"):
+            parser.error("with --space USER/NAME, give at most the Space folder (no REPO_ID, no other --repo-type).")
+        from .demo import SPACE_FOLDER
+
+        folder, repo_id, repo_type = folder or SPACE_FOLDER, args.space, "space"
+    elif folder is None or repo_id is None:
+        parser.error("give FOLDER and REPO_ID (or --space USER/NAME).")
     with one_line_errors(prog, debug):
         try:
             plan = push_to_hub(
-                args.folder,
-                args.repo_id,
-                repo_type=args.repo_type,
+                folder,
+                repo_id,
+                repo_type=repo_type,
                 dry_run=args.dry_run,
                 private=args.private or None,
                 revision=args.revision,

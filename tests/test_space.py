@@ -1,0 +1,406 @@
+"""The demo Space: its folder, `unisign push --space`, the demo's checks and results, and the page in a real browser.
+
+The browser tests start `spaces/unisign-demo/app.py` on a free local port and drive Debian's Chromium
+(`/usr/bin/chromium`, installed by `.ci/run`) with Playwright, which downloads no browser of its own. With
+`UNISIGN_DEMO_SCREENSHOT=docs/demo_screenshot.png` the page's screenshot is also copied there (see docs/demo.md).
+"""
+
+import contextlib
+import inspect
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import huggingface_hub
+import numpy as np
+import pytest
+
+from unisign.hub import main as hub_main
+from unisign.hub import push_to_hub, upload_plan
+
+from .conftest import REPO_ROOT
+from .test_hub import no_network  # noqa: F401  (fixture: `HfApi` replaced by a recorder that sends nothing)
+from .test_pipeline import model_dir  # noqa: F401  (fixture: a tiny pose-only model folder)
+from .training_helpers import write_video
+
+
+SPACE = REPO_ROOT / "spaces" / "unisign-demo"
+CHROMIUM = Path("/usr/bin/chromium")
+# decoding of every translation here, on the page (`app.py` options) and by `unisign translate` alike
+SETTINGS = ["--num-beams", "1", "--max-new-tokens", "20"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require(available: bool, message: str) -> None:
+    """Skip the test when something it needs is missing, or fail it when `UNISIGN_REQUIRE_SHARED=1` (CI)."""
+    if available:
+        return
+    if os.environ.get("UNISIGN_REQUIRE_SHARED") == "1":
+        pytest.fail(f"UNISIGN_REQUIRE_SHARED=1 but {message}")
+    pytest.skip(message)
+
+
+def _installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def signer_video(data_dir) -> Path:
+    require(_installed("mediapipe"), "mediapipe is not installed (pip install --no-deps mediapipe==0.10.14)")
+    return data_dir / "pose-format" / "test_video.mp4"
+
+
+@pytest.fixture(scope="module")
+def demo_model(model_dir) -> str:  # noqa: F811
+    """The tiny model, or `UNISIGN_DEMO_MODEL` (a trained model, for the docs' screenshot)."""
+    return os.environ.get("UNISIGN_DEMO_MODEL", str(model_dir))
+
+
+@pytest.fixture(scope="module")
+def demo_translator(demo_model, tmp_path_factory):
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    from unisign.demo import DemoTranslator
+
+    return DemoTranslator(demo_model, device="cpu", workdir=tmp_path_factory.mktemp("demo-outputs"))
+
+
+@pytest.fixture(scope="module")
+def cli_text(demo_model, signer_video) -> str:
+    """What `unisign translate VIDEO --model MODEL` prints with `SETTINGS`."""
+    from unisign import cli
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        cli.main(["translate", str(signer_video), "--model", demo_model, "--device=cpu", *SETTINGS, "--no-progress"])
+    return printed.getvalue().strip()
+
+
+# The Space folder and its upload
+
+
+def test_the_space_folder_is_a_gradio_space_with_the_signer_video_and_its_licence(data_dir):
+    card = huggingface_hub.SpaceCard.load(SPACE / "README.md").data
+    assert card.sdk == "gradio" and (SPACE / card.app_file).is_file()
+    assert card.models and all(model.count("/") == 1 for model in card.models)
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text()
+    requirements = (SPACE / "requirements.txt").read_text().splitlines()
+    gradio_pin = next(line for line in requirements if line.startswith("gradio=="))
+    assert f'demo = ["{gradio_pin}"]' in pyproject and card.sdk_version == gradio_pin.split("==")[1]
+    # the example is the shared signer video, byte for byte, and ships with the licence it came under
+    example = SPACE / "examples" / "signer.mp4"
+    assert example.read_bytes() == (data_dir / "pose-format" / "test_video.mp4").read_bytes()
+    licence = (SPACE / "examples" / "LICENSE-pose-format.txt").read_text()
+    assert licence == (data_dir / "pose-format" / "LICENSE.txt").read_text() and "MIT License" in licence
+
+
+def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no_network, capsys):  # noqa: F811
+    import unisign
+
+    hub_main(["--space", "someone/unisign-demo", "--dry-run"], prog="unisign push")
+    printed = capsys.readouterr().out
+    assert printed.startswith("Dry run: nothing was uploaded. Would upload to the space repository someone/unisign-")
+    assert no_network == []  # not even an `HfApi` was made
+    plan = upload_plan(SPACE, "someone/unisign-demo", "space")
+    package = Path(unisign.__file__).parent
+    space_files, package_files = (
+        sorted(
+            prefix + path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        )
+        for folder, prefix in ((SPACE, ""), (package, "unisign/"))
+    )
+    assert "unisign/demo.py" in package_files and "app.py" in space_files
+    assert [file.path_in_repo for file in plan.files] == space_files + package_files
+    for path in space_files + package_files:
+        assert f"  {path} " in printed
+
+
+def test_a_space_upload_creates_a_gradio_space_and_commits_exactly_the_planned_files(no_network):  # noqa: F811
+    plan = push_to_hub(SPACE, "someone/unisign-demo", repo_type="space", private=True)
+    assert no_network[1] == (
+        "create_repo",
+        "someone/unisign-demo",
+        {"repo_type": "space", "space_sdk": "gradio", "private": True, "exist_ok": True},
+    )
+    _, repo_id, operations, options = no_network[2]
+    assert repo_id == "someone/unisign-demo" and options["repo_type"] == "space"
+    assert [operation.path_in_repo for operation in operations] == [file.path_in_repo for file in plan.files]
+    demo_source = next(operation for operation in operations if operation.path_in_repo == "unisign/demo.py")
+    assert Path(demo_source.path_or_fileobj).read_text() == (REPO_ROOT / "src/unisign/demo.py").read_text()
+
+
+def test_a_space_folder_without_its_app_or_with_a_package_of_its_own_is_refused(tmp_path, no_network):  # noqa: F811
+    shutil.copytree(SPACE, tmp_path / "space")
+    (tmp_path / "space" / "app.py").unlink()
+    with pytest.raises(ValueError, match="lacks the app file"):
+        upload_plan(tmp_path / "space", "someone/demo", "space")
+    (tmp_path / "space" / "app.py").write_text("")
+    (tmp_path / "space" / "unisign").mkdir()
+    (tmp_path / "space" / "unisign" / "__init__.py").write_text("")
+    with pytest.raises(ValueError, match="has a `unisign/` folder"):
+        upload_plan(tmp_path / "space", "someone/demo", "space")
+    with pytest.raises(SystemExit):
+        hub_main(["--space", "someone/demo", "someone/other"])  # a Space repository twice
+    assert no_network == []
+
+
+def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
+    from unisign import cli
+
+    monkeypatch.delenv("UNISIGN_MODEL", raising=False)
+    with pytest.raises(SystemExit):
+        cli.main(["demo"])
+    assert "give `--model FOLDER_OR_HUB_ID`" in capsys.readouterr().err
+
+
+# What one request does
+
+
+def test_the_page_starts_with_the_decoding_settings_of_unisign_translate():
+    from unisign import cli, demo
+
+    translate = cli.build_parser().parse_args(["translate", "clip.mp4", "--model", "m"])
+    for function in (demo.DemoTranslator.__call__, demo.build_demo):
+        defaults = inspect.signature(function).parameters
+        assert (defaults["num_beams"].default, defaults["max_new_tokens"].default) == (4, 100)
+    assert (translate.num_beams, translate.max_new_tokens) == (4, 100)
+
+
+def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_model(demo_translator):
+    from unisign.extraction import load_poses
+
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    result = demo_translator(pose_file, num_beams=1, max_new_tokens=8)
+    sample = load_poses(pose_file)
+    expected = demo_translator.pipeline(sample, num_beams=1, max_new_tokens=8)["translation_text"]
+    assert result.text == expected and result.video is None and result.image.suffix == ".png"
+    assert list(result.timings) == ["reading poses", "translation", "drawing"]
+    assert list(demo_translator.prompts) == ["en", "zh"]  # the processor's default language first
+    chinese = demo_translator(pose_file, "zh", num_beams=1, max_new_tokens=8)
+    assert (
+        chinese.text
+        == demo_translator.pipeline(sample, language="zh", num_beams=1, max_new_tokens=8)["translation_text"]
+    )
+
+
+def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their_frames(
+    golden_dir, signer_video, tmp_path
+):
+    from safetensors.torch import load_file
+    from transformers import AutoConfig
+
+    from unisign import convert_reference_checkpoint
+    from unisign.data.video import read_video_frames
+    from unisign.demo import DemoInputError, DemoTranslator
+    from unisign.synthetic.render import PART_DOT_COLOURS
+    from unisign.visualization import hand_sampled_frames
+
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    # the authors' (tiny) RGB-pose checkpoint, converted with its tokenizer as `unisign convert --tokenizer` does
+    state_dict = load_file(golden_dir / "official_state_dict.safetensors")
+    text_config = AutoConfig.from_pretrained(golden_dir / "tiny-mt5")
+    model, processor = convert_reference_checkpoint(state_dict, text_config, tokenizer=golden_dir / "tiny-mt5")
+    model.save_pretrained(tmp_path / "converted")
+    processor.save_pretrained(tmp_path / "converted")
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, read_video_frames(signer_video, np.arange(24)), fps=30)  # the first 0.8 s
+
+    translator = DemoTranslator(str(tmp_path / "converted"), device="cpu", workdir=tmp_path / "outputs")
+    assert translator.uses_rgb and list(translator.prompts) == ["zh", "en"]
+    result = translator(clip, num_beams=1, max_new_tokens=12)
+    expected = translator.pipeline(str(clip), num_beams=1, max_new_tokens=12, return_poses=True)  # its own reading
+    assert result.text == expected["translation_text"]
+    with pytest.raises(DemoInputError, match="also reads RGB hand crops: upload the video"):
+        translator(SPACE / "examples" / "mediapipe.pose")
+
+    # frames the hand crops come from are framed in the hand's colour (the first hand's frame is the outer one)
+    marked = hand_sampled_frames(expected["poses"])
+    assert sum(len(frames) for frames in marked.values()) > 0
+    drawn = read_video_frames(result.video, np.arange(24)).astype(np.int16)  # (24, H, W, 3)
+    outer_side = {int(frame): side for side in ("right_hand", "left_hand") for frame in marked[side]}
+    for frame in range(24):
+        edge = drawn[frame, :, :2].reshape(-1, 3).mean(0)  # the two leftmost columns
+        distances = {side: np.abs(edge - PART_DOT_COLOURS[side]).max() for side in ("left_hand", "right_hand")}
+        if frame in outer_side:
+            assert distances[outer_side[frame]] < 40, (frame, edge)
+        else:
+            assert min(distances.values()) > 40, (frame, edge)
+
+
+def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
+    from unisign.data.video import read_video_frames
+    from unisign.demo import MIN_FRAMES, DemoInputError
+
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("a text file renamed .mp4\n")
+    requests = len(list(demo_translator.workdir.glob("request-*")))
+    with pytest.raises(DemoInputError, match=r"Could not open `notes.mp4` as a video: it is corrupt or not a video"):
+        demo_translator(fake)
+    with pytest.raises(DemoInputError, match=r"Unsupported file `notes.txt`: upload a video \(.mp4, .webm, .mov\)"):
+        demo_translator(fake.with_suffix(".txt"))
+    short = tmp_path / "short.mp4"
+    write_video(short, read_video_frames(signer_video, np.arange(MIN_FRAMES - 3)))  # a person, but 5 frames
+    with pytest.raises(DemoInputError, match=f"too short: {MIN_FRAMES - 3} frames .* at least {MIN_FRAMES}"):
+        demo_translator(short)
+    empty_room = tmp_path / "empty_room.mp4"
+    write_video(empty_room, np.full((MIN_FRAMES + 2, 96, 128, 3), 128, dtype=np.uint8))
+    with pytest.raises(DemoInputError, match=f"No person was found in any of the {MIN_FRAMES + 2} frames"):
+        demo_translator(empty_room)
+    assert len(list(demo_translator.workdir.glob("request-*"))) == requests  # nothing drawn for a refused clip
+
+
+# The page in a browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_model, tmp_path_factory):
+    """`python spaces/unisign-demo/app.py --model ... --port N ...` starting (`page` waits until it answers)."""
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    port = _free_port()
+    log = tmp_path_factory.mktemp("demo-server") / "server.log"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    command = [sys.executable, str(SPACE / "app.py"), "--model", demo_model, "--port", str(port), *SETTINGS]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--device", "cpu"], env=environment, stdout=output, stderr=output
+        )
+    try:
+        yield server, f"http://127.0.0.1:{port}/", log
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"The demo did not start (exit code {server.poll()}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def page(demo_server, tmp_path):
+    require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    require(_installed("playwright"), 'playwright is not installed (pip install -e ".[dev]")')
+    from playwright.sync_api import sync_playwright
+
+    server, url, log = demo_server
+    _wait_until_up(server, url, log)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "chromium-profile",
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.goto(url)
+            yield page
+        finally:
+            context.close()
+
+
+def test_concurrent_visitors_are_queued_and_each_gets_the_translation(demo_server, demo_translator):
+    from gradio_client import Client, handle_file
+
+    server, url, log = demo_server
+    _wait_until_up(server, url, log)
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    client = Client(url, verbose=False)
+    jobs = [
+        client.submit(handle_file(str(pose_file)), "en", 1, 8, api_name="/translate_poses") for _ in range(3)
+    ]  # all three in the queue at once
+    texts = [job.result(timeout=120)[0] for job in jobs]
+    assert texts == [demo_translator(pose_file, num_beams=1, max_new_tokens=8).text] * 3
+
+
+def _upload_video(page, path: Path) -> None:
+    page.locator("#input-video input[type=file]").set_input_files(str(path))
+    page.locator("#input-video video").wait_for(state="attached", timeout=15_000)
+    page.locator("#translate-video").click()
+
+
+def test_the_page_translates_the_signer_video_as_unisign_translate_does(
+    demo_server, cli_text, page, signer_video, tmp_path
+):
+    """The server starts while `unisign translate` runs (fixtures in this order), then the browser opens the page."""
+    from playwright.sync_api import expect
+
+    from unisign.extraction import probe_video
+
+    _upload_video(page, signer_video)
+    expect(page.get_by_text("Extracting poses").first).to_be_visible(timeout=20_000)  # the progress indicator
+    translation = page.locator("#text textarea")
+    expect(translation).not_to_have_value("", timeout=45_000)
+    assert translation.input_value() == cli_text
+    drawn = page.locator("#keypoints video")
+    expect(drawn).to_be_visible()
+    page.wait_for_function("document.querySelector('#keypoints video').readyState >= 2", timeout=10_000)  # decoded
+    source = drawn.get_attribute("src")
+    assert source.endswith("keypoints.mp4")
+    # the served video: the keypoints drawn over every frame of the upload
+    with urllib.request.urlopen(urllib.parse.urljoin(page.url, source), timeout=10) as response:
+        (tmp_path / "keypoints.mp4").write_bytes(response.read())
+    drawn_info, video_info = probe_video(tmp_path / "keypoints.mp4"), probe_video(signer_video)
+    assert (drawn_info.num_frames, drawn_info.width, drawn_info.height) == (58, video_info.width, video_info.height)
+    timings = page.locator("#timings")
+    expect(timings).to_contain_text("58 frames, a person in 58 · pose extraction")
+    assert re.search(
+        r"pose extraction \d+\.\d\d s · translation \d+\.\d\d s · drawing \d+\.\d\d s", timings.inner_text()
+    )
+    screenshot = tmp_path / "demo_screenshot.png"  # the test's artefact
+    page.screenshot(path=str(screenshot), full_page=True)
+    if os.environ.get("UNISIGN_DEMO_SCREENSHOT"):  # docs/demo.md: how docs/demo_screenshot.png is made
+        shutil.copyfile(screenshot, os.environ["UNISIGN_DEMO_SCREENSHOT"])
+
+
+def test_the_page_shows_the_error_for_a_text_file_renamed_mp4(page, tmp_path):
+    from playwright.sync_api import expect
+
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("a text file renamed .mp4\n")
+    _upload_video(page, fake)
+    message = page.get_by_text("Could not open `notes.mp4` as a video: it is corrupt or not a video")
+    expect(message).to_be_visible(timeout=20_000)  # in the page's error toast
+    assert page.locator("#text textarea").input_value() == ""
