@@ -13,6 +13,7 @@
 # own numbers (issue 8) came from its code on an H200 with torch 2.11.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's unisign, and tests/ for its helpers
 out="${OUT:-.}/gpu_suite.jsonl"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$out"
 python - <<'PY' | tee -a "$out"
