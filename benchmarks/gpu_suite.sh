@@ -59,19 +59,15 @@ distributed() {
 import sys
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
-from tests.training_helpers import TINY_POSE, make_language_model, make_pose_dataset, make_tokenizer, write_run_config
+from tests.training_helpers import TINY_POSE, make_run_assets, write_run_config
 
 root = Path(sys.argv[1])
-tokenizer = make_tokenizer(root / "tokenizer")
-model = make_language_model(root / "mt5", vocab_size=len(AutoTokenizer.from_pretrained(tokenizer)))
-training = {"batch_size": 2, "eval_batch_size": 2, "eval_every": 1, "save_every": 1, "mixed_precision": "bf16"}
+assets = make_run_assets(root)
 write_run_config(
     root / "run.yaml",
-    model={"language_model": str(model), "tokenizer": str(tokenizer), "config": TINY_POSE},
-    data={"path": str(make_pose_dataset(root / "data"))},
-    training=training,
+    model={"language_model": str(assets.language_model), "tokenizer": str(assets.tokenizer), "config": TINY_POSE},
+    data={"path": str(assets.data)},
+    training={"batch_size": 2, "eval_batch_size": 2, "eval_every": 1, "save_every": 1, "mixed_precision": "bf16"},
 )
 PY
     local config output log started rc resume_rc

@@ -20,9 +20,7 @@ from .training_helpers import (
     REPO,
     TINY_POSE,
     assert_same_trained_parameters,
-    make_language_model,
-    make_pose_dataset,
-    make_tokenizer,
+    make_run_assets,
     run_train_script,
     write_run_config,
 )
@@ -36,16 +34,7 @@ NEEDS_DEEPSPEED = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
-    root = tmp_path_factory.mktemp("assets")
-    tokenizer = make_tokenizer(root / "tokenizer")
-    from transformers import AutoTokenizer
-
-    vocab_size = len(AutoTokenizer.from_pretrained(tokenizer))
-    return SimpleNamespace(
-        tokenizer=tokenizer,
-        language_model=make_language_model(root / "mt5", vocab_size=vocab_size),
-        data=make_pose_dataset(root / "data"),
-    )
+    return make_run_assets(tmp_path_factory.mktemp("assets"))
 
 
 def write_config(path: Path, assets, output_dir: Path, **training) -> Path:

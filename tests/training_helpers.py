@@ -4,10 +4,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import yaml
-from transformers import MT5Config, MT5ForConditionalGeneration, T5Tokenizer
+from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration, T5Tokenizer
 
 from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
 
@@ -159,3 +160,14 @@ def assert_same_trained_parameters(expected_folder: Path, actual_folder: Path) -
     assert len(parameters) > 100
     for key in parameters:
         torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-5)
+
+
+def make_run_assets(root: Path) -> SimpleNamespace:
+    """What a tiny training run starts from, under `root`: `tokenizer`, `language_model` (tiny mT5), `data`."""
+    tokenizer = make_tokenizer(root / "tokenizer")
+    vocab_size = len(AutoTokenizer.from_pretrained(tokenizer))
+    return SimpleNamespace(
+        tokenizer=tokenizer,
+        language_model=make_language_model(root / "mt5", vocab_size=vocab_size),
+        data=make_pose_dataset(root / "data"),
+    )

@@ -38,6 +38,7 @@ from .setup import (
     fsdp_wrapping_units,
     shards_parameters,
     use_sync_batch_norm,
+    whole_model_construction,
 )
 from .testing import evaluate_export_on_test_split
 
@@ -251,7 +252,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         **accelerator_placement(),
     )
     check_launch(accelerator)
-    with accelerator.main_process_first():  # the main process generates data and trains a tokenizer; others reuse
+    # the main process generates data and trains a tokenizer; the others reuse them
+    with accelerator.main_process_first(), whole_model_construction(accelerator):
         if data.format == "synthetic":
             prepare_synthetic_data(data)
         set_seed(training.seed)
@@ -286,12 +288,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     eval_loaders = {task: accelerator.prepare(loader) for task, loader in eval_loaders.items()}
     steps_per_epoch = math.ceil(len(train_loader) / training.gradient_accumulation_steps)
     total_steps = training.max_steps or training.num_epochs * steps_per_epoch
-    # Accelerate steps a prepared scheduler once per process at each optimizer step
-    processes = accelerator.num_processes
-    schedule = get_cosine_schedule_with_warmup(optimizer, training.warmup_steps * processes, total_steps * processes)
+    # Accelerate steps a prepared scheduler once per process at each optimizer step; under DeepSpeed, `prepare` returns
+    # a scheduler prepared on its own as it is: stepped once, and left out of the saved state unless registered
+    deepspeed = accelerator.distributed_type == DistributedType.DEEPSPEED
+    per_step = 1 if deepspeed else accelerator.num_processes
+    schedule = get_cosine_schedule_with_warmup(optimizer, training.warmup_steps * per_step, total_steps * per_step)
     scheduler = accelerator.prepare(schedule)
     progress = Progress()
     accelerator.register_for_checkpointing(progress)
+    if deepspeed:
+        accelerator.register_for_checkpointing(scheduler)
 
     if resume:
         checkpoint = latest_checkpoint(output_dir)

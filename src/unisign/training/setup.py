@@ -1,6 +1,7 @@
 """Model and processor of a run, for each stage of the recipe, and the checks that must pass before any compute."""
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import accelerate
@@ -290,3 +291,24 @@ def fsdp_wrapping_units(model: torch.nn.Module, names: list[str] | None) -> list
     """
     present = {type(module).__name__ for module in model.modules()}
     return [name for name in names or model._no_split_modules if name in present]
+
+
+@contextmanager
+def whole_model_construction(accelerator):
+    """Build the model whole on each process, also under DeepSpeed ZeRO-3 (`prepare` partitions it afterwards).
+
+    Under ZeRO-3, Accelerate registers its DeepSpeed config with transformers, and every `from_pretrained` then
+    partitions each weight as it is created (`deepspeed.zero.Init`, whatever `zero3_init_flag` says). That is a
+    collective: inside `main_process_first` the main process would wait for the others forever, and a partitioned mT5
+    has nothing to copy into a new Uni-Sign model.
+    """
+    if accelerator.distributed_type != DistributedType.DEEPSPEED:
+        yield
+        return
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        accelerator.state.deepspeed_plugin.set_deepspeed_weakref()
