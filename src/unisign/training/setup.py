@@ -285,12 +285,12 @@ def shards_parameters(accelerator) -> bool:
 
 
 def fsdp_wrapping_units(model: torch.nn.Module, names: list[str] | None) -> list[str]:
-    """The module classes FSDP shards one by one: those of `names` (default `_no_split_modules`) the model has.
+    """The module classes FSDP shards one by one: those of `names` (default `_no_split_modules`) the model has, sorted.
 
     Accelerate refuses a class the model lacks, and a pose-only model has no `UniSignHandImageEncoder`.
     """
     present = {type(module).__name__ for module in model.modules()}
-    return [name for name in names or model._no_split_modules if name in present]
+    return sorted(name for name in names or model._no_split_modules if name in present)
 
 
 @contextmanager
