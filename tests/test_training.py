@@ -1,9 +1,7 @@
 """train.py and `unisign.training`: every shipped stage config on tiny data, exports, exact resume, bad configs."""
 
 import json
-import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +17,14 @@ from unisign.training import load_config, train
 from unisign.training.arguments import config_to_dict
 from unisign.training.setup import use_sync_batch_norm
 
-from .training_helpers import TINY_POSE, make_language_model, make_pose_dataset, make_tokenizer
+from .training_helpers import (
+    TINY_POSE,
+    assert_same_trained_parameters,
+    make_language_model,
+    make_pose_dataset,
+    make_tokenizer,
+    run_train_script,
+)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,15 +149,6 @@ def test_finetune_configs_run_and_export(config_name, stage1_export, assets, tmp
 # -- resume and distribution ---------------------------------------------------------------------------------------
 
 
-def run_train_script(
-    config_path: Path, *extra: str, env: dict | None = None, launcher=()
-) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    command = [*launcher] if launcher else [sys.executable]
-    command += [str(REPO / "train.py"), "--config", str(config_path), *extra]
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, cwd=REPO)
-
-
 def write_config(path: Path, assets, output_dir: Path, *extra: str) -> Path:
     """A fine-tuning run from tiny mT5 (dropout on, to check that RNG state is restored too)."""
     config = load_config(CONFIGS / "finetune_slt_csl_daily.yaml", [*tiny_overrides(assets, output_dir, 6), *extra])
@@ -212,20 +208,7 @@ def test_two_processes_equal_one_process_accumulating_the_two_halves(assets, tmp
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
     completed = run_train_script(double, env={"ACCELERATE_USE_CPU": "1"}, launcher=torchrun)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    expected = load_file(tmp_path / "single" / "last" / "model.safetensors")
-    actual = load_file(tmp_path / "double" / "last" / "model.safetensors")
-    # Parameters only: batch-norm running statistics are buffers, updated once per forward (2 per step here, 1 per
-    # process there) and broadcast from rank 0 by DDP. Also left out: the biases of convolutions that feed a batch
-    # norm directly, whose gradient is zero in exact arithmetic (the norm removes any per-channel constant); Adam
-    # divides their rounding noise by its own size and moves them by +-lr whichever way the noise falls.
-    buffers = ("running_mean", "running_var", "num_batches_tracked")
-    cancelled_biases = ("residual.0.bias", "temporal_conv.bias")
-    parameters = [key for key in expected if not key.endswith(buffers + cancelled_biases)]
-    assert len(parameters) > 100
-    # The processes run 1 thread each and the single one 2, so reductions sum in other orders; Adam turns such
-    # rounding in a small gradient component into up to ~1e-4 of its lr-sized step (lr 0.01 here).
-    for key in parameters:
-        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-5)
+    assert_same_trained_parameters(tmp_path / "single" / "last", tmp_path / "double" / "last")
 
 
 def test_synchronised_batch_norm_only_for_multi_gpu_runs():

@@ -1,13 +1,19 @@
 """Tiny tokenizer, language model, pose dataset and run configs for the training tests (no download, no shared/)."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import yaml
-from transformers import MT5Config, MT5ForConditionalGeneration, T5Tokenizer
+from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration, T5Tokenizer
 
 from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
 
+
+REPO = Path(__file__).resolve().parents[1]
 
 WORDS = ["I", "you", "go", "come", "store", "home", "today", "tomorrow", "happy", "sad", "eat", "drink"]
 TINY_LM = {"d_model": 16, "d_kv": 8, "d_ff": 32, "num_layers": 1, "num_decoder_layers": 1, "num_heads": 2}
@@ -130,3 +136,48 @@ def write_run_config(path: Path, **sections) -> Path:
             config[section] = values
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def run_train_script(
+    config_path: Path, *extra: str, env: dict | None = None, launcher=()
+) -> subprocess.CompletedProcess:
+    """`train.py --config config_path *extra` in a fresh process (or under `launcher`, e.g. torchrun), offline."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    command = [*launcher] if launcher else [sys.executable]
+    command += [str(REPO / "train.py"), "--config", str(config_path), *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, cwd=REPO)
+
+
+def assert_same_trained_parameters(expected_folder: Path, actual_folder: Path) -> None:
+    """The parameters of two exports of the same training, one of them split over processes, agree to 1e-5.
+
+    Parameters only: batch-norm running statistics are buffers, updated once per forward (2 per step in one process
+    accumulating two batches, 1 per process in two) and broadcast from rank 0 by DDP. Also left out: the biases of
+    convolutions that feed a batch norm directly, whose gradient is zero in exact arithmetic (the norm removes any
+    per-channel constant); Adam divides their rounding noise by its own size and moves them by +-lr whichever way the
+    noise falls. The processes may run other thread counts than the single one, so reductions sum in other orders;
+    Adam turns such rounding in a small gradient component into up to ~1e-4 of its lr-sized step (lr 0.01 here).
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    expected = load_file(expected_folder / "model.safetensors")
+    actual = load_file(actual_folder / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    cancelled_biases = ("residual.0.bias", "temporal_conv.bias")
+    parameters = [key for key in expected if not key.endswith(buffers + cancelled_biases)]
+    assert len(parameters) > 100
+    for key in parameters:
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-5)
+
+
+def make_run_assets(root: Path) -> SimpleNamespace:
+    """What a tiny training run starts from, under `root`: `tokenizer`, `language_model` (tiny mT5), `data`."""
+    tokenizer = make_tokenizer(root / "tokenizer")
+    vocab_size = len(AutoTokenizer.from_pretrained(tokenizer))
+    return SimpleNamespace(
+        tokenizer=tokenizer,
+        language_model=make_language_model(root / "mt5", vocab_size=vocab_size),
+        data=make_pose_dataset(root / "data"),
+    )

@@ -100,6 +100,12 @@ def export_model(accelerator, model, processor, folder: Path, metrics: dict, set
     """
     unwrapped = accelerator.unwrap_model(model)
     state_dict = accelerator.get_state_dict(model)  # gathers sharded (FSDP/DeepSpeed) weights; every process calls it
+    # one name per tied parameter: DeepSpeed gathers a separate copy under each of mT5's three embedding names, and
+    # `save_pretrained` keeps copies that do not share memory
+    first_names = {}
+    for name, parameter in unwrapped.named_parameters(remove_duplicate=False):
+        if first_names.setdefault(id(parameter), name) != name and state_dict is not None:
+            state_dict.pop(name, None)
     if not accelerator.is_main_process:
         return
     is_lora = hasattr(unwrapped, "peft_config")

@@ -1,8 +1,9 @@
 """The training loop: Accelerate for devices, precision, accumulation and distribution; exact resume; exports.
 
-Launch:
+Launch (docs/distributed.md):
     python train.py --config configs/finetune_slt.yaml                      # one CPU or GPU
     accelerate launch --config_file configs/accelerate/ddp.yaml train.py --config configs/stage1.yaml
+    accelerate launch --config_file configs/accelerate/ddp_cpu.yaml train.py --config ...   # CPU processes, gloo
 """
 
 import json
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 import yaml
 from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, DistributedType, ProjectConfiguration, set_seed
+from torch.distributed.fsdp import register_fsdp_forward_method
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
@@ -30,7 +32,17 @@ from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
 from .run_folder import cut_log, prepare_run_folder, published, seal_checkpoint
-from .setup import apply_lora, build_model_and_processor, check_run, use_sync_batch_norm
+from .setup import (
+    accelerator_placement,
+    apply_lora,
+    build_model_and_processor,
+    check_launch,
+    check_run,
+    fsdp_wrapping_units,
+    shards_parameters,
+    use_sync_batch_norm,
+    whole_model_construction,
+)
 from .testing import evaluate_export_on_test_split
 
 
@@ -143,13 +155,17 @@ def evaluate_task(accelerator, model, processor, loader, config: TrainConfig) ->
     model.eval()
     unwrapped = accelerator.unwrap_model(model)
     predictions, losses = [], []
+    synced = shards_parameters(accelerator)
     for batch in tqdm(loader, desc="Evaluating", disable=not accelerator.is_local_main_process, leave=False):
         losses.append(accelerator.gather_for_metrics(model(**batch).loss.detach()[None]))
-        generated = unwrapped.generate(
-            **{k: v for k, v in batch.items() if k != "labels"},
-            num_beams=config.training.eval_num_beams,
-            max_new_tokens=config.training.eval_max_new_tokens,
-        )
+        # in the training precision (`prepare` puts autocast around the wrapped model's forward only)
+        with accelerator.autocast():
+            generated = unwrapped.generate(
+                **{k: v for k, v in batch.items() if k != "labels"},
+                num_beams=config.training.eval_num_beams,
+                max_new_tokens=config.training.eval_max_new_tokens,
+                synced_gpus=synced,
+            )
         generated = accelerator.pad_across_processes(generated, dim=1, pad_index=processor.tokenizer.pad_token_id)
         predictions += processor.batch_decode(accelerator.gather_for_metrics(generated))
     model.train()
@@ -237,10 +253,13 @@ def train(
         log_with=training.log_with,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        **accelerator_placement(),
     )
+    check_launch(accelerator)
     # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
     checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
-    with accelerator.main_process_first():  # the main process generates data and trains a tokenizer; others reuse
+    # the main process generates data and trains a tokenizer; the others reuse them
+    with accelerator.main_process_first(), whole_model_construction(accelerator):
         if data.format == "synthetic":
             prepare_synthetic_data(data)
         set_seed(training.seed)
@@ -263,16 +282,28 @@ def train(
         eps=training.adam_epsilon,
         fused=accelerator.device.type in ("cuda", "cpu"),  # one kernel over all parameters: 10x faster on CPU
     )
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:  # DeepSpeed clips inside its step, from its config
+        accelerator.state.deepspeed_plugin.deepspeed_config["gradient_clipping"] = training.max_grad_norm or 0.0
+    if accelerator.distributed_type == DistributedType.FSDP:
+        plugin = accelerator.state.fsdp_plugin
+        plugin.transformer_cls_names_to_wrap = fsdp_wrapping_units(model, plugin.transformer_cls_names_to_wrap)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
+    # FSDP 2 gathers the root's own parameters (embeddings, LM head) only around `forward`; evaluation enters through
+    # `generate` (a no-op for models that FSDP 2 did not wrap)
+    register_fsdp_forward_method(accelerator.unwrap_model(model), "generate")
     eval_loaders = {task: accelerator.prepare(loader) for task, loader in eval_loaders.items()}
     steps_per_epoch = math.ceil(len(train_loader) / training.gradient_accumulation_steps)
     total_steps = training.max_steps or training.num_epochs * steps_per_epoch
-    # Accelerate steps a prepared scheduler once per process at each optimizer step
-    processes = accelerator.num_processes
-    schedule = get_cosine_schedule_with_warmup(optimizer, training.warmup_steps * processes, total_steps * processes)
+    # Accelerate steps a prepared scheduler once per process at each optimizer step; under DeepSpeed, `prepare` returns
+    # a scheduler prepared on its own as it is: stepped once, and left out of the saved state unless registered
+    deepspeed = accelerator.distributed_type == DistributedType.DEEPSPEED
+    per_step = 1 if deepspeed else accelerator.num_processes
+    schedule = get_cosine_schedule_with_warmup(optimizer, training.warmup_steps * per_step, total_steps * per_step)
     scheduler = accelerator.prepare(schedule)
     progress = Progress()
     accelerator.register_for_checkpointing(progress)
+    if deepspeed:
+        accelerator.register_for_checkpointing(scheduler)
 
     if resume:
         accelerator.load_state(str(checkpoint))

@@ -1,8 +1,12 @@
 """Model and processor of a run, for each stage of the recipe, and the checks that must pass before any compute."""
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
+import accelerate
 import torch
+from accelerate.utils import DistributedType, InitProcessGroupKwargs
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.utils import logging
 
@@ -212,3 +216,100 @@ def apply_lora(model: UniSignForConditionalGeneration, config: TrainConfig):
 def use_sync_batch_norm(num_processes: int, device: torch.device) -> bool:
     """The reference synchronises batch norm across GPUs; on CPU (gloo) each process keeps its own statistics."""
     return num_processes > 1 and device.type == "cuda"
+
+
+# what launchers export: torchrun and `accelerate launch` (WORLD_SIZE), MPI and Intel MPI (the others)
+WORLD_SIZE_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+# `accelerate launch` exports these for a config's `distributed_type: FSDP` / `DEEPSPEED`
+REQUESTED_SHARDING = {
+    "ACCELERATE_USE_FSDP": DistributedType.FSDP,
+    "ACCELERATE_USE_DEEPSPEED": DistributedType.DEEPSPEED,
+}
+
+
+def _flag(environment, name: str) -> bool:
+    return environment.get(name, "false").lower() in ("1", "true", "yes")
+
+
+def accelerator_placement(environment=os.environ) -> dict:
+    """The `Accelerator` arguments that place a run on this machine's devices.
+
+    Accelerate starts a process group only for devices it knows (CUDA, XPU, NPU...) or when told `cpu=True`; its
+    torchrun launcher (`accelerate launch` with a DDP, FSDP or DeepSpeed config) never passes `ACCELERATE_USE_CPU` on.
+    Without a GPU, each process would then run alone as rank 0 of 1. So a machine without an accelerator asks for the
+    CPU (gloo DDP) -- except under DeepSpeed, which `cpu=True` switches off: there the gloo process group is named
+    instead, and DeepSpeed's own CPU accelerator runs ZeRO over it.
+    """
+    if torch.accelerator.is_available():
+        return {}
+    if not _flag(environment, "ACCELERATE_USE_DEEPSPEED"):
+        return {"cpu": True}
+    return {"kwargs_handlers": [InitProcessGroupKwargs(backend="gloo")]}
+
+
+def check_launch(accelerator, environment=os.environ) -> None:
+    """Refuse a run that Accelerate did not set up as it was launched (one line says why and what to do).
+
+    Two cases: the launcher started several processes but Accelerate sees one (each would train alone and all write
+    the same files), and a launch that asked for FSDP or DeepSpeed where Accelerate set up something else (Accelerate
+    applies FSDP only on GPUs and other accelerators, never on CPU: it would silently run plain DDP there).
+    """
+    launched = max(int(environment.get(name) or 1) for name in WORLD_SIZE_VARIABLES)
+    if launched > 1 and accelerator.num_processes == 1:
+        raise ValueError(
+            f"The launcher started {launched} processes but Accelerate set this one up alone (rank 0 of 1 on "
+            f"{accelerator.device}), so each would train its own model and overwrite the others' files: Accelerate "
+            "distributes only over GPUs and the devices it knows, or the CPU when told; see docs/distributed.md."
+        )
+    for variable, requested in REQUESTED_SHARDING.items():
+        if _flag(environment, variable) and accelerator.distributed_type != requested:
+            raise ValueError(
+                f"The launch asked for {requested.value} but Accelerate {accelerate.__version__} set up "
+                f"{accelerator.distributed_type.value} on {accelerator.device}: it shards with FSDP only on GPUs "
+                "(not on CPU); on CPU use configs/accelerate/ddp_cpu.yaml or a DeepSpeed config "
+                "(docs/distributed.md)."
+            )
+
+
+def shards_parameters(accelerator) -> bool:
+    """Whether each process holds only part of the parameters (FSDP, DeepSpeed ZeRO-3).
+
+    Each forward then gathers the parameters from every process, so all must run the same number of forwards: in
+    `generate`, a process whose sequences are finished keeps stepping until all are (`synced_gpus`).
+    """
+    if accelerator.num_processes == 1:
+        return False
+    if accelerator.distributed_type == DistributedType.FSDP:
+        return True
+    deepspeed = accelerator.distributed_type == DistributedType.DEEPSPEED
+    return deepspeed and accelerator.state.deepspeed_plugin.zero_stage == 3
+
+
+def fsdp_wrapping_units(model: torch.nn.Module, names: list[str] | None) -> list[str]:
+    """The module classes FSDP shards one by one: those of `names` (default `_no_split_modules`) the model has, sorted.
+
+    Accelerate refuses a class the model lacks, and a pose-only model has no `UniSignHandImageEncoder`.
+    """
+    present = {type(module).__name__ for module in model.modules()}
+    return sorted(name for name in names or model._no_split_modules if name in present)
+
+
+@contextmanager
+def whole_model_construction(accelerator):
+    """Build the model whole on each process, also under DeepSpeed ZeRO-3 (`prepare` partitions it afterwards).
+
+    Under ZeRO-3, Accelerate registers its DeepSpeed config with transformers, and every `from_pretrained` then
+    partitions each weight as it is created (`deepspeed.zero.Init`, whatever `zero3_init_flag` says). That is a
+    collective: inside `main_process_first` the main process would wait for the others forever, and a partitioned mT5
+    has nothing to copy into a new Uni-Sign model.
+    """
+    if accelerator.distributed_type != DistributedType.DEEPSPEED:
+        yield
+        return
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        accelerator.state.deepspeed_plugin.set_deepspeed_weakref()
