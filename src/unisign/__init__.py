@@ -1,6 +1,13 @@
 """Uni-Sign for Hugging Face transformers: `import unisign` registers the config, model and processor."""
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForSeq2SeqLM, AutoProcessor
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForSeq2SeqLM,
+    AutoProcessor,
+    AutoVideoProcessor,
+)
 
 from .configuration_unisign import UniSignConfig
 from .convert_unisign_original_checkpoint import convert_reference_checkpoint
@@ -9,6 +16,7 @@ from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrained
 from .pipeline import SignLanguageTranslationPipeline
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
 from .streaming import StreamingTranslator
+from .video_processing_unisign import UniSignVideoProcessor
 
 
 __version__ = "0.1.0"
@@ -17,6 +25,7 @@ AutoConfig.register("unisign", UniSignConfig)
 AutoModel.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoModelForSeq2SeqLM.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoFeatureExtractor.register(UniSignConfig, UniSignPoseFeatureExtractor)
+AutoVideoProcessor.register(UniSignConfig, UniSignVideoProcessor)
 AutoProcessor.register(UniSignConfig, UniSignProcessor)
 # `save_pretrained` also writes the modelling code and `auto_map`, so model folders load without this package
 # (`trust_remote_code=True`).

@@ -142,6 +142,7 @@ def convert_reference_checkpoint(
     tokenizer=None,
     dtype: torch.dtype = torch.float32,
     language: str = "zh",
+    max_frames: int | None = None,
     **config_kwargs,
 ):
     """Build a `UniSignForConditionalGeneration` from a reference checkpoint.
@@ -152,11 +153,14 @@ def convert_reference_checkpoint(
         tokenizer: Optional mT5 tokenizer (or folder / Hub id); then a `UniSignProcessor` is built too.
         dtype: Weight dtype of the converted model (the released files are bf16; float32 by default).
         language: Prompt language of the processor: `zh` for the CSL checkpoints, `en` for WLASL, How2Sign, OpenASL.
-        config_kwargs: Extra `UniSignConfig` fields (e.g. `max_frames=64` for isolated signs).
+        max_frames: The processor's `max_frames` (64 for isolated signs; 256 by default); needs `tokenizer`.
+        config_kwargs: Extra `UniSignConfig` fields (e.g. `use_rgb=True`).
 
     Returns:
         The model, or `(model, processor)` when a tokenizer is given.
     """
+    if max_frames is not None and tokenizer is None:
+        raise ValueError("`max_frames` is a processor setting: give a `tokenizer` too, so that a processor is built.")
     state_dict = checkpoint if isinstance(checkpoint, dict) else load_reference_state_dict(checkpoint)
     if not isinstance(text_config, PreTrainedConfig):
         text_config = AutoConfig.from_pretrained(text_config)
@@ -186,7 +190,7 @@ def convert_reference_checkpoint(
 
     if isinstance(tokenizer, str | Path):
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-    return model, UniSignProcessor.from_model_config(config, tokenizer, language=language)
+    return model, UniSignProcessor.from_model_config(config, tokenizer, max_frames, language=language)
 
 
 __all__ = ["convert_reference_checkpoint", "convert_reference_state_dict", "load_reference_state_dict"]

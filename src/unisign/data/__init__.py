@@ -15,4 +15,3 @@ from .reference import (
 )
 from .safe_pickle import UnsafePickleError, load_restricted_pickle
 from .sample import PoseSample, dataset_features, sample_from_row, samples_to_dataset
-from .video import read_video_frames

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
 from .sample import PoseSample
 
 
@@ -54,8 +54,6 @@ _OPENPOSE_BODY = {
     8: "RElbow", 9: "LWrist", 10: "RWrist", 11: "LHip", 12: "RHip", 13: "LKnee", 14: "RKnee", 15: "LAnkle",
     16: "RAnkle", 17: "LBigToe", 18: "LSmallToe", 19: "LHeel", 20: "RBigToe", 21: "RSmallToe", 22: "RHeel",
 }  # fmt: skip
-
-FACE_START, LEFT_HAND_START, RIGHT_HAND_START = 23, 91, 112
 
 
 def _by_position(component: str, start: int, count: int) -> list[tuple[int, str, int | str]]:

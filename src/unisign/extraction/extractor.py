@@ -16,7 +16,7 @@ from transformers.utils import logging
 from ..data.pose_file import read_pose_file
 from ..data.reference import read_pose_pickle
 from ..data.sample import PoseSample
-from .video_io import iter_video_frames, probe_video
+from ..video_io import iter_video_frames, probe_video
 
 
 logger = logging.get_logger(__name__)

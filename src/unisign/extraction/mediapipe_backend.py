@@ -26,8 +26,8 @@ mediapipe 0.10.14 was written for protobuf 4; with protobuf >= 5 its `packet_get
 
 import numpy as np
 
-from ..data.pose_file import FACE_START, HOLISTIC_BODY, HOLISTIC_FACE, LEFT_HAND_START, RIGHT_HAND_START
-from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..data.pose_file import HOLISTIC_BODY, HOLISTIC_FACE
+from ..keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
 
 
 _INSTALL_HINT = (
