@@ -4,6 +4,8 @@ they are not; the video processor crops from a video as from frames.
 Uses ../shared/data/pose-format/test_video.mp4 (58 frames, a real signing clip).
 """
 
+import sys
+
 import av
 import numpy as np
 import pytest
@@ -105,3 +107,13 @@ def test_video_processor_uses_the_video_offset_of_a_pose_sample(video_path, all_
 def test_video_processor_refuses_a_video_shorter_than_its_poses(video_path):
     with pytest.raises(ValueError, match="has 58 frames but its poses have 70 frames"):
         crop(clip_with_hands(70), video=str(video_path))
+
+
+def test_missing_optional_libraries_give_one_line_naming_the_pip_package(monkeypatch, video_path):
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    with pytest.raises(ImportError, match=r"^Reading video frames needs PyAV: `pip install av`\.$"):
+        read_video_frames(video_path, [0])
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    keypoints, scores = clip_with_hands(4)
+    with pytest.raises(ImportError, match=r"needs Pillow: `pip install Pillow`\.$"):
+        UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((4, 24, 32, 3), np.uint8))

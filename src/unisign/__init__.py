@@ -15,6 +15,7 @@ from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
 from .pipeline import SignLanguageTranslationPipeline
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
+from .remote_code import add_remote_code
 from .streaming import StreamingTranslator
 from .video_processing_unisign import UniSignVideoProcessor
 
@@ -27,7 +28,7 @@ AutoModelForSeq2SeqLM.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoFeatureExtractor.register(UniSignConfig, UniSignPoseFeatureExtractor)
 AutoVideoProcessor.register(UniSignConfig, UniSignVideoProcessor)
 AutoProcessor.register(UniSignConfig, UniSignProcessor)
-# `save_pretrained` also writes the modelling code and `auto_map`, so model folders load without this package
-# (`trust_remote_code=True`).
+# A saved config carries its code and `auto_map` (`AutoConfig`); the model's and the processor's `save_pretrained`
+# add the rest (`unisign.remote_code.add_remote_code`), so saved folders load without this package
+# (`trust_remote_code=True`), pipeline included.
 UniSignConfig.register_for_auto_class()
-UniSignForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")

@@ -33,6 +33,15 @@ PROCESSOR_SETTINGS_HELP = (
 )
 
 
+def _tasks_registered(custom_pipelines: dict | None) -> bool:
+    """Whether every task of a config's `custom_pipelines` has a pipeline registered in this process."""
+    if not custom_pipelines:
+        return False
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    return all(task in PIPELINE_REGISTRY.get_supported_tasks() for task in custom_pipelines)
+
+
 @strict
 class UniSignConfig(PreTrainedConfig):
     r"""Configuration of [`UniSignForConditionalGeneration`]: pose encoder, optional RGB hand branch and mT5.
@@ -145,6 +154,11 @@ class UniSignConfig(PreTrainedConfig):
     decoder_start_token_id: int | None = None
 
     def __post_init__(self, **kwargs):
+        # `pipeline()` treats a task named in `custom_pipelines` as remote code (and asks for `trust_remote_code`) even
+        # when it is registered here already; where it is (the package or the remote module was imported), that
+        # registration serves and the entry is dropped. `save_pretrained` writes it again (`add_remote_code`).
+        if _tasks_registered(kwargs.get("custom_pipelines")):
+            del kwargs["custom_pipelines"]
         moved = sorted(name for name in PROCESSOR_SETTINGS if kwargs.pop(name, None) is not None)
         if moved:
             logger.warning_once(

@@ -14,8 +14,8 @@ import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 from transformers.utils import logging
 
-from .data.sample import PoseSample
 from .keypoints import FACE_CENTER_NODE, HAND_ROOT_NODE, NUM_WHOLEBODY_KEYPOINTS, PART_INDICES, PART_NAMES
+from .pose_sample import is_pose_sample
 
 
 logger = logging.get_logger(__name__)
@@ -168,10 +168,10 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
 
     Returns `(keypoints (T, 133, 2), scores (T, 133))` in `(x / width, y / height)` units, validated.
     """
-    if isinstance(clip, PoseSample):
+    if is_pose_sample(clip):
         keypoints, scores = clip.keypoints, clip.scores
     elif _is_pose_format_pose(clip):
-        from .data.pose_file import pose_to_sample
+        from .pose_file import pose_to_sample
 
         sample = pose_to_sample(clip)
         keypoints, scores = sample.keypoints, sample.scores
@@ -298,7 +298,7 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
         )  # (T',)
         if len(frame_indices) < num_frames:
             keypoints, scores = keypoints[frame_indices], scores[frame_indices]  # (T', 133, 2), (T', 133)
-        offset = clip.extra.get("video_frame_offset", 0) if isinstance(clip, PoseSample) else 0
+        offset = clip.extra.get("video_frame_offset", 0) if is_pose_sample(clip) else 0
         return SampledClip(keypoints, scores, frame_indices, num_frames, offset)
 
     def encode_clip(self, clip: SampledClip) -> dict[str, np.ndarray]:

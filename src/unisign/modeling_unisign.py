@@ -23,6 +23,7 @@ from transformers.utils import ModelOutput, logging
 
 from .configuration_unisign import UniSignConfig
 from .keypoints import BODY_ANCHOR_NODE, HAND_PARTS, PART_EDGES, PART_NAMES
+from .remote_code import add_remote_code
 
 
 logger = logging.get_logger(__name__)
@@ -299,10 +300,10 @@ class UniSignHandImageEncoder(GradientCheckpointingLayer):
         super().__init__()
         try:
             import torchvision
-        except ImportError as error:
+        except ImportError:
             raise ImportError(
-                "The RGB branch of Uni-Sign (`use_rgb=True`) needs torchvision: `pip install unisign[rgb]`."
-            ) from error
+                "The RGB branch of Uni-Sign (`use_rgb=True`) needs torchvision: `pip install torchvision`."
+            ) from None
         if config.rgb_backbone != "efficientnet_b0":
             raise NotImplementedError(
                 "Only the reference backbone `efficientnet_b0` is supported, got "
@@ -427,6 +428,13 @@ class UniSignPreTrainedModel(PreTrainedModel):
         "language_model.encoder.embed_tokens.weight": "language_model.shared.weight",
         "language_model.decoder.embed_tokens.weight": "language_model.shared.weight",
     }
+
+    def save_pretrained(self, save_directory, *args, is_main_process: bool = True, **kwargs):
+        """`PreTrainedModel.save_pretrained`, then `add_remote_code`: the folder loads without this package."""
+        result = super().save_pretrained(save_directory, *args, is_main_process=is_main_process, **kwargs)
+        if is_main_process:
+            add_remote_code(save_directory)
+        return result
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
@@ -763,7 +771,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
             inputs_embeds (`torch.FloatTensor` of shape `(batch_size, length, d_model)`, *optional*):
                 A ready encoder input (from `embed_inputs`), used instead of the prompt and the poses.
             return_dict (`bool`, *optional*): `False` returns the output's fields as a tuple (loss first when given);
-                defaults to `config.use_return_dict`.
+                defaults to `config.return_dict`.
 
         Returns:
             [`~transformers.modeling_outputs.Seq2SeqLMOutput`] (or a tuple); `loss` is the cross-entropy with
@@ -806,7 +814,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
                 label_smoothing=self.config.label_smoothing,
             )
             outputs = Seq2SeqLMOutput(loss=loss, **outputs)  # loss first, also in `to_tuple()`
-        return_dict = return_dict if return_dict is not None else self.config.use_return_dict
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
         return outputs if return_dict else outputs.to_tuple()
 
     @torch.no_grad()

@@ -14,6 +14,7 @@ from .feature_extraction_unisign import (
     as_random_generator,
     batch_clips,
 )
+from .remote_code import add_remote_code
 from .video_processing_unisign import HAND_FEATURE_NAMES, UniSignVideoProcessor
 
 
@@ -92,6 +93,12 @@ class UniSignProcessor(ProcessorMixin):
         feature_extractor = UniSignPoseFeatureExtractor(**({} if max_frames is None else {"max_frames": max_frames}))
         video_processor = UniSignVideoProcessor(hand_crop_size=config.rgb_crop_size)
         return cls(feature_extractor, tokenizer, video_processor, **processor_kwargs)
+
+    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
+        """`ProcessorMixin.save_pretrained`, then `add_remote_code`: the folder loads without this package."""
+        files = super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
+        add_remote_code(save_directory)
+        return files
 
     @classmethod
     def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
