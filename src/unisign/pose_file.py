@@ -28,7 +28,6 @@ imported when a file is read or written, inside `try` (transformers' remote-code
 
 import struct
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -169,24 +168,16 @@ def pose_to_sample(pose, sample_id: str = "") -> PoseSample:
     )
 
 
-def _import_pose_format() -> SimpleNamespace:
-    """The pose-format classes this module uses, or a one-line error naming the pip package."""
+def _import_pose_format():
+    """The `pose_format` package with the submodules this module uses, or a one-line error naming the pip package."""
     try:
-        from pose_format import Pose, PoseHeader
-        from pose_format.numpy import NumPyPoseBody
-        from pose_format.pose_header import PoseHeaderDimensions
-        from pose_format.utils.cocowholebody133_header import cocowholebody_components
-        from pose_format.utils.reader import BufferReader
+        import pose_format.numpy
+        import pose_format.pose_header
+        import pose_format.utils.cocowholebody133_header
+        import pose_format.utils.reader
     except ImportError:
         raise ImportError("Reading or writing `.pose` files needs pose-format: `pip install pose-format`.") from None
-    return SimpleNamespace(
-        Pose=Pose,
-        PoseHeader=PoseHeader,
-        NumPyPoseBody=NumPyPoseBody,
-        PoseHeaderDimensions=PoseHeaderDimensions,
-        cocowholebody_components=cocowholebody_components,
-        BufferReader=BufferReader,
-    )
+    return pose_format
 
 
 def read_pose_file(path: str | Path, sample_id: str | None = None) -> PoseSample:
@@ -220,7 +211,7 @@ def _check_v0_1_size(data: bytes, pose) -> None:
     modulo 2**16.
     """
     pose_format = _import_pose_format()
-    reader = pose_format.BufferReader(data)
+    reader = pose_format.utils.reader.BufferReader(data)
     header = pose_format.PoseHeader.read(reader)
     _, declared_frames, people = struct.unpack_from("<HHH", data, reader.read_offset)
     num_points = sum(len(component.points) for component in header.components)
@@ -249,15 +240,17 @@ def sample_to_pose(sample: PoseSample, fps: float | None = None):
             f"Sample {sample.id!r} has no frame size (width {sample.width}, height {sample.height}); `.pose` files "
             "store pixels, so set `width` and `height` first."
         )
-    components = pose_format.cocowholebody_components()
+    components = pose_format.utils.cocowholebody133_header.cocowholebody_components()
     sizes = {component.name: len(component.points) for component in components}
     if sizes != _WHOLEBODY_COMPONENT_SIZES:
         raise ValueError(f"Unexpected COCO-WholeBody components from pose-format: {sizes}.")
     header = pose_format.PoseHeader(
-        version=0.2, dimensions=pose_format.PoseHeaderDimensions(sample.width, sample.height), components=components
+        version=0.2,
+        dimensions=pose_format.pose_header.PoseHeaderDimensions(sample.width, sample.height),
+        components=components,
     )
     pixels = sample.keypoints * np.array([sample.width, sample.height], dtype=np.float32)  # (T, 133, 2)
-    body = pose_format.NumPyPoseBody(
+    body = pose_format.numpy.NumPyPoseBody(
         fps=float(fps or sample.fps or 25.0),
         data=np.ma.masked_array(pixels[:, None], mask=np.repeat((sample.scores <= 0)[:, None, :, None], 2, -1)),
         confidence=sample.scores[:, None].copy(),  # (T, 1, 133)
