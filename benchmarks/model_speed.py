@@ -41,7 +41,9 @@ BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0}  # dense bf16 tensor-core peak
 
 def build_model(args) -> UniSignForConditionalGeneration:
     """mT5-base geometry with random weights, in the asked dtype, on the asked device."""
-    config = UniSignConfig(use_rgb=args.rgb_crops > 0, fast_path=not args.oracle)
+    config = UniSignConfig(
+        use_rgb=args.rgb_crops > 0, fast_path=not args.oracle, check_input_values=args.check_input_values
+    )
     with torch.device(args.device):
         model = UniSignForConditionalGeneration(config)
     if args.dtype == "bf16":
@@ -152,6 +154,7 @@ def benchmark_training(args) -> dict:
         "batch_size": args.batch_size,
         "frames": args.frames,
         "rgb_crops_per_hand": args.rgb_crops,
+        "check_input_values": args.check_input_values,
         "step_time_s": round(step_time, 4),
         "samples_per_s": round(args.batch_size / step_time, 2),
         "model_tflop_per_step": round(flops / 1e12, 3),
@@ -208,6 +211,11 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true", help="the straightforward pose encoder (fast_path=False)")
     parser.add_argument(
         "--unfused-optimizer", action="store_true", help="AdamW's default multi-tensor step instead of the fused one"
+    )
+    parser.add_argument(
+        "--check-input-values",
+        action="store_true",
+        help="check input values on every forward (each check waits for the device; off by default)",
     )
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)

@@ -119,14 +119,15 @@ def test_convert_command_writes_a_folder_that_loads_in_one_call(tmp_path, golden
     torch.save({"model": pose_only_state}, checkpoint)
     out = tmp_path / "converted"
     command = [sys.executable, "-m", "unisign.cli", "convert", str(checkpoint)]
-    command += ["--text-config", str(golden_dir / "tiny-mt5"), "--out", str(out), "--max-frames", "64"]
+    command += ["--text-config", str(golden_dir / "tiny-mt5"), "--tokenizer", str(golden_dir / "tiny-mt5")]
+    command += ["--out", str(out), "--max-frames", "64"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert {"config.json", "generation_config.json", "model.safetensors", "modeling_unisign.py"} <= {
         p.name for p in out.iterdir()
     }
     model = AutoModelForSeq2SeqLM.from_pretrained(out).eval()
-    assert model.config.max_frames == 64 and not model.config.use_rgb
+    assert AutoProcessor.from_pretrained(out).feature_extractor.max_frames == 64 and not model.config.use_rgb
     io, pose_inputs, _ = load_golden_batch(golden_dir)
     assert torch.equal(model.generate(**pose_inputs, max_new_tokens=12), io["pose_only.eval.generate_beam4"])
 
@@ -144,7 +145,7 @@ def test_conversion_with_a_tokenizer_gives_a_processor_that_reproduces_the_golde
     processor.save_pretrained(tmp_path)
     reloaded = AutoProcessor.from_pretrained(tmp_path)
     assert reloaded.prompt_text() == "Translate sign language video to Chinese: "
-    assert reloaded.feature_extractor.max_frames == model.config.max_frames
+    assert reloaded.feature_extractor.max_frames == 256 and reloaded.video_processor.hand_crop_size == 112
     texts = reloaded.batch_decode(model.generate(**rgb_inputs, max_new_tokens=12))
     assert texts == json.loads((golden_dir / "meta.json").read_text())["decoded_beam4"]["rgb_pose"]
 

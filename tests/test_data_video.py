@@ -1,15 +1,19 @@
-"""Video frames through PyAV: only the needed frames, aligned with the poses, clear errors when they are not.
+"""Video frames through PyAV (`unisign.video_io`): only the needed frames, aligned with the poses, clear errors when
+they are not; the video processor crops from a video as from frames.
 
 Uses ../shared/data/pose-format/test_video.mp4 (58 frames, a real signing clip).
 """
+
+import sys
 
 import av
 import numpy as np
 import pytest
 
-from unisign import UniSignPoseFeatureExtractor
-from unisign.data import PoseSample, read_video_frames
+from unisign import UniSignPoseFeatureExtractor, UniSignVideoProcessor
+from unisign.data import PoseSample
 from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.video_io import read_video_frames
 
 
 NUM_VIDEO_FRAMES = 58
@@ -51,11 +55,11 @@ def test_video_shorter_or_longer_than_its_poses_is_refused(video_path):
 
 
 def test_unreadable_videos_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="Could not open the video"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         read_video_frames(tmp_path / "missing.mp4", [0])
     not_a_video = tmp_path / "notes.mp4"
     not_a_video.write_text("these are not frames")
-    with pytest.raises(ValueError, match="Could not open the video"):
+    with pytest.raises(ValueError, match="Could not open .* as a video"):
         read_video_frames(not_a_video, [0])
 
 
@@ -69,26 +73,47 @@ def clip_with_hands(num_frames, seed=0):
     return keypoints, scores
 
 
-def test_feature_extractor_crops_from_a_video_like_from_frames(video_path, all_frames):
+def crop(clip, max_frames=256, **source):
+    """Hand crops of a clip sub-sampled by the feature extractor, from `frames=` or `video=`."""
+    sampled = UniSignPoseFeatureExtractor(max_frames=max_frames).sample_clip(clip)
+    return UniSignVideoProcessor().crop_clip(
+        sampled.keypoints,
+        sampled.scores,
+        frame_indices=sampled.frame_indices,
+        num_video_frames=sampled.num_frames,
+        frame_offset=sampled.video_frame_offset,
+        **source,
+    )
+
+
+def test_video_processor_crops_from_a_video_like_from_frames(video_path, all_frames):
     clip = clip_with_hands(NUM_VIDEO_FRAMES)
-    extractor = UniSignPoseFeatureExtractor(max_frames=20)
-    from_video = extractor.extract(clip, video=str(video_path))
-    from_frames = extractor.extract(clip, frames=all_frames)
+    from_video = crop(clip, max_frames=20, video=str(video_path))
+    from_frames = crop(clip, max_frames=20, frames=all_frames)
     assert len(from_video["hand_frame_indices"]) == 4 and (from_video["hand_frame_indices"] >= 0).all()
     for name, value in from_frames.items():
         np.testing.assert_array_equal(from_video[name], value)
     assert from_video["hand_pixel_values"].std() > 0.1  # real image content
 
 
-def test_feature_extractor_uses_the_video_offset_of_a_pose_sample(video_path, all_frames):
+def test_video_processor_uses_the_video_offset_of_a_pose_sample(video_path, all_frames):
     keypoints, scores = clip_with_hands(20)
     sample = PoseSample(id="part", keypoints=keypoints, scores=scores, extra={"video_frame_offset": 30})
-    extractor = UniSignPoseFeatureExtractor()
-    from_video = extractor.extract(sample, video=str(video_path))
-    from_frames = extractor.extract((keypoints, scores), frames=all_frames[30:50])
+    from_video = crop(sample, video=str(video_path))
+    from_frames = crop((keypoints, scores), frames=all_frames[30:50])
     np.testing.assert_array_equal(from_video["hand_pixel_values"], from_frames["hand_pixel_values"])
 
 
-def test_feature_extractor_refuses_a_video_shorter_than_its_poses(video_path):
+def test_video_processor_refuses_a_video_shorter_than_its_poses(video_path):
     with pytest.raises(ValueError, match="has 58 frames but its poses have 70 frames"):
-        UniSignPoseFeatureExtractor().extract(clip_with_hands(70), video=str(video_path))
+        crop(clip_with_hands(70), video=str(video_path))
+
+
+def test_missing_optional_libraries_give_one_line_naming_the_pip_package(monkeypatch, video_path):
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    with pytest.raises(ImportError, match=r"^Reading video frames needs PyAV: `pip install av`\.$"):
+        read_video_frames(video_path, [0])
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    keypoints, scores = clip_with_hands(4)
+    with pytest.raises(ImportError, match=r"needs Pillow: `pip install Pillow`\.$"):
+        UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((4, 24, 32, 3), np.uint8))

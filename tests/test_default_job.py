@@ -248,9 +248,9 @@ def test_numbers_in_exponent_notation_are_numbers():
 
 
 def test_override_values_with_a_colon_stay_text_unless_braced():
-    config = load_config(DEFAULT_CONFIG, ["model.prompts.en/SLT=English: ", "model.config={max_frames: 16}"])
+    config = load_config(DEFAULT_CONFIG, ["model.prompts.en/SLT=English: ", "model.processor={max_frames: 16}"])
     assert config.model.prompts["en/SLT"] == "English: "  # YAML alone reads it as {"English": None}
-    assert config.model.config["max_frames"] == 16
+    assert config.model.processor["max_frames"] == 16
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The pose feature extractor and the hand cropping: golden parity with the reference, properties, bad input.
+"""The pose feature extractor and the video processor's hand crops: golden parity with the reference, properties, bad
+input.
 
 Golden values: ../shared/golden/official-tiny/io.safetensors (`clip{i}.parts.*`, `clip{i}.rgb.*`), made by the
 reference code (see that folder's README.md).
@@ -25,7 +26,13 @@ from unisign.keypoints import (
     PART_NAMES,
     RIGHT_HAND_INDICES,
 )
-from unisign.video_processing_unisign import IMAGENET_MEAN, IMAGENET_STD, crop_hands, sample_hand_frames
+from unisign.video_processing_unisign import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    UniSignVideoProcessor,
+    crop_hands,
+    sample_hand_frames,
+)
 
 
 GOLDEN_PARTS = ("body", "left", "right", "face_all")  # the reference's names for PART_NAMES, in the same order
@@ -92,10 +99,12 @@ def test_legacy_seed_reproduces_the_reference_hand_frames(golden):
             np.testing.assert_array_equal(picked, golden[f"clip{clip}.rgb.{side}_sampled_indices"])
 
 
-def test_feature_extractor_batch_reproduces_the_reference_rgb_inputs(golden):
-    batch = UniSignPoseFeatureExtractor()(
-        [golden_clip(golden, clip) for clip in (0, 1)],
-        frames=[golden[f"clip{clip}.frames"] for clip in (0, 1)],
+def test_video_processor_batch_reproduces_the_reference_rgb_inputs(golden):
+    clips = [golden_clip(golden, clip) for clip in (0, 1)]
+    batch = UniSignVideoProcessor()(
+        [golden[f"clip{clip}.frames"] for clip in (0, 1)],
+        [keypoints for keypoints, _ in clips],
+        [scores for _, scores in clips],
         hand_sampling="random",
         rng=np.random.RandomState(0),
         return_tensors="pt",
@@ -236,19 +245,19 @@ def test_bad_clips_are_refused(clip, message):
 def test_bad_arguments_are_refused():
     clip = random_clip(4)
     frames = np.zeros((4, 24, 32, 3), dtype=np.uint8)
-    extractor = UniSignPoseFeatureExtractor()
+    extractor, video_processor = UniSignPoseFeatureExtractor(), UniSignVideoProcessor()
     with pytest.raises(ValueError, match="Unknown `temporal_sampling`"):
         UniSignPoseFeatureExtractor(temporal_sampling="stride")
     with pytest.raises(ValueError, match="Unknown `hand_sampling`"):
-        UniSignPoseFeatureExtractor(hand_sampling="best")
+        UniSignVideoProcessor(hand_sampling="best")
     with pytest.raises(ValueError, match="`frame_size`"):
         extractor.extract(clip, frame_size=(0, 240))
     with pytest.raises(ValueError, match="aligned 1:1"):
-        extractor.extract(clip, frames=frames[:3])
+        video_processor.crop_clip(*clip, frames=frames[:3])
     with pytest.raises(ValueError, match="not both"):
-        extractor.extract(clip, frames=frames, video="clip.mp4")
-    with pytest.raises(ValueError, match="one entry per clip"):
-        extractor([clip, clip], frames=[frames])
+        video_processor.crop_clip(*clip, frames=frames, video="clip.mp4")
+    with pytest.raises(ValueError, match="one entry of `keypoints`"):
+        video_processor([frames, frames], [clip[0]], [clip[1]])
     with pytest.raises(ValueError, match="empty list"):
         extractor([])
     with pytest.raises(ValueError, match="`rng`"):
@@ -259,7 +268,7 @@ def test_float_frames_with_a_visible_hand_are_refused():
     keypoints, scores = random_clip(4)
     scores[:] = 0.9
     with pytest.raises(ValueError, match="uint8"):
-        UniSignPoseFeatureExtractor().extract((keypoints, scores), frames=np.zeros((4, 24, 32, 3), np.float32))
+        UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((4, 24, 32, 3), np.float32))
 
 
 # -- properties of the normalisation ----------------------------------------------------------------------------------
@@ -418,7 +427,7 @@ def test_zero_size_box_means_no_rgb():
 def test_clip_without_visible_hands_gets_one_empty_crop_per_hand():
     keypoints, scores = random_clip(6)
     scores[:, LEFT_HAND_INDICES + RIGHT_HAND_INDICES] = 0.1
-    features = UniSignPoseFeatureExtractor().extract((keypoints, scores), frames=np.zeros((6, 24, 32, 3), np.uint8))
+    features = UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((6, 24, 32, 3), np.uint8))
     np.testing.assert_array_equal(features["hand_frame_indices"], [-1, -1])
     np.testing.assert_array_equal(features["hand_sides"], [0, 1])
     assert features["hand_pixel_values"].shape == (2, 3, 112, 112) and not features["hand_pixel_values"].any()
@@ -428,7 +437,10 @@ def test_crops_use_the_frames_of_the_subsampled_clip():
     keypoints = np.repeat(hand_clip(64, 48, left_box=(10, 10, 30, 30), right_box=(34, 10, 54, 30), frames=1), 30, 0)
     scores = np.full((30, 133), 0.9, dtype=np.float32)
     frames = np.stack([np.full((48, 64, 3), value, np.uint8) for value in range(0, 240, 8)])  # frame i has value 8 i
-    features = UniSignPoseFeatureExtractor(max_frames=10).extract((keypoints, scores), frames=frames)
+    clip = UniSignPoseFeatureExtractor(max_frames=10).sample_clip((keypoints, scores))
+    features = UniSignVideoProcessor().crop_clip(
+        clip.keypoints, clip.scores, frames, frame_indices=clip.frame_indices, num_video_frames=clip.num_frames
+    )
     kept = sample_frame_indices(30, 10)
     for crop, index in zip(features["hand_pixel_values"], features["hand_frame_indices"], strict=True):
         assert 0 <= index < 10  # an index into the sub-sampled clip

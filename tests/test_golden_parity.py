@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig
 
 from unisign import convert_reference_checkpoint
-from unisign.modeling_unisign import HAND_SIDES
+from unisign.keypoints import HAND_PARTS
 
 from .modeling_helpers import load_golden_batch
 
@@ -106,7 +106,7 @@ def test_batched_fusion_equals_per_clip_loop_in_training(golden):
 
     def per_clip_fusion(part, hand_features):
         # The reference's loop: one PGF call per clip, then the clip's fused frames written back.
-        side = HAND_SIDES.index(part)
+        side = HAND_PARTS.index(part)
         of_side = inputs["hand_sides"] == side
         image = image_features[part]
         priors = inputs["hand_keypoints"][of_side]
@@ -124,7 +124,7 @@ def test_batched_fusion_equals_per_clip_loop_in_training(golden):
     torch.manual_seed(0)
     image_features = {
         part: model.hand_image_encoder(inputs["hand_pixel_values"][inputs["hand_sides"] == side])
-        for side, part in enumerate(HAND_SIDES)
+        for side, part in enumerate(HAND_PARTS)
     }
     pose_values, frame_mask = inputs["pose_values"], inputs["pose_attention_mask"]
     looped = model.pose_projection(model.pose_encoder(pose_values, frame_mask, per_clip_fusion))

@@ -6,6 +6,7 @@ import pytest
 import torch
 from huggingface_hub.errors import StrictDataclassClassValidationError
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+from transformers.utils import ModelOutput
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration
 from unisign.modeling_unisign import normalized_adjacency
@@ -27,7 +28,7 @@ def test_default_config_is_the_released_geometry():
     assert (text.d_model, text.num_layers, text.num_heads, text.d_ff, text.vocab_size) == (768, 12, 12, 2048, 250112)
     assert text.tie_word_embeddings is False
     assert (config.pad_token_id, config.eos_token_id, config.decoder_start_token_id) == (0, 1, 0)
-    assert config.num_pose_nodes == 69 and config.pose_hidden_size == 256 and config.max_frames == 256
+    assert config.num_pose_nodes == 69 and config.pose_hidden_size == 256 and not config.tie_word_embeddings
 
 
 def test_parameter_counts_equal_the_reference():
@@ -48,6 +49,26 @@ def test_config_json_round_trip(tmp_path):
     assert reloaded.to_diff_dict() == config.to_diff_dict()
     assert reloaded.text_config.tie_word_embeddings is False  # MT5Config forces True on load; we undo it
     assert json.loads((tmp_path / "config.json").read_text())["auto_map"]["AutoConfig"].endswith("UniSignConfig")
+
+
+def test_a_config_json_written_before_the_processor_settings_moved_loads(tmp_path):
+    tiny_config().save_pretrained(tmp_path)
+    path = tmp_path / "config.json"
+    saved = json.loads(path.read_text())
+    old = {
+        **saved,
+        "max_frames": 64,
+        "pose_score_threshold": 0.3,
+        "rgb_sampling_ratio": 0.1,
+        "tie_word_embeddings": True,
+    }
+    path.write_text(json.dumps(old))
+    reloaded = AutoConfig.from_pretrained(tmp_path)
+    assert not any(hasattr(reloaded, name) for name in ("max_frames", "pose_score_threshold", "rgb_sampling_ratio"))
+    assert reloaded.tie_word_embeddings is False  # the model never tied lm_head; the old file said so wrongly
+    reloaded.save_pretrained(tmp_path / "again")
+    resaved = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert "max_frames" not in resaved and resaved["tie_word_embeddings"] is False
 
 
 @pytest.mark.parametrize(
@@ -297,11 +318,74 @@ def corrupt(inputs, **changes):
     ],
 )
 def test_bad_inputs_raise_clear_errors(make_bad, message):
-    config = tiny_config(use_rgb=True)
+    config = tiny_config(use_rgb=True, check_input_values=True)
     model = build(config)
     inputs = make_bad(random_inputs(config, with_hands=True))
     with pytest.raises(ValueError, match=message):
         model(**inputs)
+
+
+def test_value_checks_are_off_by_default_and_shape_checks_stay():
+    config = tiny_config(use_rgb=True)
+    model = build(config)
+    inputs = random_inputs(config, with_hands=True)
+    inputs["pose_values"][0, 1, 0, 0] = float("nan")
+    with torch.no_grad():
+        assert torch.isnan(model.embed_inputs(**inputs).inputs_embeds).any()  # passed through: no value check
+    with pytest.raises(ValueError, match="pose_values` must have shape"):
+        model.embed_inputs(**corrupt(inputs, pose_values=inputs["pose_values"][..., :2]))
+
+
+def test_an_rgb_pose_model_without_hand_crops_refuses():
+    config = tiny_config(use_rgb=True)
+    model = build(config)
+    pose_only_inputs = random_inputs(config)
+    with pytest.raises(ValueError, match="needs hand crops"):
+        model.generate(**pose_only_inputs)
+    with pytest.raises(ValueError, match="needs hand crops"):
+        model(**pose_only_inputs, labels=torch.tensor([[5, 1], [6, 1]]))
+
+
+def test_embed_inputs_returns_a_model_output_and_return_dict_is_honoured():
+    config = tiny_config()
+    model = build(config)
+    inputs = random_inputs(config)
+    labels = torch.tensor([[5, 6, 1], [7, 1, -100]])
+    with torch.no_grad():
+        embedded = model.embed_inputs(**inputs)
+        as_dict = model(**inputs, labels=labels)
+        as_tuple = model(**inputs, labels=labels, return_dict=False)
+    assert isinstance(embedded, ModelOutput) and embedded[0] is embedded.inputs_embeds
+    assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], as_dict.loss)
+    assert torch.equal(as_tuple[1], as_dict.logits)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    config = tiny_config()
+    model = build(config).double().train()  # float64: the recomputation rounds differently, by 1e-7 in float32
+    inputs = random_inputs(config)
+    labels = torch.tensor([[5, 6, 1], [7, 1, -100]])
+
+    def step() -> tuple[dict, int]:
+        """Gradients of one step, and how many values the forward pass kept for the backward pass."""
+        saved = []
+        model.zero_grad()
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+            loss = model(**inputs, labels=labels).loss
+        loss.backward()
+        gradients = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+        return gradients, sum(saved)
+
+    plain, plain_saved = step()
+    assert model.supports_gradient_checkpointing
+    model.gradient_checkpointing_enable()
+    assert model.is_gradient_checkpointing
+    assert all(block.gradient_checkpointing for block in model.pose_encoder.parts["body"].temporal)
+    checkpointed, checkpointed_saved = step()
+    assert checkpointed_saved < plain_saved / 2  # the layers' activations are recomputed, not kept
+    assert plain.keys() == checkpointed.keys() and len(plain) > 20
+    for name, gradient in plain.items():
+        torch.testing.assert_close(checkpointed[name], gradient, rtol=1e-9, atol=1e-12, msg=name)
 
 
 def test_hand_crops_for_a_pose_only_model_raise():

@@ -11,9 +11,15 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 from torch.utils.data import DataLoader
-from transformers import AutoProcessor, AutoTokenizer
+from transformers import AutoProcessor, AutoTokenizer, AutoVideoProcessor
 
-from unisign import UniSignDataCollator, UniSignForConditionalGeneration, UniSignPoseFeatureExtractor, UniSignProcessor
+from unisign import (
+    UniSignDataCollator,
+    UniSignForConditionalGeneration,
+    UniSignPoseFeatureExtractor,
+    UniSignProcessor,
+    UniSignVideoProcessor,
+)
 from unisign.data import PoseSample
 from unisign.processing_unisign import DEFAULT_PROMPTS
 
@@ -157,17 +163,24 @@ def test_collator_refuses_mixed_batches(processor, golden, meta):
 
 def test_save_and_reload_with_auto_processor(tokenizer, golden, meta, tmp_path):
     prompts = {**DEFAULT_PROMPTS, "zh/CSLR": "Recognise the glosses: "}
-    extractor = UniSignPoseFeatureExtractor(max_frames=16, hand_sampling="top", hand_crop_size=64)
-    processor = UniSignProcessor(extractor, tokenizer, prompts=prompts, language="zh", max_target_length=5)
+    extractor = UniSignPoseFeatureExtractor(max_frames=16)
+    video_processor = UniSignVideoProcessor(hand_sampling="top", hand_crop_size=64)
+    processor = UniSignProcessor(
+        extractor, tokenizer, video_processor, prompts=prompts, language="zh", max_target_length=5
+    )
     processor.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "processor_config.json").read_text(encoding="utf-8"))
     assert config["prompts"] == prompts and config["max_target_length"] == 5
     assert config["feature_extractor"]["max_frames"] == 16
+    assert config["video_processor"]["hand_crop_size"] == 64
 
     reloaded = AutoProcessor.from_pretrained(tmp_path)
     assert type(reloaded) is UniSignProcessor and type(reloaded.feature_extractor) is UniSignPoseFeatureExtractor
+    assert type(reloaded.video_processor) is UniSignVideoProcessor
     assert reloaded.prompts == prompts and reloaded.language == "zh" and reloaded.max_target_length == 5
     assert reloaded.feature_extractor.to_dict() == extractor.to_dict()
+    assert reloaded.video_processor.to_dict() == video_processor.to_dict()
+    assert AutoVideoProcessor.from_pretrained(tmp_path).to_dict() == video_processor.to_dict()
     for task in (None, "CSLR"):
         arguments = {"text": meta["targets"], "frames": golden_frames(golden), "task": task}
         assert_batches_equal(processor(golden_clips(golden), **arguments), reloaded(golden_clips(golden), **arguments))
@@ -242,9 +255,20 @@ def test_bad_processor_input_is_refused(processor, tokenizer):
 
 
 def test_processor_from_model_config(tokenizer):
-    config = tiny_config(max_frames=64, pose_score_threshold=0.4, rgb_sampling_ratio=0.2, rgb_crop_size=96)
-    processor = UniSignProcessor.from_model_config(config, tokenizer, language="en")
-    extractor = processor.feature_extractor
-    assert (extractor.max_frames, extractor.score_threshold) == (64, 0.4)
-    assert (extractor.hand_frame_fraction, extractor.hand_crop_size) == (0.2, 96)
+    processor = UniSignProcessor.from_model_config(tiny_config(rgb_crop_size=96), tokenizer, 64, language="en")
+    assert processor.feature_extractor.max_frames == 64 and processor.video_processor.hand_crop_size == 96
     assert processor.language == "en" and processor.prompts == DEFAULT_PROMPTS
+
+
+def test_a_folder_saved_before_the_video_processor_loads_with_its_settings(tokenizer, tmp_path):
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer).save_pretrained(tmp_path)
+    path = tmp_path / "processor_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    del config["video_processor"]  # the layout written before: hand settings inside the feature extractor's entry
+    config["feature_extractor"].update(max_frames=64, score_threshold=0.4, hand_frame_fraction=0.2, hand_crop_size=96)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    reloaded = AutoProcessor.from_pretrained(tmp_path)
+    assert (reloaded.feature_extractor.max_frames, reloaded.feature_extractor.score_threshold) == (64, 0.4)
+    assert "hand_crop_size" not in reloaded.feature_extractor.to_dict()
+    video = reloaded.video_processor
+    assert (video.hand_frame_fraction, video.hand_crop_size, video.hand_score_threshold) == (0.2, 96, 0.4)

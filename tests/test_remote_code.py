@@ -1,34 +1,82 @@
-"""A saved folder loads with `trust_remote_code=True` in a fresh virtual environment that has no `unisign`."""
+"""Saved folders work with `trust_remote_code=True` in a fresh virtual environment that has no `unisign`.
 
+For a pose-only and an RGB-pose folder (model and processor saved by their own `save_pretrained`), the processor,
+the model, `AutoModel` and the `sign-language-translation` pipeline loaded as remote code must give exactly the
+input tensors, logits and texts of the installed package, on arrays and on a `.pose` file of ../shared/data; nothing
+may prompt (standard input is closed), and a missing optional library gives a one-line error naming its pip package.
+"""
+
+import ast
+import json
 import os
 import subprocess
 import sys
 import sysconfig
 import textwrap
+from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
+from transformers import AutoTokenizer, PreTrainedModel, pipeline
 
-from unisign import UniSignForConditionalGeneration
+import unisign
+from unisign import UniSignForConditionalGeneration, UniSignProcessor
+from unisign.remote_code import MODEL_AUTO_MAP, SHIPPED_MODULES, add_remote_code
 
-from .modeling_helpers import random_inputs, tiny_config
+from .conftest import DATA_DIR, GOLDEN_DIR, require_shared
+from .modeling_helpers import TINY_TEXT_CONFIG, tiny_config
 
 
+POSE_FILE = DATA_DIR / "pose-format" / "6fb01565da31c5500d1ef2cd2906b06b.pose"
+
+# Runs in the fresh environment: argv = folder, expected.pt, pose file. Computes what the test computed with the
+# package, with the remote code only, and compares exactly.
 FRESH_ENV_SCRIPT = textwrap.dedent(
     """
     import importlib.util, sys
+    import numpy as np
     import torch
-    from transformers import AutoModelForSeq2SeqLM
+    from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, pipeline
 
     assert importlib.util.find_spec("unisign") is None, "unisign must not be importable here"
-    folder, expected_path = sys.argv[1], sys.argv[2]
-    expected = torch.load(expected_path, weights_only=True)
+    folder, expected_path, pose_file = sys.argv[1:4]
+    expected = torch.load(expected_path, weights_only=False)
+
+    def resolve(clip, pose_file):  # the placeholder of the `.pose` file replaced by its path
+        if isinstance(clip, dict):
+            return {**clip, "poses": resolve(clip["poses"], pose_file)}
+        return pose_file if isinstance(clip, str) and clip == "POSE_FILE" else clip
+
+    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+    assert type(processor).__name__ == "UniSignProcessor", type(processor)
+    assert type(processor).__module__.startswith("transformers_modules"), type(processor).__module__
+    batch = processor(**expected["call"])
+    assert sorted(batch) == sorted(expected["inputs"]), (sorted(batch), sorted(expected["inputs"]))
+    for name, value in expected["inputs"].items():
+        torch.testing.assert_close(batch[name], value, rtol=0, atol=0, msg=name)
+
     model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
     assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
-    inputs = expected["inputs"]
     with torch.no_grad():
-        logits = model(**inputs, labels=expected["labels"]).logits
+        logits = model(**batch).logits
     torch.testing.assert_close(logits, expected["logits"], rtol=0, atol=0)
-    assert torch.equal(model.generate(**inputs, max_new_tokens=6), expected["generated"])
+    assert type(AutoModel.from_pretrained(folder, trust_remote_code=True)) is type(model)
+
+    translator = pipeline("sign-language-translation", model=folder, trust_remote_code=True)
+    for name, clip in expected["pipeline_inputs"].items():
+        result = translator(resolve(clip, pose_file), max_new_tokens=6, num_beams=2)
+        assert result == expected["texts"][name], (name, result, expected["texts"][name])
+    assert type(AutoTokenizer.from_pretrained(folder)).__name__ == "T5Tokenizer"  # no trust prompt
+
+    # a missing optional library: one line naming its pip package
+    sys.modules["pose_format"] = None
+    try:
+        translator(pose_file)
+    except ImportError as error:
+        assert str(error) == "Reading or writing `.pose` files needs pose-format: `pip install pose-format`.", error
+    else:
+        raise AssertionError("no error without pose-format")
     print("remote code OK")
     """
 )
@@ -54,38 +102,131 @@ def make_fresh_venv(path) -> str:
     return str(python)
 
 
-def test_remote_code_in_a_fresh_environment_gives_the_same_outputs(tmp_path):
-    config = tiny_config(use_rgb=True)
-    torch.manual_seed(0)
-    model = UniSignForConditionalGeneration(config).eval()
-    with torch.no_grad():  # open the zero-initialised gate so the RGB code path matters
-        model.prior_guided_fusion.gate[0].weight.normal_(std=0.1)
-        model.prior_guided_fusion.gate[2].weight.normal_(std=0.1)
-        model.prior_guided_fusion.gate[2].bias.fill_(1.0)
-    inputs = random_inputs(config, with_hands=True)
-    labels = torch.tensor([[5, 6, 1], [7, 1, -100]])
-    with torch.no_grad():
-        expected = {
-            "inputs": inputs,
-            "labels": labels,
-            "logits": model(**inputs, labels=labels).logits,
-            "generated": model.generate(**inputs, max_new_tokens=6),
-        }
-    folder = tmp_path / "model"
-    model.save_pretrained(folder)
-    torch.save(expected, tmp_path / "expected.pt")
-    (tmp_path / "check.py").write_text(FRESH_ENV_SCRIPT)
-
-    python = make_fresh_venv(tmp_path / "venv")
+def run_fresh(python: str, tmp_path, *arguments) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     environment.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    completed = subprocess.run(
-        [python, str(tmp_path / "check.py"), str(folder), str(tmp_path / "expected.pt")],
+    return subprocess.run(
+        [python, *map(str, arguments)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
         env=environment,
-        timeout=300,
+        stdin=subprocess.DEVNULL,  # a trust prompt would read standard input
+        timeout=600,
     )
+
+
+def clip_arrays(num_frames: int, seed: int = 0) -> np.ndarray:
+    """A `(T, 133, 3)` clip with confident points, so that the pose features and the hand crops are not empty."""
+    rng = np.random.default_rng(seed)
+    keypoints = rng.uniform(0.3, 0.7, size=(num_frames, 133, 2))
+    scores = rng.uniform(0.5, 1.0, size=(num_frames, 133, 1))
+    return np.concatenate([keypoints, scores], axis=-1).astype(np.float32)
+
+
+def build_folder(folder, use_rgb: bool) -> tuple[UniSignForConditionalGeneration, UniSignProcessor]:
+    tokenizer = AutoTokenizer.from_pretrained(GOLDEN_DIR / "tiny-mt5")
+    config = tiny_config(use_rgb=use_rgb, text_config={**TINY_TEXT_CONFIG, "vocab_size": len(tokenizer)})
+    torch.manual_seed(0)
+    model = UniSignForConditionalGeneration(config).eval()
+    if use_rgb:
+        with torch.no_grad():  # open the zero-initialised gate so the RGB code path matters
+            model.prior_guided_fusion.gate[0].weight.normal_(std=0.1)
+            model.prior_guided_fusion.gate[2].weight.normal_(std=0.1)
+            model.prior_guided_fusion.gate[2].bias.fill_(1.0)
+    processor = UniSignProcessor.from_model_config(config, tokenizer, max_frames=16, language="en")
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return model, processor
+
+
+@pytest.fixture(scope="module")
+def fresh_python(tmp_path_factory) -> str:
+    return make_fresh_venv(tmp_path_factory.mktemp("venv") / "venv")
+
+
+@pytest.mark.parametrize("use_rgb", [False, True], ids=["pose_only", "rgb_pose"])
+def test_remote_code_in_a_fresh_environment_gives_the_same_outputs(tmp_path, fresh_python, use_rgb):
+    from unisign.pose_file import read_pose_file
+
+    pose_file = require_shared(POSE_FILE)
+    folder = tmp_path / "model"
+    model, processor = build_folder(folder, use_rgb)
+    assert set(SHIPPED_MODULES) <= {path.name for path in folder.iterdir()}
+    assert json.loads((folder / "config.json").read_text())["auto_map"] == MODEL_AUTO_MAP
+
+    sample = read_pose_file(pose_file)
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 256, (length, 48, 64, 3), dtype=np.uint8) for length in (20, sample.num_frames)]
+    arrays = clip_arrays(20, seed=1)  # longer than the processor's 16 frames: sub-sampled
+    call = {"poses": [arrays, (sample.keypoints, sample.scores)], "text": ["a b", "c"], "language": "en"}
+    pipeline_inputs = {"arrays": arrays, "pose_file": "POSE_FILE"}
+    if use_rgb:
+        call["frames"] = frames
+        pipeline_inputs = {
+            "arrays": {"poses": arrays, "frames": frames[0]},
+            "pose_file": {"poses": "POSE_FILE", "frames": frames[1]},
+        }
+    inputs = processor(**call)
+    assert ("hand_pixel_values" in inputs) == use_rgb
+    with torch.no_grad():
+        logits = model(**inputs).logits
+    translator = pipeline("sign-language-translation", model=folder)
+    texts = {
+        name: translator(resolve(clip, str(pose_file)), max_new_tokens=6, num_beams=2)
+        for name, clip in pipeline_inputs.items()
+    }
+    expected = {
+        "call": call,
+        "inputs": dict(inputs),
+        "logits": logits,
+        "pipeline_inputs": pipeline_inputs,
+        "texts": texts,
+    }
+    torch.save(expected, tmp_path / "expected.pt")
+    (tmp_path / "check.py").write_text(FRESH_ENV_SCRIPT)
+    completed = run_fresh(fresh_python, tmp_path, tmp_path / "check.py", folder, tmp_path / "expected.pt", pose_file)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "remote code OK" in completed.stdout
+
+
+def resolve(clip, pose_file):
+    """A pipeline input with the placeholder of the `.pose` file replaced by its path (as the fresh script does)."""
+    if isinstance(clip, dict):
+        return {**clip, "poses": resolve(clip["poses"], pose_file)}
+    return pose_file if isinstance(clip, str) and clip == "POSE_FILE" else clip
+
+
+def test_add_remote_code_makes_any_folder_self_contained(tmp_path):
+    model = UniSignForConditionalGeneration(tiny_config())
+    # a folder written by `PreTrainedModel.save_pretrained` alone (an older version, another tool): no code
+    PreTrainedModel.save_pretrained(model, tmp_path)
+    assert not (tmp_path / "modeling_unisign.py").exists()
+    written = add_remote_code(tmp_path)
+    assert set(SHIPPED_MODULES) | {"config.json"} == set(written)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["auto_map"] == MODEL_AUTO_MAP and "sign-language-translation" in saved["custom_pipelines"]
+    assert add_remote_code(tmp_path) == written and json.loads((tmp_path / "config.json").read_text()) == saved
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="not a saved Uni-Sign folder"):
+        add_remote_code(empty)
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODULES)
+def test_shipped_modules_import_only_each_other_and_libraries(name):
+    """transformers copies `from .x import y` siblings only, and refuses libraries imported outside `try`."""
+    source = Path(unisign.__file__).parent / name
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    in_try = {id(node) for block in ast.walk(tree) if isinstance(block, ast.Try) for node in ast.walk(block)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            assert node.level == 1 and f"{node.module}.py" in SHIPPED_MODULES, (name, node.module)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [node.module] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+            for module in modules:
+                top = module.split(".")[0]
+                assert top in BARE_LIBRARIES or id(node) in in_try, (name, module)
+
+
+BARE_LIBRARIES = {"torch", "transformers", "numpy", "huggingface_hub"} | set(sys.stdlib_module_names)

@@ -211,9 +211,9 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
     from transformers import AutoConfig
 
     from unisign import convert_reference_checkpoint
-    from unisign.data.video import read_video_frames
+    from unisign.video_io import read_video_frames
     from unisign.demo import DemoInputError, DemoTranslator
-    from unisign.synthetic.render import PART_DOT_COLOURS
+    from unisign.keypoints import PART_COLOURS
     from unisign.visualization import hand_sampled_frames
 
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
@@ -241,7 +241,7 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
     outer_side = {int(frame): side for side in ("right_hand", "left_hand") for frame in marked[side]}
     for frame in range(24):
         edge = drawn[frame, :, :2].reshape(-1, 3).mean(0)  # the two leftmost columns
-        distances = {side: np.abs(edge - PART_DOT_COLOURS[side]).max() for side in ("left_hand", "right_hand")}
+        distances = {side: np.abs(edge - PART_COLOURS[side]).max() for side in ("left_hand", "right_hand")}
         if frame in outer_side:
             assert distances[outer_side[frame]] < 40, (frame, edge)
         else:
@@ -249,7 +249,7 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
 
 
 def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
-    from unisign.data.video import read_video_frames
+    from unisign.video_io import read_video_frames
     from unisign.demo import MIN_FRAMES, DemoInputError
 
     fake = tmp_path / "notes.mp4"

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unisign.data import PoseSample, read_video_frames
+from unisign.data import PoseSample
 from unisign.extraction import extract_poses, save_poses
 from unisign.keypoints import PART_COLOURS
+from unisign.video_io import read_video_frames
 from unisign.visualization import (
     CANVAS_COLOUR,
     draw_pose,

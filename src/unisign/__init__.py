@@ -1,6 +1,13 @@
 """Uni-Sign for Hugging Face transformers: `import unisign` registers the config, model and processor."""
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForSeq2SeqLM, AutoProcessor
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForSeq2SeqLM,
+    AutoProcessor,
+    AutoVideoProcessor,
+)
 
 from .configuration_unisign import UniSignConfig
 from .convert_unisign_original_checkpoint import convert_reference_checkpoint
@@ -8,7 +15,9 @@ from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
 from .pipeline import SignLanguageTranslationPipeline
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
+from .remote_code import add_remote_code
 from .streaming import StreamingTranslator
+from .video_processing_unisign import UniSignVideoProcessor
 
 
 __version__ = "0.1.0"
@@ -17,8 +26,9 @@ AutoConfig.register("unisign", UniSignConfig)
 AutoModel.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoModelForSeq2SeqLM.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoFeatureExtractor.register(UniSignConfig, UniSignPoseFeatureExtractor)
+AutoVideoProcessor.register(UniSignConfig, UniSignVideoProcessor)
 AutoProcessor.register(UniSignConfig, UniSignProcessor)
-# `save_pretrained` also writes the modelling code and `auto_map`, so model folders load without this package
-# (`trust_remote_code=True`).
+# A saved config carries its code and `auto_map` (`AutoConfig`); the model's and the processor's `save_pretrained`
+# add the rest (`unisign.remote_code.add_remote_code`), so saved folders load without this package
+# (`trust_remote_code=True`), pipeline included.
 UniSignConfig.register_for_auto_class()
-UniSignForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")

@@ -25,6 +25,23 @@ MT5_BASE_GEOMETRY = {
 }
 
 
+# Fields of configurations written before the processor owned them, and where each lives now.
+PROCESSOR_SETTINGS = ("max_frames", "pose_score_threshold", "rgb_sampling_ratio")
+PROCESSOR_SETTINGS_HELP = (
+    "`processor.feature_extractor.max_frames`, `processor.feature_extractor.score_threshold`, "
+    "`processor.video_processor.hand_frame_fraction`, saved in processor_config.json"
+)
+
+
+def _tasks_registered(custom_pipelines: dict | None) -> bool:
+    """Whether every task of a config's `custom_pipelines` has a pipeline registered in this process."""
+    if not custom_pipelines:
+        return False
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    return all(task in PIPELINE_REGISTRY.get_supported_tasks() for task in custom_pipelines)
+
+
 @strict
 class UniSignConfig(PreTrainedConfig):
     r"""Configuration of [`UniSignForConditionalGeneration`]: pose encoder, optional RGB hand branch and mT5.
@@ -48,10 +65,6 @@ class UniSignConfig(PreTrainedConfig):
             Number of temporal ST-GCN blocks after the spatial chain; they keep the last spatial width.
         pose_temporal_kernel_size (`int`, *optional*, defaults to 5):
             Temporal kernel of the temporal blocks (odd; "same" padding, stride 1: one token per frame).
-        pose_score_threshold (`float`, *optional*, defaults to 0.3):
-            Keypoints with confidence at or below this are zeroed by the processor (RTMPose/SimCC scale).
-        max_frames (`int`, *optional*, defaults to 256):
-            Clips longer than this are sub-sampled by the processor (64 for isolated signs in the reference).
         mask_padded_frames (`bool`, *optional*, defaults to `False`):
             If `True`, zero the features of padded frames before every temporal convolution, so a clip gives the
             same result alone and in a padded batch (eval mode). `False` reproduces the reference, whose temporal
@@ -73,8 +86,6 @@ class UniSignConfig(PreTrainedConfig):
             Side of the square hand crops, in pixels.
         rgb_feature_size (`int`, *optional*, defaults to 4):
             Side of the backbone's feature map for one crop (112 / 32 for EfficientNet-B0).
-        rgb_sampling_ratio (`float`, *optional*, defaults to 0.1):
-            Share of a hand's usable frames that get an RGB crop (processor setting, kept with the model).
         pgf_num_heads (`int`, *optional*, defaults to 8):
             Attention heads of prior-guided fusion (PGF); also its offset groups.
         pgf_head_dim (`int`, *optional*, defaults to 32):
@@ -85,6 +96,15 @@ class UniSignConfig(PreTrainedConfig):
             Hidden width of the continuous relative position bias MLP.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the truncated normal that initialises the pose encoder's linear layers.
+        check_input_values (`bool`, *optional*, defaults to `False`):
+            Also check the *values* of the inputs on every forward (finite poses and crops, a prefix frame mask, hand
+            indices in range). Each such check waits for the accelerator, so it is off by default; shapes are
+            always checked, and the processor only produces valid values.
+
+    Settings that only the processor reads live in its configuration (`processor_config.json`): the feature
+    extractor's `max_frames` and `score_threshold`, the video processor's `hand_frame_fraction`. A `config.json`
+    written before they moved still loads: its `max_frames`, `pose_score_threshold` and `rgb_sampling_ratio` are
+    dropped with a warning (the processor saved next to it carries the same values).
 
     Example:
     ```python
@@ -109,12 +129,11 @@ class UniSignConfig(PreTrainedConfig):
     pose_spatial_channels: list[int] | tuple[int, ...] = (64, 128, 256)
     pose_num_temporal_blocks: int = 3
     pose_temporal_kernel_size: int = 5
-    pose_score_threshold: float = 0.3
-    max_frames: int = 256
     mask_padded_frames: bool = False
     fast_path: bool = True
     label_smoothing: float = 0.2
     initializer_range: float = 0.02
+    check_input_values: bool = False
 
     # RGB hand branch (stage 2 and RGB-pose fine-tuning)
     use_rgb: bool = False
@@ -122,26 +141,37 @@ class UniSignConfig(PreTrainedConfig):
     rgb_backbone_channels: int = 1280
     rgb_crop_size: int = 112
     rgb_feature_size: int = 4
-    rgb_sampling_ratio: float = 0.1
     pgf_num_heads: int = 8
     pgf_head_dim: int = 32
     pgf_offset_scale: float = 4 / 6
     pgf_position_bias_dim: int = 64
 
-    # The LM's encoder and decoder embeddings are the same matrix as `shared`; `lm_head` stays separate (mT5).
-    tie_word_embeddings: bool = True
+    # `lm_head` is not tied to the input embedding (mT5); the LM's encoder and decoder embeddings are `shared` itself.
+    tie_word_embeddings: bool = False
     is_encoder_decoder: bool = True
     pad_token_id: int | None = None
     eos_token_id: int | None = None
     decoder_start_token_id: int | None = None
 
     def __post_init__(self, **kwargs):
+        # `pipeline()` treats a task named in `custom_pipelines` as remote code (and asks for `trust_remote_code`) even
+        # when it is registered here already; where it is (the package or the remote module was imported), that
+        # registration serves and the entry is dropped. `save_pretrained` writes it again (`add_remote_code`).
+        if _tasks_registered(kwargs.get("custom_pipelines")):
+            del kwargs["custom_pipelines"]
+        moved = sorted(name for name in PROCESSOR_SETTINGS if kwargs.pop(name, None) is not None)
+        if moved:
+            logger.warning_once(
+                f"UniSignConfig ignores {moved}: they are processor settings now ({PROCESSOR_SETTINGS_HELP})."
+            )
         if self.pose_part_indices is None:
             self.pose_part_indices = {name: list(indices) for name, indices in PART_INDICES.items()}
         self.pose_spatial_channels = list(self.pose_spatial_channels)
         super().__post_init__(**kwargs)
-        # MT5Config forces `tie_word_embeddings=True` on every load; mT5's real lm_head is not tied.
+        # MT5Config forces `tie_word_embeddings=True` on every load; mT5's real lm_head is not tied (configs saved
+        # before this said `true` at the top level too, which PEFT warned about).
         self.text_config.tie_word_embeddings = False
+        self.tie_word_embeddings = False
         # Seq2SeqTrainer(predict_with_generate=True) and generation read these from the top-level config.
         for name in ("pad_token_id", "eos_token_id", "decoder_start_token_id"):
             if getattr(self, name) is None:

@@ -166,6 +166,7 @@ def convert_reference_checkpoint(
     tokenizer=None,
     dtype: torch.dtype = torch.float32,
     language: str | None = None,
+    max_frames: int | None = None,
     **config_kwargs,
 ):
     """Build a `UniSignForConditionalGeneration` from a reference checkpoint.
@@ -177,12 +178,15 @@ def convert_reference_checkpoint(
         dtype: Weight dtype of the converted model (the released files are bf16; float32 by default).
         language: Default prompt language of the processor: `zh` for the CSL checkpoints, `en` for WLASL, How2Sign,
             OpenASL. Taken from the file name when it is one of the released ones (see `checkpoint_language`).
-        config_kwargs: Extra `UniSignConfig` fields (e.g. `max_frames=64` for isolated signs; a released ISLR file
-            gets its 64 frames by default).
+        max_frames: The processor's `max_frames` (64 for isolated signs; 256 by default; a released ISLR file gets
+            its 64 frames by default); needs `tokenizer`.
+        config_kwargs: Extra `UniSignConfig` fields (e.g. `use_rgb=True`).
 
     Returns:
         The model, or `(model, processor)` when a tokenizer is given.
     """
+    if max_frames is not None and tokenizer is None:
+        raise ValueError("`max_frames` is a processor setting: give a `tokenizer` too, so that a processor is built.")
     if tokenizer is not None:
         language = checkpoint_language(checkpoint, language)  # before the work: a name it cannot tell stops here
     state_dict = checkpoint if isinstance(checkpoint, dict) else load_reference_state_dict(checkpoint)
@@ -190,8 +194,8 @@ def convert_reference_checkpoint(
         text_config = AutoConfig.from_pretrained(text_config)
     converted = convert_reference_state_dict(state_dict)
     released = released_checkpoint(checkpoint) if isinstance(checkpoint, str | Path) else None
-    if released is not None and released.max_frames is not None:
-        config_kwargs.setdefault("max_frames", released.max_frames)
+    if released is not None and released.max_frames is not None and max_frames is None:
+        max_frames = released.max_frames
     config_kwargs.setdefault("use_rgb", any(key.startswith("hand_image_encoder.") for key in converted))
     config = UniSignConfig(text_config=text_config.to_dict(), **config_kwargs)
     model = UniSignForConditionalGeneration(config).eval()
@@ -217,7 +221,7 @@ def convert_reference_checkpoint(
 
     if isinstance(tokenizer, str | Path):
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-    return model, UniSignProcessor.from_model_config(config, tokenizer, language=language)
+    return model, UniSignProcessor.from_model_config(config, tokenizer, max_frames, language=language)
 
 
 __all__ = [

@@ -1,36 +1,21 @@
-"""Feature extractor for Uni-Sign: COCO-WholeBody-133 keypoints (and optionally RGB frames) -> model inputs.
+"""Feature extractor for Uni-Sign: COCO-WholeBody-133 keypoints -> the pose inputs of the model.
 
 The normalisation reproduces the reference implementation (Uni-Sign, ICLR 2025, `datasets.py`) number for number,
 vectorised over frames: for a clip of `T` frames it returns `pose_values` of shape `(T, 69, 3)`, the four parts of
 `keypoints.PART_NAMES` (body 9, left hand 21, right hand 21, face 18 nodes) along the node axis, channels
-`(x, y, score)`.
+`(x, y, score)`. The RGB hand crops are the video processor's (`video_processing_unisign`).
 """
 
 import itertools
 import sys
+from typing import NamedTuple
 
 import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 from transformers.utils import logging
 
-from .data.sample import PoseSample
-from .keypoints import (
-    FACE_CENTER_NODE,
-    HAND_ROOT_NODE,
-    LEFT_HAND_INDICES,
-    NUM_WHOLEBODY_KEYPOINTS,
-    PART_INDICES,
-    PART_NAMES,
-    RIGHT_HAND_INDICES,
-)
-from .video_processing_unisign import (
-    HAND_SAMPLING_MODES,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    as_random_generator,
-    crop_hands,
-    sample_hand_frames,
-)
+from .keypoints import FACE_CENTER_NODE, HAND_ROOT_NODE, NUM_WHOLEBODY_KEYPOINTS, PART_INDICES, PART_NAMES
+from .pose_sample import is_pose_sample
 
 
 logger = logging.get_logger(__name__)
@@ -38,7 +23,15 @@ logger = logging.get_logger(__name__)
 # |normalised coordinate| above this (of a point with a score) means pixels: `check_normalized_coordinates`
 MAX_NORMALIZED_COORDINATE = 10.0
 TEMPORAL_SAMPLING_MODES = ("uniform", "random")
-HAND_FEATURE_NAMES = ("hand_pixel_values", "hand_keypoints", "hand_frame_indices", "hand_sides")
+# Settings of the RGB crops that processors saved before the video processor existed kept here (see `__init__`).
+LEGACY_HAND_SETTINGS = (
+    "hand_sampling",
+    "hand_frame_fraction",
+    "hand_crop_size",
+    "hand_box_scale",
+    "image_mean",
+    "image_std",
+)
 
 # Node layout of `pose_values`: the parts back to back, in `PART_NAMES` order.
 _NODE_INDICES = np.concatenate([PART_INDICES[name] for name in PART_NAMES])  # (69,) indices into the 133 points
@@ -48,6 +41,22 @@ _PART_SLICES = {
     name: slice(start, start + size) for name, start, size in zip(PART_NAMES, _PART_STARTS, _PART_SIZES, strict=True)
 }
 NUM_POSE_NODES = sum(_PART_SIZES)  # 69
+
+
+def as_random_generator(rng=None) -> np.random.Generator | np.random.RandomState:
+    """Turn `rng` (a seed, a numpy `Generator`, a legacy `RandomState`, or `None`) into something with `.choice`.
+
+    A legacy `np.random.RandomState` is accepted because the reference drew its samples from numpy's global legacy
+    generator: `np.random.RandomState(0)` reproduces the frames it picked after `np.random.seed(0)`.
+    """
+    if isinstance(rng, np.random.Generator | np.random.RandomState):
+        return rng
+    if rng is None or isinstance(rng, int | np.integer):
+        return np.random.default_rng(rng)
+    raise ValueError(
+        "`rng` must be an int seed, a `numpy.random.Generator`, a `numpy.random.RandomState` or None, got "
+        f"{type(rng).__name__}."
+    )
 
 
 def _centring() -> tuple[np.ndarray, np.ndarray]:
@@ -182,10 +191,10 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
 
     Returns `(keypoints (T, 133, 2), scores (T, 133))` in `(x / width, y / height)` units, validated.
     """
-    if isinstance(clip, PoseSample):
+    if is_pose_sample(clip):
         keypoints, scores = clip.keypoints, clip.scores
     elif _is_pose_format_pose(clip):
-        from .data.pose_file import pose_to_sample
+        from .pose_file import pose_to_sample
 
         sample = pose_to_sample(clip)
         keypoints, scores = sample.keypoints, sample.scores
@@ -230,20 +239,26 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
     return keypoints, scores
 
 
+class SampledClip(NamedTuple):
+    """One clip as the model will see it: keypoints after temporal sub-sampling, and where its frames come from."""
+
+    keypoints: np.ndarray  # (T', 133, 2) in (x / width, y / height) units
+    scores: np.ndarray  # (T', 133)
+    frame_indices: np.ndarray  # (T',) index of each kept frame in the whole clip
+    num_frames: int  # T, frames of the whole clip
+    video_frame_offset: int  # index in its video of the clip's first frame (reference pose files with a `start`)
+
+
 class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
-    r"""Turns clips of COCO-WholeBody-133 keypoints (and optionally their RGB frames) into Uni-Sign model inputs.
+    r"""Turns clips of COCO-WholeBody-133 keypoints into the pose inputs of Uni-Sign.
 
     Per clip, in order:
     1. read the keypoints (a `PoseSample`, a `pose_format.Pose`, `(keypoints (T, 133, 2), scores (T, 133))` or a
        `(T, 133, 3)` array; pixel coordinates are divided by `frame_size` when it is given);
     2. sub-sample to at most `max_frames` frames (`"uniform"` by default, or the reference's `"random"`);
-    3. normalise into the four parts (`normalize_pose`) -> `pose_values` `(T', 69, 3)`;
-    4. with RGB frames (an array or a video file): sample the frames of each hand (`"top"` by default, or the
-       reference's `"random"`), decode only those frames and crop the hands -> `hand_*` features.
+    3. normalise into the four parts (`normalize_pose`) -> `pose_values` `(T', 69, 3)`.
 
-    A batch is padded to its longest clip by repeating each clip's last frame (`pose_attention_mask` is 0 there), and
-    the hand crops of the whole batch are concatenated: all left-hand crops of sample 0, 1, ..., then all right-hand
-    crops, with `hand_sample_indices` giving each crop's sample.
+    A batch is padded to its longest clip by repeating each clip's last frame (`pose_attention_mask` is 0 there).
 
     Args:
         max_frames (`int`, *optional*, defaults to 256):
@@ -256,18 +271,6 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
         temporal_sampling (`str`, *optional*, defaults to `"uniform"`):
             Default sub-sampling of long clips: `"uniform"` (deterministic) or `"random"` (the reference, for
             training).
-        hand_sampling (`str`, *optional*, defaults to `"top"`):
-            Default choice of hand frames: `"top"` (deterministic) or `"random"` (the reference, for training).
-        hand_frame_fraction (`float`, *optional*, defaults to 0.1):
-            Share of the frames with a visible hand that are cropped.
-        hand_crop_size (`int`, *optional*, defaults to 112):
-            Side of the hand crops.
-        hand_box_scale (`float`, *optional*, defaults to 1.2):
-            Margin of the crop box around the largest hand extent.
-        image_mean (`list[float]`, *optional*, defaults to the ImageNet mean):
-            Per-channel mean of the crop normalisation.
-        image_std (`list[float]`, *optional*, defaults to the ImageNet standard deviation):
-            Per-channel standard deviation of the crop normalisation.
     """
 
     model_input_names = ["pose_values", "pose_attention_mask"]
@@ -278,124 +281,85 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
         score_threshold: float = 0.3,
         min_body_points: int = 4,
         temporal_sampling: str = "uniform",
-        hand_sampling: str = "top",
-        hand_frame_fraction: float = 0.1,
-        hand_crop_size: int = 112,
-        hand_box_scale: float = 1.2,
-        image_mean: list[float] | None = None,
-        image_std: list[float] | None = None,
         **kwargs,
     ):
+        # processors saved before the video processor existed kept its settings here; `UniSignProcessor` reads them
+        for name in LEGACY_HAND_SETTINGS:
+            kwargs.pop(name, None)
         super().__init__(**kwargs)
         if max_frames < 1:
             raise ValueError(f"`max_frames` must be at least 1, got {max_frames}.")
         if not 0 <= score_threshold < 1:
             raise ValueError(f"`score_threshold` must be in [0, 1), got {score_threshold}.")
-        if not 0 < hand_frame_fraction <= 1:
-            raise ValueError(f"`hand_frame_fraction` must be in (0, 1], got {hand_frame_fraction}.")
         if temporal_sampling not in TEMPORAL_SAMPLING_MODES:
             raise ValueError(
                 f"Unknown `temporal_sampling` {temporal_sampling!r}. Available modes: {TEMPORAL_SAMPLING_MODES}."
             )
-        if hand_sampling not in HAND_SAMPLING_MODES:
-            raise ValueError(f"Unknown `hand_sampling` {hand_sampling!r}. Available modes: {HAND_SAMPLING_MODES}.")
         self.max_frames = max_frames
         self.score_threshold = score_threshold
         self.min_body_points = min_body_points
         self.temporal_sampling = temporal_sampling
-        self.hand_sampling = hand_sampling
-        self.hand_frame_fraction = hand_frame_fraction
-        self.hand_crop_size = hand_crop_size
-        self.hand_box_scale = hand_box_scale
-        self.image_mean = list(IMAGENET_MEAN if image_mean is None else image_mean)
-        self.image_std = list(IMAGENET_STD if image_std is None else image_std)
 
-    def extract(
-        self,
-        clip,
-        frames: np.ndarray | None = None,
-        video: str | None = None,
-        temporal_sampling: str | None = None,
-        hand_sampling: str | None = None,
-        rng=None,
-        frame_size: tuple[int, int] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Features of one clip, unpadded (what a `Dataset` returns per sample; `pad` batches them).
+    def sample_clip(
+        self, clip, temporal_sampling: str | None = None, rng=None, frame_size: tuple[int, int] | None = None
+    ) -> SampledClip:
+        """Read and check one clip, and sub-sample it to at most `max_frames` frames (steps 1 and 2).
 
         Args:
             clip: A `PoseSample`, a `pose_format.Pose`, `(keypoints (T, 133, 2), scores (T, 133))` or an array of
                 shape `(T, 133, 3)`.
-            frames (`np.ndarray` of shape `(T, height, width, 3)`, uint8, *optional*):
-                The clip's RGB frames, aligned 1:1 with its keypoints. Enables the hand crops.
-            video (`str`, *optional*):
-                Path of the clip's video instead of `frames` (only the needed frames are decoded; its frame count
-                must equal the keypoints').
             temporal_sampling (`str`, *optional*): Overrides `self.temporal_sampling` for long clips.
-            hand_sampling (`str`, *optional*): Overrides `self.hand_sampling`.
-            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` for the random modes.
-            frame_size (`tuple[int, int]`, *optional*):
-                `(width, height)` when the keypoints are in pixels.
+            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` for `"random"`.
+            frame_size (`tuple[int, int]`, *optional*): `(width, height)` when the keypoints are in pixels.
 
         Returns:
-            `dict[str, np.ndarray]`: `pose_values` `(T', 69, 3)` float32, `pose_attention_mask` `(T',)` int64 (all
-            ones), and with frames or a video the `hand_*` entries of `video_processing_unisign.crop_hands`.
+            `SampledClip`; the video processor crops its hands from it.
         """
-        if frames is not None and video is not None:
-            raise ValueError("Give either `frames` or `video` for a clip, not both.")
         keypoints, scores = _as_wholebody(clip, frame_size)
-        rng = as_random_generator(rng)
-        num_pose_frames = keypoints.shape[0]
+        num_frames = keypoints.shape[0]
         frame_indices = sample_frame_indices(
-            num_pose_frames, self.max_frames, temporal_sampling or self.temporal_sampling, rng
+            num_frames, self.max_frames, temporal_sampling or self.temporal_sampling, as_random_generator(rng)
         )  # (T',)
-        if len(frame_indices) < num_pose_frames:
+        if len(frame_indices) < num_frames:
             keypoints, scores = keypoints[frame_indices], scores[frame_indices]  # (T', 133, 2), (T', 133)
-        pose_values = normalize_pose(keypoints, scores, self.score_threshold, self.min_body_points)  # (T', 69, 3)
+        offset = clip.extra.get("video_frame_offset", 0) if is_pose_sample(clip) else 0
+        return SampledClip(keypoints, scores, frame_indices, num_frames, offset)
+
+    def encode_clip(self, clip: SampledClip) -> dict[str, np.ndarray]:
+        """`pose_values` `(T', 69, 3)` float32 and `pose_attention_mask` `(T',)` (all ones) of a sampled clip."""
+        pose_values = normalize_pose(clip.keypoints, clip.scores, self.score_threshold, self.min_body_points)
         if not pose_values[:, _PART_SLICES["body"], 2].any():  # only the zero path has no confident body point
             logger.warning_once(
                 f"A clip has fewer than {self.min_body_points} body keypoints with score > {self.score_threshold} "
                 "(or they all coincide): its pose features are all zeros (the reference's fallback)."
             )
-        features = {"pose_values": pose_values, "pose_attention_mask": np.ones(len(frame_indices), dtype=np.int64)}
-        if frames is None and video is None:
-            return features
+        return {"pose_values": pose_values, "pose_attention_mask": np.ones(len(pose_values), dtype=np.int64)}
 
-        mode = hand_sampling or self.hand_sampling
-        left, right = (
-            sample_hand_frames(scores[:, part], mode, rng, self.score_threshold, self.hand_frame_fraction)
-            for part in (LEFT_HAND_INDICES, RIGHT_HAND_INDICES)
-        )
-        needed = np.union1d(left, right)  # indices into the sub-sampled clip
-        offset = clip.extra.get("video_frame_offset", 0) if isinstance(clip, PoseSample) else 0
-        images = _load_frames(frames, video, frame_indices[needed], num_pose_frames, offset)  # (len(needed), H, W, 3)
-        features.update(
-            crop_hands(
-                dict(zip(needed.tolist(), images, strict=True)),
-                keypoints,
-                left,
-                right,
-                self.hand_crop_size,
-                self.hand_box_scale,
-                tuple(self.image_mean),
-                tuple(self.image_std),
-            )
-        )
-        return features
+    def extract(
+        self, clip, temporal_sampling: str | None = None, rng=None, frame_size: tuple[int, int] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Features of one clip, unpadded (what a `Dataset` returns per sample; `pad` batches them).
+
+        Args: see `sample_clip`.
+
+        Returns:
+            `dict[str, np.ndarray]`: `pose_values` `(T', 69, 3)` float32, `pose_attention_mask` `(T',)` int64 (all
+            ones).
+        """
+        return self.encode_clip(self.sample_clip(clip, temporal_sampling, rng, frame_size))
 
     def pad(self, features: list[dict], return_tensors: str | None = None) -> BatchFeature:
         """Batch the per-clip outputs of `extract`.
 
         Args:
             features (`list[dict]`):
-                One dict per clip with `pose_values` `(T_i, 69, 3)`, optionally `pose_attention_mask` `(T_i,)` and
-                the `hand_*` entries (numpy arrays, torch tensors or nested lists).
+                One dict per clip with `pose_values` `(T_i, 69, 3)` and optionally `pose_attention_mask` `(T_i,)`
+                (numpy arrays, torch tensors or nested lists); other entries are ignored.
             return_tensors (`str`, *optional*): `"pt"` or `"np"`; plain numpy arrays when `None`.
 
         Returns:
-            `BatchFeature` with `pose_values` `(B, T, 69, 3)` (padded by repeating each clip's last frame),
-            `pose_attention_mask` `(B, T)` (1 on real frames), and, when the clips have hand crops,
-            `hand_pixel_values` `(N, 3, S, S)`, `hand_keypoints` `(N, 21, 2)`, `hand_frame_indices` `(N,)`,
-            `hand_sample_indices` `(N,)` and `hand_sides` `(N,)`, ordered by hand side, then sample.
+            `BatchFeature` with `pose_values` `(B, T, 69, 3)` (padded by repeating each clip's last frame) and
+            `pose_attention_mask` `(B, T)` (1 on real frames).
         """
         if not features:
             raise ValueError("Cannot pad an empty list of clips.")
@@ -417,23 +381,12 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
             ),  # (B, T, 69, 3)
             "pose_attention_mask": (np.arange(longest)[None] < np.array(lengths)[:, None]).astype(np.int64),  # (B, T)
         }
-        with_hands = [all(name in feature for name in HAND_FEATURE_NAMES) for feature in features]
-        if any(with_hands) and not all(with_hands):
-            raise ValueError(
-                "Either every clip of a batch has hand crops or none has; clips "
-                f"{np.flatnonzero(with_hands).tolist()} have them and the others do not."
-            )
-        if all(with_hands):
-            batch.update(_concatenate_hands(features))
         return BatchFeature(batch, tensor_type=return_tensors)
 
     def __call__(
         self,
         poses,
-        frames=None,
-        videos=None,
         temporal_sampling: str | None = None,
-        hand_sampling: str | None = None,
         rng=None,
         frame_size: tuple[int, int] | None = None,
         return_tensors: str | None = None,
@@ -441,12 +394,9 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
         """Features of one clip or a batch of clips (see the class docstring for the steps).
 
         Args:
-            poses: One clip or a list of clips, each as `extract` takes it (a 4-D array is a batch of
+            poses: One clip or a list of clips, each as `sample_clip` takes it (a 4-D array is a batch of
                 `(T, 133, 3)` clips).
-            frames (*optional*): The RGB frames of each clip (`(T, height, width, 3)` uint8), matching `poses`.
-            videos (*optional*): A video path per clip instead of `frames`.
             temporal_sampling (`str`, *optional*): `"uniform"` or `"random"`; defaults to `self.temporal_sampling`.
-            hand_sampling (`str`, *optional*): `"top"` or `"random"`; defaults to `self.hand_sampling`.
             rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` shared by the clips, in order.
             frame_size (`tuple[int, int]`, *optional*): `(width, height)` when the keypoints are in pixels.
             return_tensors (`str`, *optional*): `"pt"` or `"np"`.
@@ -454,12 +404,9 @@ class UniSignPoseFeatureExtractor(FeatureExtractionMixin):
         Returns:
             `BatchFeature`: see `pad`.
         """
-        clips, frames, videos = batch_clips(poses, frames, videos)
+        clips, _, _ = batch_clips(poses)
         rng = as_random_generator(rng)
-        features = [
-            self.extract(clip, clip_frames, video, temporal_sampling, hand_sampling, rng, frame_size)
-            for clip, clip_frames, video in zip(clips, frames, videos, strict=True)
-        ]
+        features = [self.extract(clip, temporal_sampling, rng, frame_size) for clip in clips]
         return self.pad(features, return_tensors=return_tensors)
 
 
@@ -487,46 +434,10 @@ def batch_clips(poses, frames=None, videos=None) -> tuple[list, list, list]:
     return clips, per_clip[0], per_clip[1]
 
 
-def _load_frames(frames, video, needed_frames: np.ndarray, num_pose_frames: int, video_offset: int) -> np.ndarray:
-    """The RGB frames at `needed_frames` (indices into the clip), from an array aligned with the clip or a video.
-
-    `video_offset` is the video index of the clip's first frame (reference pose files with a `start`).
-    """
-    if video is not None:
-        from .data.video import read_video_frames
-
-        return read_video_frames(video, needed_frames, num_pose_frames=num_pose_frames, frame_offset=video_offset)
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"`frames` must have shape (num_frames, height, width, 3), got {frames.shape}.")
-    if len(frames) != num_pose_frames:
-        raise ValueError(
-            f"The clip has {num_pose_frames} frames of keypoints but {len(frames)} RGB frames: they must be aligned "
-            "1:1."
-        )
-    return frames[needed_frames]
-
-
-def _concatenate_hands(features: list[dict]) -> dict[str, np.ndarray]:
-    """Concatenate the hand crops of a batch: left hands of samples 0..B-1, then right hands of samples 0..B-1."""
-    per_sample = [{name: np.asarray(feature[name]) for name in HAND_FEATURE_NAMES} for feature in features]
-    selections = [
-        (sample_index, hands, hands["hand_sides"] == side)
-        for side in range(2)
-        for sample_index, hands in enumerate(per_sample)
-    ]
-    batch = {
-        name: np.concatenate([hands[name][selected] for _, hands, selected in selections])
-        for name in HAND_FEATURE_NAMES
-    }
-    batch["hand_sample_indices"] = np.concatenate(
-        [np.full(int(selected.sum()), sample_index, dtype=np.int64) for sample_index, _, selected in selections]
-    )
-    batch["hand_pixel_values"] = batch["hand_pixel_values"].astype(np.float32)
-    batch["hand_keypoints"] = batch["hand_keypoints"].astype(np.float32)
-    batch["hand_frame_indices"] = batch["hand_frame_indices"].astype(np.int64)
-    batch["hand_sides"] = batch["hand_sides"].astype(np.int64)
-    return batch
-
-
-__all__ = ["UniSignPoseFeatureExtractor", "normalize_pose", "sample_frame_indices"]
+__all__ = [
+    "SampledClip",
+    "UniSignPoseFeatureExtractor",
+    "as_random_generator",
+    "normalize_pose",
+    "sample_frame_indices",
+]

@@ -6,13 +6,16 @@ hand, right hand, face; "left" is the signer's left.
 """
 
 NUM_WHOLEBODY_KEYPOINTS = 133
+# First index of the 68 face points and of each hand's 21 points (wrist first) in COCO-WholeBody-133.
+FACE_START, LEFT_HAND_START, RIGHT_HAND_START = 23, 91, 112
+NUM_HAND_KEYPOINTS = 21
 
 # Index lists into COCO-WholeBody-133, in the order the reference feeds them to the model.
 BODY_INDICES = [0, 3, 4, 5, 6, 7, 8, 9, 10]  # nose, ears, shoulders, elbows, wrists
-LEFT_HAND_INDICES = list(range(91, 112))
-RIGHT_HAND_INDICES = list(range(112, 133))
+LEFT_HAND_INDICES = list(range(LEFT_HAND_START, LEFT_HAND_START + NUM_HAND_KEYPOINTS))
+RIGHT_HAND_INDICES = list(range(RIGHT_HAND_START, RIGHT_HAND_START + NUM_HAND_KEYPOINTS))
 # every second jaw point (9), inner lips (8), nose tip last (the face's centre node)
-FACE_INDICES = list(range(23, 40, 2)) + list(range(83, 91)) + [53]
+FACE_INDICES = list(range(FACE_START, 40, 2)) + list(range(83, 91)) + [53]
 
 PART_NAMES = ("body", "left_hand", "right_hand", "face")
 PART_INDICES = {
@@ -34,6 +37,10 @@ FACE_EDGES = (
 )
 PART_EDGES = {"body": BODY_EDGES, "left_hand": HAND_EDGES, "right_hand": HAND_EDGES, "face": FACE_EDGES}
 
+# The two hands, everywhere a hand is named by a number: `hand_sides` value 0 is the (signer's) left hand, 1 the
+# right hand; hand crops, fusion and pictures all follow this order.
+HAND_PARTS = ("left_hand", "right_hand")
+
 # Where each part is re-centred by the processor, and which body node the model adds to it.
 HAND_ROOT_NODE = 0  # wrist, node 0 of a hand
 FACE_CENTER_NODE = len(FACE_INDICES) - 1  # nose tip
@@ -50,14 +57,19 @@ __all__ = [
     "FACE_CENTER_NODE",
     "FACE_EDGES",
     "FACE_INDICES",
+    "FACE_START",
     "FINGERTIP_NODES",
     "HAND_EDGES",
+    "HAND_PARTS",
     "HAND_ROOT_NODE",
     "LEFT_HAND_INDICES",
+    "LEFT_HAND_START",
+    "NUM_HAND_KEYPOINTS",
     "NUM_WHOLEBODY_KEYPOINTS",
     "PART_COLOURS",
     "PART_EDGES",
     "PART_INDICES",
     "PART_NAMES",
     "RIGHT_HAND_INDICES",
+    "RIGHT_HAND_START",
 ]

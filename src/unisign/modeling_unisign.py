@@ -17,18 +17,19 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoModelForSeq2SeqLM, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import Seq2SeqLMOutput
-from transformers.utils import logging
+from transformers.utils import ModelOutput, logging
 
 from .configuration_unisign import UniSignConfig
-from .keypoints import BODY_ANCHOR_NODE, PART_EDGES, PART_NAMES
+from .keypoints import BODY_ANCHOR_NODE, HAND_PARTS, PART_EDGES, PART_NAMES
+from .remote_code import add_remote_code
 
 
 logger = logging.get_logger(__name__)
 
 # The two hands share one encoder (the reference keeps the right hand's and reuses it for the left).
 ENCODER_OF_PART = {"body": "body", "left_hand": "hand", "right_hand": "hand", "face": "face"}
-HAND_SIDES = ("left_hand", "right_hand")  # `hand_sides` value 0 and 1
 
 
 def normalized_adjacency(edges: list[tuple[int, int]], num_nodes: int) -> torch.Tensor:
@@ -136,10 +137,12 @@ class UniSignGraphConv(nn.Module):
         return F.relu(batch_norm_channels_last(self.norm, hidden.view(batch, frames, nodes, out_channels)))
 
 
-class UniSignSTGCNBlock(nn.Module):
+class UniSignSTGCNBlock(GradientCheckpointingLayer):
     """ST-GCN block: graph conv, optional temporal conv, residual, ReLU.
 
-    `(B, C_in, T, V) -> (B, C_out, T, V)`, or `(B, T, V, C_in) -> (B, T, V, C_out)` on the fast path.
+    `(B, C_in, T, V) -> (B, C_out, T, V)`, or `(B, T, V, C_in) -> (B, T, V, C_out)` on the fast path. With gradient
+    checkpointing its activations are recomputed in the backward pass (the recomputation updates the batch-norm
+    running statistics a second time, as for any checkpointed batch norm).
     """
 
     def __init__(self, in_channels, out_channels, edges, num_nodes, temporal_kernel_size: int, fast_path=False):
@@ -270,7 +273,7 @@ class UniSignPoseEncoder(nn.Module):
         for part in PART_NAMES[1:]:
             encoder = self.parts[ENCODER_OF_PART[part]]
             hidden = encoder.encode_spatial(parts[part])
-            if hand_fusion is not None and part in HAND_SIDES:
+            if hand_fusion is not None and part in HAND_PARTS:
                 hidden = (
                     channels_last(hand_fusion(part, channels_first(hidden)))
                     if self.fast_path
@@ -287,17 +290,20 @@ class UniSignPoseEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class UniSignHandImageEncoder(nn.Module):
-    """Hand crops `(N, 3, 112, 112)` -> feature maps `(N, C, 4, 4)`: EfficientNet-B0 features and a 1x1 projection."""
+class UniSignHandImageEncoder(GradientCheckpointingLayer):
+    """Hand crops `(N, 3, 112, 112)` -> feature maps `(N, C, 4, 4)`: EfficientNet-B0 features and a 1x1 projection.
+
+    With gradient checkpointing the backbone's activations, the largest of the RGB branch, are recomputed.
+    """
 
     def __init__(self, config: UniSignConfig):
         super().__init__()
         try:
             import torchvision
-        except ImportError as error:
+        except ImportError:
             raise ImportError(
-                "The RGB branch of Uni-Sign (`use_rgb=True`) needs torchvision: `pip install unisign[rgb]`."
-            ) from error
+                "The RGB branch of Uni-Sign (`use_rgb=True`) needs torchvision: `pip install torchvision`."
+            ) from None
         if config.rgb_backbone != "efficientnet_b0":
             raise NotImplementedError(
                 "Only the reference backbone `efficientnet_b0` is supported, got "
@@ -411,7 +417,9 @@ class UniSignPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading conventions shared by Uni-Sign models."""
 
     config: UniSignConfig
+    base_model_prefix = "unisign"
     main_input_name = "pose_values"
+    supports_gradient_checkpointing = True
     _no_split_modules = ["UniSignPoseEncoder", "UniSignHandImageEncoder", "MT5Block"]
     _keep_in_fp32_modules = ["wo"]
     # Trainer must not pass `num_items_in_batch`: the loss is already a mean over target tokens.
@@ -420,6 +428,13 @@ class UniSignPreTrainedModel(PreTrainedModel):
         "language_model.encoder.embed_tokens.weight": "language_model.shared.weight",
         "language_model.decoder.embed_tokens.weight": "language_model.shared.weight",
     }
+
+    def save_pretrained(self, save_directory, *args, is_main_process: bool = True, **kwargs):
+        """`PreTrainedModel.save_pretrained`, then `add_remote_code`: the folder loads without this package."""
+        result = super().save_pretrained(save_directory, *args, is_main_process=is_main_process, **kwargs)
+        if is_main_process:
+            add_remote_code(save_directory)
+        return result
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
@@ -464,8 +479,8 @@ class UniSignPreTrainedModel(PreTrainedModel):
 
 
 @dataclass
-class UniSignEncoderInputs:
-    """What the language model's encoder reads.
+class UniSignEncoderInputs(ModelOutput):
+    """What the language model's encoder reads (the output of `embed_inputs`).
 
     Args:
         inputs_embeds (`torch.FloatTensor` of shape `(batch_size, prompt_length + num_frames, d_model)`):
@@ -474,8 +489,8 @@ class UniSignEncoderInputs:
             Prompt mask followed by the frame mask.
     """
 
-    inputs_embeds: torch.FloatTensor
-    attention_mask: torch.LongTensor
+    inputs_embeds: torch.FloatTensor | None = None
+    attention_mask: torch.LongTensor | None = None
 
 
 class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
@@ -525,7 +540,11 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
     # -- inputs -----------------------------------------------------------------------------------------------------
 
     def _check_inputs(self, input_ids, attention_mask, pose_values, pose_attention_mask, hand_inputs):
-        """Raise a clear `ValueError` on inputs that would otherwise fail deep inside or give silent garbage."""
+        """Raise a clear `ValueError` on inputs that would otherwise fail deep inside or give silent garbage.
+
+        Shapes are checked on every call (free: no wait for the accelerator); values only with
+        `config.check_input_values` (see `_check_input_values`).
+        """
         if input_ids is None:
             raise ValueError(
                 "`input_ids` (the tokenised prompt, e.g. 'Translate sign language video to English: </s>') is "
@@ -550,13 +569,41 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
             raise ValueError(
                 f"`attention_mask` must match `input_ids` {tuple(input_ids.shape)}, got {tuple(attention_mask.shape)}."
             )
-        if not torch.isfinite(pose_values).all():
-            raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
         if pose_attention_mask.shape != (batch_size, num_frames):
             raise ValueError(
                 f"`pose_attention_mask` must have shape (batch_size, num_frames) = {(batch_size, num_frames)}, got "
                 f"{tuple(pose_attention_mask.shape)}."
             )
+        if hand_inputs is None:
+            if self.prior_guided_fusion is not None:
+                raise ValueError(
+                    "This RGB-pose model (`config.use_rgb=True`) needs hand crops (`hand_*` inputs, from the "
+                    "processor given `frames=` or `videos=`); without them it would silently run pose-only."
+                )
+        else:
+            if self.prior_guided_fusion is None:
+                raise ValueError("Hand crops were given but this model has no RGB branch (`config.use_rgb=False`).")
+            pixels, priors, frame_indices, sample_indices, sides = hand_inputs
+            num_crops = pixels.shape[0]
+            crop = self.config.rgb_crop_size
+            if pixels.shape[1:] != (3, crop, crop) or priors.shape != (num_crops, 21, 2):
+                raise ValueError(
+                    f"Expected `hand_pixel_values` (N, 3, {crop}, {crop}) and `hand_keypoints` (N, 21, 2), got "
+                    f"{tuple(pixels.shape)} and {tuple(priors.shape)}."
+                )
+            if any(t.shape != (num_crops,) for t in (frame_indices, sample_indices, sides)):
+                raise ValueError(
+                    f"`hand_frame_indices`, `hand_sample_indices` and `hand_sides` must each have shape "
+                    f"({num_crops},)."
+                )
+        if self.config.check_input_values:
+            self._check_input_values(pose_values, pose_attention_mask, hand_inputs)
+
+    def _check_input_values(self, pose_values, pose_attention_mask, hand_inputs):
+        """The checks of `_check_inputs` that read tensor values (each waits for the accelerator)."""
+        batch_size, num_frames = pose_values.shape[:2]
+        if not torch.isfinite(pose_values).all():
+            raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
         frames_per_clip = pose_attention_mask.sum(dim=1)
         is_prefix = pose_attention_mask == (
             torch.arange(num_frames, device=pose_values.device) < frames_per_clip[:, None]
@@ -568,20 +615,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
             )
         if hand_inputs is None:
             return
-        if self.prior_guided_fusion is None:
-            raise ValueError("Hand crops were given but this model has no RGB branch (`config.use_rgb=False`).")
         pixels, priors, frame_indices, sample_indices, sides = hand_inputs
-        num_crops = pixels.shape[0]
-        crop = self.config.rgb_crop_size
-        if pixels.shape[1:] != (3, crop, crop) or priors.shape != (num_crops, 21, 2):
-            raise ValueError(
-                f"Expected `hand_pixel_values` (N, 3, {crop}, {crop}) and `hand_keypoints` (N, 21, 2), got "
-                f"{tuple(pixels.shape)} and {tuple(priors.shape)}."
-            )
-        if any(t.shape != (num_crops,) for t in (frame_indices, sample_indices, sides)):
-            raise ValueError(
-                f"`hand_frame_indices`, `hand_sample_indices` and `hand_sides` must each have shape ({num_crops},)."
-            )
         if not (torch.isfinite(pixels).all() and torch.isfinite(priors).all()):
             raise ValueError("`hand_pixel_values` or `hand_keypoints` contains NaN or inf.")
         if ((sides != 0) & (sides != 1)).any():
@@ -613,7 +647,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
             image_features: per hand, the projected crop features `(N_hand, C, h, w)` of its crops.
         """
         _, priors, frame_indices, sample_indices, sides = hand_inputs
-        of_side = sides == HAND_SIDES.index(part)
+        of_side = sides == HAND_PARTS.index(part)
         used = frame_indices[of_side] >= 0  # crops of index -1 stand for "no usable hand"
         if not used.any():
             return hand_features
@@ -684,7 +718,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
             # one backbone call per hand, as in the reference (batch-norm statistics in training depend on it)
             image_features = {
                 part: self.hand_image_encoder(hand_pixel_values[hand_sides == side])
-                for side, part in enumerate(HAND_SIDES)
+                for side, part in enumerate(HAND_PARTS)
             }
 
             def hand_fusion(part, features):
@@ -724,7 +758,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
-    ) -> Seq2SeqLMOutput:
+    ) -> Seq2SeqLMOutput | tuple:
         """Run the whole model; with `labels`, also the label-smoothed loss.
 
         Args:
@@ -736,9 +770,11 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
                 As for mT5.
             inputs_embeds (`torch.FloatTensor` of shape `(batch_size, length, d_model)`, *optional*):
                 A ready encoder input (from `embed_inputs`), used instead of the prompt and the poses.
+            return_dict (`bool`, *optional*): `False` returns the output's fields as a tuple (loss first when given);
+                defaults to `config.return_dict`.
 
         Returns:
-            [`~transformers.modeling_outputs.Seq2SeqLMOutput`]; `loss` is the cross-entropy with
+            [`~transformers.modeling_outputs.Seq2SeqLMOutput`] (or a tuple); `loss` is the cross-entropy with
             `config.label_smoothing`, averaged over the target tokens that are not -100.
         """
         if encoder_outputs is None and inputs_embeds is None:
@@ -775,13 +811,15 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
         )
         if labels is not None:
             logits = outputs.logits
-            outputs.loss = F.cross_entropy(
+            loss = F.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]).float(),
                 labels.to(logits.device).reshape(-1),
                 ignore_index=-100,
                 label_smoothing=self.config.label_smoothing,
             )
-        return outputs
+            outputs = Seq2SeqLMOutput(loss=loss, **outputs)  # loss first, also in `to_tuple()`
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        return outputs if return_dict else outputs.to_tuple()
 
     @torch.no_grad()
     def generate(

@@ -1,7 +1,9 @@
 """Sign language video (or poses) -> text: the `sign-language-translation` pipeline.
 
 `import unisign` registers the task, so `transformers.pipeline("sign-language-translation", model=folder_or_hub_id)`
-works for any Uni-Sign folder. Videos are turned into COCO-WholeBody-133 poses with `unisign.extraction`; RGB-pose
+works for any Uni-Sign folder; saved folders also carry this module as remote code (`custom_pipelines` in their
+config.json), so `pipeline(..., trust_remote_code=True)` works without the package for arrays and `.pose` files.
+Videos are turned into COCO-WholeBody-133 poses with `unisign.extraction` (the package and MediaPipe); RGB-pose
 models crop their hands from the same video. Live translation of a growing stream is `unisign.streaming`.
 """
 
@@ -12,13 +14,29 @@ from transformers import AutoModelForSeq2SeqLM, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging
 
-from .data.sample import PoseSample
-from .extraction import POSE_FILE_SUFFIXES, extract_poses, load_poses
+from .pose_file import POSE_FILE_SUFFIXES, read_pose_file
+from .pose_sample import PoseSample, is_pose_sample
 
 
 logger = logging.get_logger(__name__)
 
 TASK = "sign-language-translation"
+
+
+def _unisign_extraction():
+    """`unisign.extraction` (poses from videos, reference pickles), or a one-line error naming what to install.
+
+    Imported by its absolute name: this module also runs as remote code, where the package's other modules are not
+    next to it.
+    """
+    try:
+        from unisign import extraction
+    except ImportError:
+        raise ImportError(
+            "Videos and reference `.pkl` files need pose extraction from the unisign package (and mediapipe for "
+            "videos): `pip install unisign`; arrays and `.pose` files work without it."
+        ) from None
+    return extraction
 
 
 def _with_video(sample: PoseSample) -> str | None:
@@ -129,13 +147,18 @@ class SignLanguageTranslationPipeline(Pipeline):
             return sample, inputs.get("video", video), inputs.get("frames")
         if isinstance(inputs, str | Path):
             path = Path(inputs)
-            if path.suffix.lower() in POSE_FILE_SUFFIXES:
-                sample = load_poses(path)
-                return sample, _with_video(sample), None
             if not path.is_file():
-                raise FileNotFoundError(f"The video `{path}` does not exist (or is not a file).")
-            return extract_poses(path, backend, progress=progress, **(backend_options or {})), str(path), None
-        if isinstance(inputs, PoseSample):
+                raise FileNotFoundError(f"`{path}` does not exist (or is not a file).")
+            if path.suffix.lower() == ".pose":
+                sample = read_pose_file(path)
+                return sample, _with_video(sample), None
+            extraction = _unisign_extraction()
+            if path.suffix.lower() in POSE_FILE_SUFFIXES:
+                sample = extraction.load_poses(path)
+                return sample, _with_video(sample), None
+            sample = extraction.extract_poses(path, backend, progress=progress, **(backend_options or {}))
+            return sample, str(path), None
+        if is_pose_sample(inputs):
             return inputs, _with_video(inputs), None
         if isinstance(inputs, tuple) and len(inputs) == 2:
             return PoseSample(id="arrays", keypoints=inputs[0], scores=inputs[1]), None, None

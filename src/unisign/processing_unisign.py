@@ -8,8 +8,14 @@ The prompt is configuration: `prompts` maps a language (or `"<language>/<task>"`
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin
 
-from .feature_extraction_unisign import HAND_FEATURE_NAMES, UniSignPoseFeatureExtractor, batch_clips
-from .video_processing_unisign import as_random_generator
+from .feature_extraction_unisign import (
+    LEGACY_HAND_SETTINGS,
+    UniSignPoseFeatureExtractor,
+    as_random_generator,
+    batch_clips,
+)
+from .remote_code import add_remote_code
+from .video_processing_unisign import HAND_FEATURE_NAMES, UniSignVideoProcessor
 
 
 DEFAULT_PROMPTS = {
@@ -22,18 +28,23 @@ LABEL_PAD_ID = -100
 class UniSignProcessor(ProcessorMixin):
     r"""Turns clips of keypoints (optionally with RGB frames) and target texts into Uni-Sign model inputs.
 
-    Per sample, in order:
+    Three components, one per modality: the feature extractor (poses), the video processor (RGB hand crops) and the
+    tokenizer (prompt and targets). Per sample, in order:
     1. the feature extractor (`UniSignPoseFeatureExtractor`) sub-samples and normalises the keypoints into
-       `pose_values`, and with frames or a video crops the hands (`hand_*`);
-    2. the prompt of the sample's language (and task) is tokenised with its trailing `</s>` -> `input_ids`;
-    3. the target text, if given, is tokenised with truncation at `max_target_length` tokens (`</s>` included)
+       `pose_values`;
+    2. with frames or a video, the video processor (`UniSignVideoProcessor`) crops the hands of the sub-sampled clip
+       (`hand_*`);
+    3. the prompt of the sample's language (and task) is tokenised with its trailing `</s>` -> `input_ids`;
+    4. the target text, if given, is tokenised with truncation at `max_target_length` tokens (`</s>` included)
        -> `labels`.
     A batch is then padded (`pad`): poses by repeating each clip's last frame, prompts with the pad token, labels
     with -100; hand crops are concatenated over the batch (all left hands, then all right hands).
 
     Args:
-        feature_extractor (`UniSignPoseFeatureExtractor`): Keypoints and frames -> `pose_values`, `hand_*`.
+        feature_extractor (`UniSignPoseFeatureExtractor`): Keypoints -> `pose_values`.
         tokenizer (`T5Tokenizer`): The mT5 tokenizer.
+        video_processor (`UniSignVideoProcessor`, *optional*): RGB frames and keypoints -> `hand_*`; a default one
+            when not given.
         prompts (`dict[str, str]`, *optional*):
             Prompt text per language code (`"zh"`, `"en"`, ...) or per `"<language>/<task>"`; defaults to the
             reference's prompts (`DEFAULT_PROMPTS`).
@@ -47,6 +58,7 @@ class UniSignProcessor(ProcessorMixin):
         self,
         feature_extractor=None,
         tokenizer=None,
+        video_processor=None,
         prompts: dict[str, str] | None = None,
         language: str = "zh",
         max_target_length: int = 50,
@@ -60,28 +72,61 @@ class UniSignProcessor(ProcessorMixin):
             raise ValueError(f"`max_target_length` must be at least 1, got {max_target_length}.")
         self.language = language
         self.max_target_length = max_target_length
-        super().__init__(feature_extractor, tokenizer)
+        video_processor = UniSignVideoProcessor() if video_processor is None else video_processor
+        super().__init__(feature_extractor, tokenizer, video_processor)
 
     @classmethod
-    def from_model_config(cls, config, tokenizer, **processor_kwargs) -> "UniSignProcessor":
-        """A processor whose feature extractor matches a model configuration.
+    def from_model_config(
+        cls, config, tokenizer, max_frames: int | None = None, **processor_kwargs
+    ) -> "UniSignProcessor":
+        """A processor with default settings for a model: its hand crops have the model's `rgb_crop_size`.
 
         Args:
-            config (`UniSignConfig`): Gives `max_frames`, `pose_score_threshold`, `rgb_sampling_ratio` and
-                `rgb_crop_size`.
+            config (`UniSignConfig`): The model's configuration.
             tokenizer (`T5Tokenizer`): The mT5 tokenizer.
+            max_frames (`int`, *optional*): The feature extractor's `max_frames` (default 256; 64 for isolated signs).
             **processor_kwargs: `prompts`, `language`, `max_target_length`.
 
         Returns:
             `UniSignProcessor`.
         """
-        feature_extractor = UniSignPoseFeatureExtractor(
-            max_frames=config.max_frames,
-            score_threshold=config.pose_score_threshold,
-            hand_frame_fraction=config.rgb_sampling_ratio,
-            hand_crop_size=config.rgb_crop_size,
-        )
-        return cls(feature_extractor, tokenizer, **processor_kwargs)
+        feature_extractor = UniSignPoseFeatureExtractor(**({} if max_frames is None else {"max_frames": max_frames}))
+        video_processor = UniSignVideoProcessor(hand_crop_size=config.rgb_crop_size)
+        return cls(feature_extractor, tokenizer, video_processor, **processor_kwargs)
+
+    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
+        """`ProcessorMixin.save_pretrained`, then `add_remote_code`: the folder loads without this package."""
+        files = super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
+        add_remote_code(save_directory)
+        return files
+
+    @classmethod
+    def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
+        """The three components of a saved processor, from `processor_config.json` and the tokenizer files.
+
+        The feature extractor and the video processor are built from their entries in `processor_config.json` by
+        their own classes rather than through `AutoVideoProcessor`, which needs torchvision even for a pose-only
+        model. Folders saved before the video processor existed kept its settings (`hand_*`, `image_mean`,
+        `image_std`, and the score threshold) in the feature extractor's entry: they are read from there.
+        """
+        from transformers import AutoTokenizer
+
+        processor_dict = processor_dict or {}
+        feature_settings = dict(processor_dict.get("feature_extractor") or {})
+        video_settings = processor_dict.get("video_processor")
+        if video_settings is None:  # a folder saved before the video processor existed
+            video_settings = {
+                name: feature_settings[name] for name in LEGACY_HAND_SETTINGS if name in feature_settings
+            }
+            if "score_threshold" in feature_settings:
+                video_settings["hand_score_threshold"] = feature_settings["score_threshold"]
+        video_settings = {key: value for key, value in video_settings.items() if key != "video_processor_type"}
+        feature_settings.pop("feature_extractor_type", None)
+        return [
+            UniSignPoseFeatureExtractor(**feature_settings),
+            AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs),
+            UniSignVideoProcessor(**video_settings),
+        ]
 
     @property
     def model_input_names(self) -> list[str]:
@@ -90,8 +135,7 @@ class UniSignProcessor(ProcessorMixin):
             "input_ids",
             "attention_mask",
             *self.feature_extractor.model_input_names,
-            *HAND_FEATURE_NAMES,
-            "hand_sample_indices",
+            *self.video_processor.model_input_names,
             "labels",
         ]
 
@@ -120,14 +164,14 @@ class UniSignProcessor(ProcessorMixin):
         """Model inputs of one sample, unpadded: what a training `Dataset` returns per item (see `pad`).
 
         Args:
-            pose: The clip (see `UniSignPoseFeatureExtractor.extract`).
+            pose: The clip (see `UniSignPoseFeatureExtractor.sample_clip`).
             text (`str`, *optional*): Target text; gives `labels`.
             frames (`np.ndarray` of shape `(T, height, width, 3)`, *optional*): RGB frames aligned with the clip.
             video (`str`, *optional*): Path of the clip's video instead of `frames`.
             language (`str`, *optional*): Prompt language; defaults to `self.language`.
             task (`str`, *optional*): Task name, for `"<language>/<task>"` prompts.
             temporal_sampling (`str`, *optional*): `"uniform"` or `"random"` (see the feature extractor).
-            hand_sampling (`str`, *optional*): `"top"` or `"random"` (see the feature extractor).
+            hand_sampling (`str`, *optional*): `"top"` or `"random"` (see the video processor).
             rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` for the random modes.
             frame_size (`tuple[int, int]`, *optional*): `(width, height)` when the keypoints are in pixels.
 
@@ -136,9 +180,25 @@ class UniSignProcessor(ProcessorMixin):
             `pose_attention_mask` `(T,)`, the `hand_*` entries with frames or a video, and `labels` `(L_target,)`
             with a text.
         """
-        features = self.feature_extractor.extract(
-            pose, frames, video, temporal_sampling, hand_sampling, rng, frame_size
-        )
+        rng = as_random_generator(
+            rng
+        )  # one generator for both draws: frames first, then hands (the reference's order)
+        clip = self.feature_extractor.sample_clip(pose, temporal_sampling, rng, frame_size)
+        features = self.feature_extractor.encode_clip(clip)
+        if frames is not None or video is not None:
+            features.update(
+                self.video_processor.crop_clip(
+                    clip.keypoints,
+                    clip.scores,
+                    frames,
+                    video,
+                    clip.frame_indices,
+                    clip.num_frames,
+                    clip.video_frame_offset,
+                    hand_sampling,
+                    rng,
+                )
+            )
         prompt_ids = self.tokenizer(self.prompt_text(language, task))["input_ids"]
         features["input_ids"] = np.asarray(prompt_ids, dtype=np.int64)
         features["attention_mask"] = np.ones(len(prompt_ids), dtype=np.int64)
@@ -165,6 +225,14 @@ class UniSignProcessor(ProcessorMixin):
             -100 when they have targets.
         """
         batch = dict(self.feature_extractor.pad(samples))
+        with_hands = [all(name in sample for name in HAND_FEATURE_NAMES) for sample in samples]
+        if any(with_hands) and not all(with_hands):
+            raise ValueError(
+                "Either every clip of a batch has hand crops or none has; clips "
+                f"{np.flatnonzero(with_hands).tolist()} have them and the others do not."
+            )
+        if all(with_hands):
+            batch.update(self.video_processor.pad(samples))
         batch["input_ids"], batch["attention_mask"] = _pad_sequences(
             [sample["input_ids"] for sample in samples],
             self.tokenizer.pad_token_id,
@@ -194,8 +262,8 @@ class UniSignProcessor(ProcessorMixin):
         """Model inputs for one clip or a batch of clips (see the class docstring for the steps).
 
         Args:
-            poses (*optional*): One clip or a list of clips (see `UniSignPoseFeatureExtractor`). Without poses,
-                only `text` is tokenised into `labels`.
+            poses (*optional*): One clip or a list of clips (see `UniSignPoseFeatureExtractor.sample_clip`).
+                Without poses, only `text` is tokenised into `labels`.
             text (`str` or `list[str]`, *optional*): Target text per clip.
             frames (*optional*): RGB frames per clip (`(T, height, width, 3)` uint8), for the hand crops.
             videos (*optional*): A video path per clip instead of `frames`.

@@ -1,48 +1,123 @@
-"""What a model folder needs to load without this package (`trust_remote_code=True`): the code files and `auto_map`.
+"""Make a saved Uni-Sign folder work without this package: `from_pretrained(folder, trust_remote_code=True)`.
 
-Placeholder of the `unisign card` work (issue 13): it does what `save_pretrained` does today, for the configuration
-and the model only. The remote-code work replaces it with the full set (processor, feature extractors, pipeline).
+`add_remote_code(folder)` copies the flat modules that define the config, model, processor (feature extractor, video
+processor) and pipeline into the folder, and writes `auto_map` (every Auto class the documentation names) and
+`custom_pipelines` (the `sign-language-translation` task) into its config files. `save_pretrained` of the model and
+of the processor call it, and any folder made otherwise (a Trainer checkpoint, a merged LoRA model, an older save) gets
+the same by calling it once. The shipped modules are the package's own modules, not copies kept elsewhere: they
+import only each other (flat `from .x import y`) and libraries; optional libraries (pose-format, PyAV, Pillow,
+torchvision) are imported inside `try` where used, so a bare environment (torch, transformers, safetensors,
+sentencepiece, protobuf, numpy) loads them. This module is shipped too, so a model loaded as remote code saves the
+same way.
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-from transformers.dynamic_module_utils import get_relative_import_files
 
-from . import configuration_unisign, modeling_unisign
-
-
-AUTO_MAP = {
+# The modules a folder carries: everything the processor, the model and the pipeline import, and this one.
+SHIPPED_MODULES = (
+    "configuration_unisign.py",
+    "modeling_unisign.py",
+    "keypoints.py",
+    "pose_sample.py",
+    "pose_file.py",
+    "video_io.py",
+    "feature_extraction_unisign.py",
+    "video_processing_unisign.py",
+    "processing_unisign.py",
+    "pipeline.py",
+    "remote_code.py",
+)
+FEATURE_EXTRACTOR_CLASS = "feature_extraction_unisign.UniSignPoseFeatureExtractor"
+VIDEO_PROCESSOR_CLASS = "video_processing_unisign.UniSignVideoProcessor"
+PROCESSOR_AUTO_MAP = {
+    "AutoProcessor": "processing_unisign.UniSignProcessor",
+    "AutoFeatureExtractor": FEATURE_EXTRACTOR_CLASS,
+    "AutoVideoProcessor": VIDEO_PROCESSOR_CLASS,
+}
+MODEL_AUTO_MAP = {
     "AutoConfig": "configuration_unisign.UniSignConfig",
+    "AutoModel": "modeling_unisign.UniSignForConditionalGeneration",
     "AutoModelForSeq2SeqLM": "modeling_unisign.UniSignForConditionalGeneration",
+    **PROCESSOR_AUTO_MAP,
+}
+# What `Pipeline.save_pretrained` writes for a pipeline registered with `PIPELINE_REGISTRY.register_pipeline`.
+CUSTOM_PIPELINES = {
+    "sign-language-translation": {
+        "impl": "pipeline.SignLanguageTranslationPipeline",
+        "pt": ["AutoModelForSeq2SeqLM"],
+        "type": "multimodal",
+    }
 }
 
 
+def _update_json(path: Path, update) -> bool:
+    """Apply `update(dict)` to a JSON file in place (written atomically); False when the file does not exist."""
+    if not path.is_file():
+        return False
+    content = json.loads(path.read_text(encoding="utf-8"))
+    update(content)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return True
+
+
+def _add_to_model_config(config: dict) -> None:
+    if config.get("model_type") != "unisign":
+        raise ValueError(f"config.json has model_type {config.get('model_type')!r}, not 'unisign'.")
+    config["auto_map"] = {**config.get("auto_map", {}), **MODEL_AUTO_MAP}
+    config["custom_pipelines"] = {**config.get("custom_pipelines", {}), **CUSTOM_PIPELINES}
+
+
+def _add_to_processor_config(config: dict) -> None:
+    config["auto_map"] = {**config.get("auto_map", {}), **PROCESSOR_AUTO_MAP}
+    for entry, auto_class, class_ref in (
+        ("feature_extractor", "AutoFeatureExtractor", FEATURE_EXTRACTOR_CLASS),
+        ("video_processor", "AutoVideoProcessor", VIDEO_PROCESSOR_CLASS),
+    ):
+        if isinstance(config.get(entry), dict):
+            config[entry]["auto_map"] = {**config[entry].get("auto_map", {}), auto_class: class_ref}
+
+
 def add_remote_code(folder: str | Path) -> list[str]:
-    """Copy the modelling code into a model folder and name it in `config.json`'s `auto_map`.
+    """Make a saved Uni-Sign folder self-contained: it then loads with `trust_remote_code=True` and no `unisign`.
+
+    Copies `SHIPPED_MODULES` into the folder and writes `auto_map` (`AutoConfig`, `AutoModel`,
+    `AutoModelForSeq2SeqLM`, `AutoProcessor`, `AutoFeatureExtractor`, `AutoVideoProcessor`) and `custom_pipelines`
+    into `config.json`, and `auto_map` into `processor_config.json` (and its component entries) when the folder has
+    one. Existing entries of other classes are kept; running it twice gives the same folder.
 
     Args:
-        folder: A `save_pretrained` folder; an adapter folder (no `config.json`) is left as it is.
+        folder (`str` or `Path`): A folder written by `save_pretrained` (model, processor or both), `unisign
+            convert`, `train.py` or a `Trainer`.
 
     Returns:
-        `list[str]`: The names of the files written, `config.json` included when it changed.
+        `list[str]`: Names of the files written, in the folder.
+
+    Raises:
+        FileNotFoundError: `folder` is not a directory.
+        ValueError: It has neither `config.json` nor `processor_config.json`, or its config is not a Uni-Sign one.
     """
     folder = Path(folder)
-    config_path = folder / "config.json"
-    if not config_path.is_file():
-        return []
+    if not folder.is_dir():
+        raise FileNotFoundError(f"`{folder}` is not a directory.")
+    if not (folder / "config.json").is_file() and not (folder / "processor_config.json").is_file():
+        raise ValueError(f"`{folder}` has neither config.json nor processor_config.json: not a saved Uni-Sign folder.")
+    source = Path(__file__).resolve().parent
     written = []
-    for module in (configuration_unisign, modeling_unisign):
-        for source in [module.__file__, *get_relative_import_files(module.__file__)]:
-            shutil.copyfile(source, folder / Path(source).name)
-            written.append(Path(source).name)
-    config = json.loads(config_path.read_text())
-    if config.get("auto_map") != {**config.get("auto_map", {}), **AUTO_MAP}:
-        config["auto_map"] = {**config.get("auto_map", {}), **AUTO_MAP}
-        tmp = config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, config_path)
+    for name in SHIPPED_MODULES:
+        target = folder / name
+        if not (target.exists() and target.resolve() == (source / name)):
+            shutil.copyfile(source / name, target)
+        written.append(name)
+    if _update_json(folder / "config.json", _add_to_model_config):
         written.append("config.json")
-    return sorted(set(written))
+    if _update_json(folder / "processor_config.json", _add_to_processor_config):
+        written.append("processor_config.json")
+    return written
+
+
+__all__ = ["CUSTOM_PIPELINES", "MODEL_AUTO_MAP", "SHIPPED_MODULES", "add_remote_code"]

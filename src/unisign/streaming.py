@@ -17,8 +17,8 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .extraction import PoseEstimator, create_estimator
-from .extraction.video_io import iter_camera_frames, iter_video_frames, probe_video
 from .pipeline import SignLanguageTranslationPipeline
+from .video_io import iter_camera_frames, iter_video_frames, probe_video
 
 
 # Nice value added to a streaming translator's background thread (Linux), so that pose estimation, which must keep up

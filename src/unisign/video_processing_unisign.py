@@ -1,4 +1,4 @@
-"""Hand crops for the RGB branch of Uni-Sign: which frames to crop, where, and how to normalise the crops.
+"""Video processor for Uni-Sign: RGB hand crops for the RGB branch, chosen and placed by the clip's keypoints.
 
 The reference (Uni-Sign, ICLR 2025, `datasets.py`) picks a few frames per hand where the hand is visible but its
 fingertips are least certain, cuts one square box per hand around its keypoints, resizes it to 112 x 112 and
@@ -6,36 +6,41 @@ normalises it with the ImageNet statistics. The model also receives each crop's 
 "keypoint prior" its fusion module starts from). This module reproduces that geometry number for number, with one
 documented difference: box corners left of or above the frame are clamped to the frame instead of wrapping around
 through numpy's negative indexing (which gave an empty, all-zero crop in the reference).
+
+`UniSignVideoProcessor` is a `VideoProcessorMixin` (the base of transformers' video processors: own configuration
+entry, `AutoVideoProcessor`), not a `BaseVideoProcessor`: the latter's pipeline decodes whole videos, samples frames
+by count or rate and resizes whole frames with torchvision, while Uni-Sign samples frames from keypoint scores and
+crops hand boxes with Pillow's bicubic filter (exact parity with the reference), and a pose-only model must load its
+processor without torchvision.
 """
 
-import numpy as np
+from pathlib import Path
+from typing import Any
 
-from .keypoints import FINGERTIP_NODES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+import numpy as np
+from transformers import BatchFeature
+from transformers.processing_utils import VideosKwargs
+from transformers.video_processing_utils import VideoProcessorMixin
+
+from .feature_extraction_unisign import as_random_generator
+from .keypoints import (
+    FINGERTIP_NODES,
+    HAND_PARTS,
+    LEFT_HAND_INDICES,
+    NUM_HAND_KEYPOINTS,
+    NUM_WHOLEBODY_KEYPOINTS,
+    RIGHT_HAND_INDICES,
+)
+from .video_io import read_video_frames
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-HAND_SIDES = ("left", "right")  # side id 0 = left hand (the signer's), 1 = right hand
 HAND_SAMPLING_MODES = ("top", "random")
+HAND_FEATURE_NAMES = ("hand_pixel_values", "hand_keypoints", "hand_frame_indices", "hand_sides")
 INT16_RANGE = (np.iinfo(np.int16).min, np.iinfo(np.int16).max)
 # the reference's weights favour frames whose least confident fingertip is low; this keeps all weights positive
 _RELIABILITY_EPS = 1e-5
-
-
-def as_random_generator(rng=None) -> np.random.Generator | np.random.RandomState:
-    """Turn `rng` (a seed, a numpy `Generator`, a legacy `RandomState`, or `None`) into something with `.choice`.
-
-    A legacy `np.random.RandomState` is accepted because the reference drew its samples from numpy's global legacy
-    generator: `np.random.RandomState(0)` reproduces the frames it picked after `np.random.seed(0)`.
-    """
-    if isinstance(rng, np.random.Generator | np.random.RandomState):
-        return rng
-    if rng is None or isinstance(rng, int | np.integer):
-        return np.random.default_rng(rng)
-    raise ValueError(
-        "`rng` must be an int seed, a `numpy.random.Generator`, a `numpy.random.RandomState` or None, got "
-        f"{type(rng).__name__}."
-    )
 
 
 def sample_hand_frames(
@@ -71,7 +76,7 @@ def sample_hand_frames(
     if mode not in HAND_SAMPLING_MODES:
         raise ValueError(f"Unknown hand sampling mode {mode!r}. Available modes: {HAND_SAMPLING_MODES}.")
     hand_scores = np.asarray(hand_scores)
-    if hand_scores.ndim != 2 or hand_scores.shape[1] != 21:
+    if hand_scores.ndim != 2 or hand_scores.shape[1] != NUM_HAND_KEYPOINTS:
         raise ValueError(f"`hand_scores` must have shape (num_frames, 21), got {hand_scores.shape}.")
     candidates = np.flatnonzero(hand_scores.mean(-1) > score_threshold)
     if candidates.size == 0:
@@ -109,7 +114,10 @@ def hand_box_side(hand_points: list[np.ndarray], frame_width: int, frame_height:
 
 def _crop_one(image: np.ndarray, box_corners: np.ndarray, box: int, crop_size: int) -> np.ndarray:
     """Cut the window `box_corners` (x0, y0, x1, y1) from `image` (H, W, 3) and resize it to `crop_size` (uint8)."""
-    from PIL import Image  # only the RGB branch needs Pillow
+    try:
+        from PIL import Image  # only the RGB branch needs Pillow
+    except ImportError:
+        raise ImportError("Cropping hands for the RGB branch needs Pillow: `pip install Pillow`.") from None
 
     x0, y0, x1, y1 = np.maximum(box_corners, 0)  # clamped: the reference wrapped negative corners around the frame
     patch = image[y0:y1, x0:x1]  # (h, w, 3)
@@ -225,11 +233,241 @@ def _frame_size(frames: dict[int, np.ndarray], indices: np.ndarray) -> tuple[int
     return shape[0], shape[1]
 
 
+def _load_frames(frames, video, wanted: np.ndarray, num_video_frames: int, frame_offset: int) -> np.ndarray:
+    """The RGB frames at `wanted` (indices into the clip's frames), from an array aligned with the clip or a video.
+
+    `frame_offset` is the video index of the clip's first frame (reference pose files with a `start`).
+    """
+    if frames is not None and video is not None:
+        raise ValueError("Give either `frames` or `video` for a clip, not both.")
+    if video is not None:
+        return read_video_frames(video, wanted, num_pose_frames=num_video_frames, frame_offset=frame_offset)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"`frames` must have shape (num_frames, height, width, 3), got {frames.shape}.")
+    if len(frames) != num_video_frames:
+        raise ValueError(
+            f"The clip has {num_video_frames} frames of keypoints but {len(frames)} RGB frames: they must be aligned "
+            "1:1."
+        )
+    return frames[wanted]
+
+
+class UniSignVideoProcessorKwargs(VideosKwargs, total=False):
+    """Settings of `UniSignVideoProcessor` (what `from_pretrained(..., **kwargs)` may override)."""
+
+    hand_sampling: str
+    hand_frame_fraction: float
+    hand_score_threshold: float
+    hand_crop_size: int
+    hand_box_scale: float
+
+
+class UniSignVideoProcessor(VideoProcessorMixin):
+    r"""Crops the hands of a clip's RGB frames for the RGB branch, using the clip's keypoints.
+
+    Per clip, in order:
+    1. pick the frames of each hand (`sample_hand_frames`: `"top"` by default, or the reference's `"random"`);
+    2. take only those frames from the RGB frames or decode only those from the video (`video_io`);
+    3. crop both hands with one box side per clip (`crop_hands`) -> `hand_*` features.
+
+    A batch concatenates the crops of its clips: all left-hand crops of sample 0, 1, ..., then all right-hand crops,
+    with `hand_sample_indices` giving each crop's sample.
+
+    Args:
+        hand_sampling (`str`, *optional*, defaults to `"top"`):
+            Default choice of hand frames: `"top"` (deterministic) or `"random"` (the reference, for training).
+        hand_frame_fraction (`float`, *optional*, defaults to 0.1):
+            Share of the frames with a visible hand that are cropped.
+        hand_score_threshold (`float`, *optional*, defaults to 0.3):
+            Mean hand keypoint score a frame needs to be cropped (RTMPose/RTMW scale).
+        hand_crop_size (`int`, *optional*, defaults to 112):
+            Side of the hand crops; the model's `rgb_crop_size`.
+        hand_box_scale (`float`, *optional*, defaults to 1.2):
+            Margin of the crop box around the largest hand extent.
+        image_mean (`list[float]`, *optional*, defaults to the ImageNet mean):
+            Per-channel mean of the crop normalisation.
+        image_std (`list[float]`, *optional*, defaults to the ImageNet standard deviation):
+            Per-channel standard deviation of the crop normalisation.
+    """
+
+    valid_kwargs = UniSignVideoProcessorKwargs
+    model_input_names = [*HAND_FEATURE_NAMES, "hand_sample_indices"]
+
+    def __init__(
+        self,
+        hand_sampling: str = "top",
+        hand_frame_fraction: float = 0.1,
+        hand_score_threshold: float = 0.3,
+        hand_crop_size: int = 112,
+        hand_box_scale: float = 1.2,
+        image_mean: list[float] | None = None,
+        image_std: list[float] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if hand_sampling not in HAND_SAMPLING_MODES:
+            raise ValueError(f"Unknown `hand_sampling` {hand_sampling!r}. Available modes: {HAND_SAMPLING_MODES}.")
+        if not 0 < hand_frame_fraction <= 1:
+            raise ValueError(f"`hand_frame_fraction` must be in (0, 1], got {hand_frame_fraction}.")
+        if hand_crop_size < 1:
+            raise ValueError(f"`hand_crop_size` must be at least 1, got {hand_crop_size}.")
+        self.hand_sampling = hand_sampling
+        self.hand_frame_fraction = hand_frame_fraction
+        self.hand_score_threshold = hand_score_threshold
+        self.hand_crop_size = hand_crop_size
+        self.hand_box_scale = hand_box_scale
+        self.image_mean = list(IMAGENET_MEAN if image_mean is None else image_mean)
+        self.image_std = list(IMAGENET_STD if image_std is None else image_std)
+
+    def crop_clip(
+        self,
+        keypoints: np.ndarray,
+        scores: np.ndarray,
+        frames: np.ndarray | None = None,
+        video: str | None = None,
+        frame_indices: np.ndarray | None = None,
+        num_video_frames: int | None = None,
+        frame_offset: int = 0,
+        hand_sampling: str | None = None,
+        rng=None,
+    ) -> dict[str, np.ndarray]:
+        """Hand crops of one clip, unpadded (what a `Dataset` returns per sample; `pad` batches them).
+
+        Args:
+            keypoints (`np.ndarray` of shape `(num_frames, 133, 2)`):
+                The clip's COCO-WholeBody keypoints in `(x / width, y / height)` units, as the model sees it (after
+                any temporal sub-sampling).
+            scores (`np.ndarray` of shape `(num_frames, 133)`): Their confidences.
+            frames (`np.ndarray` of shape `(num_video_frames, height, width, 3)`, uint8, *optional*):
+                The RGB frames of the whole clip.
+            video (`str`, *optional*): Path of the clip's video instead of `frames` (only the needed frames are
+                decoded).
+            frame_indices (`np.ndarray` of shape `(num_frames,)`, *optional*):
+                Index into `frames` (or the video, from `frame_offset`) of each keypoint frame; defaults to
+                `0 .. num_frames - 1`.
+            num_video_frames (`int`, *optional*): Frames of the whole clip (`frames` must have this many, a video
+                must declare this many); defaults to `num_frames`.
+            frame_offset (`int`, *optional*, defaults to 0): Video index of the clip's first frame.
+            hand_sampling (`str`, *optional*): Overrides `self.hand_sampling`.
+            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` for `"random"`.
+
+        Returns:
+            `dict[str, np.ndarray]`: the `hand_*` entries of `crop_hands`.
+        """
+        keypoints, scores = np.asarray(keypoints, dtype=np.float32), np.asarray(scores, dtype=np.float32)
+        if (
+            keypoints.ndim != 3
+            or keypoints.shape[1:] != (NUM_WHOLEBODY_KEYPOINTS, 2)
+            or scores.shape != keypoints.shape[:2]
+        ):
+            raise ValueError(
+                f"`keypoints` (num_frames, {NUM_WHOLEBODY_KEYPOINTS}, 2) and `scores` (num_frames, "
+                f"{NUM_WHOLEBODY_KEYPOINTS}) are needed, got {keypoints.shape} and {scores.shape}."
+            )
+        if frame_indices is None:
+            frame_indices = np.arange(len(keypoints), dtype=np.int64)
+        rng = as_random_generator(rng)
+        mode = hand_sampling or self.hand_sampling
+        left, right = (
+            sample_hand_frames(scores[:, part], mode, rng, self.hand_score_threshold, self.hand_frame_fraction)
+            for part in (LEFT_HAND_INDICES, RIGHT_HAND_INDICES)
+        )
+        needed = np.union1d(left, right)  # indices into the clip the model sees
+        num_video_frames = len(keypoints) if num_video_frames is None else num_video_frames
+        images = _load_frames(frames, video, np.asarray(frame_indices)[needed], num_video_frames, frame_offset)
+        return crop_hands(
+            dict(zip(needed.tolist(), images, strict=True)),
+            keypoints,
+            left,
+            right,
+            self.hand_crop_size,
+            self.hand_box_scale,
+            tuple(self.image_mean),
+            tuple(self.image_std),
+        )
+
+    def pad(self, features: list[dict[str, Any]], return_tensors: str | None = None) -> BatchFeature:
+        """Concatenate the hand crops of a batch: left hands of samples 0..B-1, then right hands of samples 0..B-1.
+
+        Args:
+            features (`list[dict]`): One dict per clip with the `hand_*` entries of `crop_clip` (numpy arrays, torch
+                tensors or nested lists).
+            return_tensors (`str`, *optional*): `"pt"` or `"np"`; plain numpy arrays when `None`.
+
+        Returns:
+            `BatchFeature` with `hand_pixel_values` `(N, 3, S, S)`, `hand_keypoints` `(N, 21, 2)`,
+            `hand_frame_indices` `(N,)`, `hand_sample_indices` `(N,)` and `hand_sides` `(N,)`.
+        """
+        per_sample = [{name: np.asarray(feature[name]) for name in HAND_FEATURE_NAMES} for feature in features]
+        selections = [
+            (sample_index, hands, hands["hand_sides"] == side)
+            for side in range(len(HAND_PARTS))
+            for sample_index, hands in enumerate(per_sample)
+        ]
+        batch = {
+            name: np.concatenate([hands[name][selected] for _, hands, selected in selections])
+            for name in HAND_FEATURE_NAMES
+        }
+        batch["hand_sample_indices"] = np.concatenate(
+            [np.full(int(selected.sum()), sample_index, dtype=np.int64) for sample_index, _, selected in selections]
+        )
+        for name, dtype in zip(HAND_FEATURE_NAMES, (np.float32, np.float32, np.int64, np.int64), strict=True):
+            batch[name] = batch[name].astype(dtype)
+        return BatchFeature(batch, tensor_type=return_tensors)
+
+    def __call__(
+        self,
+        videos,
+        keypoints,
+        scores,
+        hand_sampling: str | None = None,
+        rng=None,
+        return_tensors: str | None = None,
+    ) -> BatchFeature:
+        """Hand crops of one clip or a batch of clips (see the class docstring for the steps).
+
+        Args:
+            videos: The RGB frames of each clip (`(T, height, width, 3)` uint8) or its video path; a list for a
+                batch.
+            keypoints: `(T, 133, 2)` keypoints of each clip in `(x / width, y / height)` units, aligned 1:1 with
+                its frames; a list for a batch.
+            scores: `(T, 133)` confidences of each clip; a list for a batch.
+            hand_sampling (`str`, *optional*): `"top"` or `"random"`; defaults to `self.hand_sampling`.
+            rng (*optional*): Seed, `np.random.Generator` or `np.random.RandomState` shared by the clips, in order.
+            return_tensors (`str`, *optional*): `"pt"` or `"np"`.
+
+        Returns:
+            `BatchFeature`: see `pad`.
+        """
+        is_batch = isinstance(videos, list | tuple)
+        videos, keypoints, scores = (list(x) if is_batch else [x] for x in (videos, keypoints, scores))
+        if not len(videos) == len(keypoints) == len(scores) > 0:
+            raise ValueError(
+                f"Give one entry of `keypoints` and `scores` per video, got {len(videos)} videos, {len(keypoints)} "
+                f"keypoint clips and {len(scores)} score clips."
+            )
+        rng = as_random_generator(rng)
+        features = [
+            self.crop_clip(
+                clip_keypoints,
+                clip_scores,
+                frames=None if isinstance(video, str | Path) else video,
+                video=video if isinstance(video, str | Path) else None,
+                hand_sampling=hand_sampling,
+                rng=rng,
+            )
+            for video, clip_keypoints, clip_scores in zip(videos, keypoints, scores, strict=True)
+        ]
+        return self.pad(features, return_tensors=return_tensors)
+
+
 __all__ = [
+    "HAND_FEATURE_NAMES",
     "HAND_SAMPLING_MODES",
-    "HAND_SIDES",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "UniSignVideoProcessor",
     "as_random_generator",
     "crop_hands",
     "hand_box_side",

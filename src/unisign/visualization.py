@@ -17,14 +17,12 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
 from .data.sample import PoseSample
-from .data.video import read_video_frames
-from .extraction.video_io import iter_video_frames, probe_video
-from .keypoints import FACE_CENTER_NODE, PART_COLOURS, PART_EDGES, PART_INDICES
+from .keypoints import FACE_CENTER_NODE, HAND_PARTS, PART_COLOURS, PART_EDGES, PART_INDICES
+from .video_io import iter_video_frames, probe_video, read_video_frames
 from .video_processing_unisign import sample_hand_frames
 
 
 CANVAS_COLOUR = (24, 24, 24)
-HAND_SIDES = ("left_hand", "right_hand")
 # parts in drawing order: the body last, so that its wrists stay visible over the hand roots
 DRAWING_ORDER = ("face", "left_hand", "right_hand", "body")
 DRAWN_EDGES = {
@@ -51,7 +49,7 @@ def hand_sampled_frames(
     """
     return {
         side: sample_hand_frames(sample.scores[:, PART_INDICES[side]], "top", None, score_threshold, fraction)
-        for side in HAND_SIDES
+        for side in HAND_PARTS
     }
 
 
@@ -108,9 +106,9 @@ def _mark_sampled(image: Image.Image, sides: list[str]) -> None:
 
 
 def _marked_sides(highlight: dict[str, np.ndarray]) -> dict[int, list[str]]:
-    """Frame index -> the hands (in `HAND_SIDES` order) whose crop the sampler takes from that frame."""
+    """Frame index -> the hands (in `HAND_PARTS` order) whose crop the sampler takes from that frame."""
     sides = {}
-    for side in HAND_SIDES:
+    for side in HAND_PARTS:
         for frame in np.asarray(highlight.get(side, []), dtype=np.int64).tolist():
             sides.setdefault(frame, []).append(side)
     return sides
@@ -250,7 +248,7 @@ def pose_contact_sheet(
     title = f"{sample.id}: {sample.num_frames} frames{fps}, points with score > {threshold}"
     draw.text((gap, 4), title, fill=(0, 0, 0), font=font)
     sampled = ", ".join(
-        f"{side.replace('_', ' ')} {np.asarray(highlight.get(side, [])).tolist()}" for side in HAND_SIDES
+        f"{side.replace('_', ' ')} {np.asarray(highlight.get(side, [])).tolist()}" for side in HAND_PARTS
     )
     draw.text((gap, 20), f"hand-crop frames: {sampled}", fill=(90, 90, 90), font=font)
     for position, (frame, image) in enumerate(zip(frames, images, strict=True)):

@@ -1,7 +1,7 @@
 """Readers that turn the datasets of the field into `PoseSample`s, and `datasets` conversion."""
 
+from ..pose_file import POSE_FILE_LAYOUTS, pose_to_sample, read_pose_file, sample_to_pose, write_pose_file
 from .pose_dataset import load_pose_dataset, samples_to_dataset_dict, save_pose_dataset
-from .pose_file import POSE_FILE_LAYOUTS, pose_to_sample, read_pose_file, sample_to_pose, write_pose_file
 from .reference import (
     REFERENCE_LAYOUTS,
     LabelRecord,
@@ -15,4 +15,3 @@ from .reference import (
 )
 from .safe_pickle import UnsafePickleError, load_restricted_pickle
 from .sample import PoseSample, dataset_features, sample_from_row, samples_to_dataset
-from .video import read_video_frames

@@ -3,6 +3,7 @@
 The back-ends are imported only when used (`create_estimator`), so this package imports without mediapipe or rtmlib.
 """
 
+from ..video_io import VideoInfo, iter_video_frames, probe_video
 from .extractor import (
     BACKENDS,
     POSE_FILE_SUFFIXES,
@@ -14,4 +15,3 @@ from .extractor import (
     load_poses,
 )
 from .saving import save_poses, write_pose_pickle
-from .video_io import VideoInfo, iter_video_frames, probe_video

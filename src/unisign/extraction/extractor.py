@@ -13,16 +13,15 @@ import numpy as np
 from tqdm.auto import tqdm
 from transformers.utils import logging
 
-from ..data.pose_file import read_pose_file
 from ..data.reference import read_pose_pickle
 from ..data.sample import PoseSample
-from .video_io import iter_video_frames, probe_video
+from ..pose_file import POSE_FILE_SUFFIXES, read_pose_file
+from ..video_io import iter_video_frames, probe_video
 
 
 logger = logging.get_logger(__name__)
 
 BACKENDS = ("mediapipe", "rtmlib")
-POSE_FILE_SUFFIXES = (".pose", ".pkl")
 
 
 class PoseEstimator(Protocol):

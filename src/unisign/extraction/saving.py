@@ -3,8 +3,8 @@
 import pickle
 from pathlib import Path
 
-from ..data.pose_file import write_pose_file
 from ..data.sample import PoseSample
+from ..pose_file import write_pose_file
 
 
 def write_pose_pickle(sample: PoseSample, path: str | Path) -> None:

@@ -44,7 +44,15 @@ class ModelArguments:
         default=None, metadata={"help": "Tokenizer folder or Hub id; defaults to `init_from` or `language_model`."}
     )
     config: dict = field(
-        default_factory=dict, metadata={"help": "`UniSignConfig` fields, e.g. {use_rgb: true, max_frames: 64}."}
+        default_factory=dict,
+        metadata={"help": "`UniSignConfig` fields, e.g. {use_rgb: true, mask_padded_frames: true}."},
+    )
+    processor: dict = field(
+        default_factory=dict,
+        metadata={
+            "help": "Settings of the processor's feature extractor or video processor, e.g. {max_frames: 64, "
+            "hand_sampling: random}."
+        },
     )
     text_config: dict | None = field(
         default=None, metadata={"help": "mT5 config of a randomly initialised language model (no `language_model`)."}

@@ -10,7 +10,7 @@ from accelerate.utils import DistributedType, InitProcessGroupKwargs
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.utils import logging
 
-from ..configuration_unisign import UniSignConfig
+from ..configuration_unisign import PROCESSOR_SETTINGS, UniSignConfig
 from ..data.dataset import SignDataset, load_split
 from ..modeling_unisign import UniSignForConditionalGeneration
 from ..processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
@@ -149,6 +149,9 @@ def build_model_and_processor(
             processes other than the main one).
     """
     model_args = config.model
+    moved = sorted(set(model_args.config) & set(PROCESSOR_SETTINGS))
+    if moved:
+        raise ValueError(f"`model.config` has processor settings {moved}: set them under `model.processor` instead.")
     output_dir = Path(config.training.output_dir)
     if (
         model_args.init_from
@@ -180,7 +183,7 @@ def build_model_and_processor(
         processor = UniSignProcessor.from_model_config(
             model.config, tokenizer, prompts=model_args.prompts, language=config.data.language
         )
-    processor.feature_extractor.max_frames = model.config.max_frames  # e.g. 64 for isolated signs
+    apply_processor_settings(processor, model_args.processor)  # e.g. max_frames 64 for isolated signs
     if model.config.text_config.vocab_size < len(processor.tokenizer):
         raise ValueError(
             f"The tokenizer has {len(processor.tokenizer)} tokens but the language model only "
@@ -194,6 +197,19 @@ def build_model_and_processor(
             "prompt, so the model cannot tell them apart. Set `model.prompts`."
         )
     return model, processor
+
+
+def apply_processor_settings(processor: UniSignProcessor, settings: dict) -> None:
+    """Set each of `settings` on the processor component that has it (feature extractor or video processor)."""
+    for name, value in settings.items():
+        owner = next(
+            (part for part in (processor.feature_extractor, processor.video_processor) if name in part.to_dict()), None
+        )
+        if owner is None or name.endswith("_type"):
+            raise ValueError(
+                f"`model.processor.{name}` is not a setting of the feature extractor or the video processor."
+            )
+        setattr(owner, name, value)
 
 
 def apply_lora(model: UniSignForConditionalGeneration, config: TrainConfig):

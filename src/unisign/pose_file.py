@@ -21,6 +21,9 @@ Score semantics (the score channel is what the 0.3 threshold of the processor se
 
 Coordinates: `.pose` files store pixels; they are divided by the header's width and height, giving the
 `(x / width, y / height)` units of `PoseSample`. Only the first person is read. Depth (z) is dropped.
+
+A flat module that imports only its flat siblings: it is shipped with saved models as remote code. pose-format is
+imported when a file is read or written, inside `try` (transformers' remote-code loader then does not demand it).
 """
 
 import struct
@@ -28,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
-from .sample import PoseSample
+from .keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
+from .pose_sample import PoseSample
 
 
+# Files of poses the readers take (anything else is a video): pose-format's, and the reference's pickles.
+POSE_FILE_SUFFIXES = (".pose", ".pkl")
 # COCO-WholeBody body + feet (0-22) from MediaPipe Holistic pose landmark names (KEYPOINTS.md).
 HOLISTIC_BODY = {
     0: "NOSE", 1: "LEFT_EYE", 2: "RIGHT_EYE", 3: "LEFT_EAR", 4: "RIGHT_EAR", 5: "LEFT_SHOULDER",
@@ -54,8 +59,6 @@ _OPENPOSE_BODY = {
     8: "RElbow", 9: "LWrist", 10: "RWrist", 11: "LHip", 12: "RHip", 13: "LKnee", 14: "RKnee", 15: "LAnkle",
     16: "RAnkle", 17: "LBigToe", 18: "LSmallToe", 19: "LHeel", 20: "RBigToe", 21: "RSmallToe", 22: "RHeel",
 }  # fmt: skip
-
-FACE_START, LEFT_HAND_START, RIGHT_HAND_START = 23, 91, 112
 
 
 def _by_position(component: str, start: int, count: int) -> list[tuple[int, str, int | str]]:
@@ -165,6 +168,18 @@ def pose_to_sample(pose, sample_id: str = "") -> PoseSample:
     )
 
 
+def _import_pose_format():
+    """The `pose_format` package with the submodules this module uses, or a one-line error naming the pip package."""
+    try:
+        import pose_format.numpy
+        import pose_format.pose_header
+        import pose_format.utils.cocowholebody133_header
+        import pose_format.utils.reader
+    except ImportError:
+        raise ImportError("Reading or writing `.pose` files needs pose-format: `pip install pose-format`.") from None
+    return pose_format
+
+
 def read_pose_file(path: str | Path, sample_id: str | None = None) -> PoseSample:
     """Read a `.pose` file into a COCO-WholeBody-133 `PoseSample` (see the module docstring for the mapping).
 
@@ -175,11 +190,10 @@ def read_pose_file(path: str | Path, sample_id: str | None = None) -> PoseSample
     Returns:
         `PoseSample`.
     """
-    from pose_format import Pose
-
+    pose_format = _import_pose_format()
     data = Path(path).read_bytes()
     try:
-        pose = Pose.read(data)
+        pose = pose_format.Pose.read(data)
         if round(pose.header.version, 3) == 0.1:
             _check_v0_1_size(data, pose)
     except Exception as error:  # pose-format raises struct, type, index and value errors on damaged files
@@ -196,11 +210,9 @@ def _check_v0_1_size(data: bytes, pose) -> None:
     file then loads without error. Its size must instead be a whole number of frames, matching the stored count
     modulo 2**16.
     """
-    from pose_format import PoseHeader
-    from pose_format.utils.reader import BufferReader
-
-    reader = BufferReader(data)
-    header = PoseHeader.read(reader)
+    pose_format = _import_pose_format()
+    reader = pose_format.utils.reader.BufferReader(data)
+    header = pose_format.PoseHeader.read(reader)
     _, declared_frames, people = struct.unpack_from("<HHH", data, reader.read_offset)
     num_points = sum(len(component.points) for component in header.components)
     frame_bytes = people * num_points * (header.num_dims() + 1) * 4  # float32 coordinates and confidence
@@ -222,30 +234,28 @@ def sample_to_pose(sample: PoseSample, fps: float | None = None):
     Returns:
         `pose_format.Pose` with one person, points `(x, y)` in pixels and the sample's scores as confidence.
     """
-    from pose_format import Pose, PoseHeader
-    from pose_format.numpy import NumPyPoseBody
-    from pose_format.pose_header import PoseHeaderDimensions
-    from pose_format.utils.cocowholebody133_header import cocowholebody_components
-
+    pose_format = _import_pose_format()
     if sample.width <= 0 or sample.height <= 0:
         raise ValueError(
             f"Sample {sample.id!r} has no frame size (width {sample.width}, height {sample.height}); `.pose` files "
             "store pixels, so set `width` and `height` first."
         )
-    components = cocowholebody_components()
+    components = pose_format.utils.cocowholebody133_header.cocowholebody_components()
     sizes = {component.name: len(component.points) for component in components}
     if sizes != _WHOLEBODY_COMPONENT_SIZES:
         raise ValueError(f"Unexpected COCO-WholeBody components from pose-format: {sizes}.")
-    header = PoseHeader(
-        version=0.2, dimensions=PoseHeaderDimensions(sample.width, sample.height), components=components
+    header = pose_format.PoseHeader(
+        version=0.2,
+        dimensions=pose_format.pose_header.PoseHeaderDimensions(sample.width, sample.height),
+        components=components,
     )
     pixels = sample.keypoints * np.array([sample.width, sample.height], dtype=np.float32)  # (T, 133, 2)
-    body = NumPyPoseBody(
+    body = pose_format.numpy.NumPyPoseBody(
         fps=float(fps or sample.fps or 25.0),
         data=np.ma.masked_array(pixels[:, None], mask=np.repeat((sample.scores <= 0)[:, None, :, None], 2, -1)),
         confidence=sample.scores[:, None].copy(),  # (T, 1, 133)
     )
-    return Pose(header, body)
+    return pose_format.Pose(header, body)
 
 
 def write_pose_file(sample: PoseSample, path: str | Path, fps: float | None = None) -> None:
