@@ -211,9 +211,9 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
     from transformers import AutoConfig
 
     from unisign import convert_reference_checkpoint
-    from unisign.video_io import read_video_frames
     from unisign.demo import DemoInputError, DemoTranslator
     from unisign.keypoints import PART_COLOURS
+    from unisign.video_io import read_video_frames
     from unisign.visualization import hand_sampled_frames
 
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
@@ -249,8 +249,8 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
 
 
 def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
-    from unisign.video_io import read_video_frames
     from unisign.demo import MIN_FRAMES, DemoInputError
+    from unisign.video_io import read_video_frames
 
     fake = tmp_path / "notes.mp4"
     fake.write_text("a text file renamed .mp4\n")
