@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|extract|visualize|translate|train|evaluate|push ...`.
+"""The `unisign` command line: `unisign convert|extract|visualize|translate|export-onnx|train|evaluate|push ...`.
 
 `train`, `evaluate` and `push` hand their arguments over unchanged: `unisign train ARGS` is `python train.py ARGS`
 (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS` (`unisign.evaluation`) and
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+BACKENDS = ("auto", "torch", "onnx")  # = unisign.pipeline.BACKENDS (not imported: it would load transformers)
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -89,9 +90,8 @@ def visualize(args: argparse.Namespace) -> None:
 def translate(args: argparse.Namespace) -> None:
     """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
     import torch
-    from transformers import pipeline
 
-    from .pipeline import TASK
+    from .pipeline import load_translation_pipeline
     from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
@@ -102,13 +102,12 @@ def translate(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
-    dtype = getattr(torch, args.dtype) if args.dtype else "auto"
     try:
-        translator = pipeline(TASK, model=args.model, device=args.device, dtype=dtype)
+        translator = load_translation_pipeline(
+            args.model, args.model_backend, args.device, args.dtype, num_threads=args.threads
+        )
     except OSError as error:
         raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
-    if args.dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of the model in `dtype`
-        translator.model.to(dtype)
     settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
     if args.language:
         settings["language"] = args.language
@@ -134,6 +133,15 @@ def translate(args: argparse.Namespace) -> None:
             print(f"[{label} {timing}] {partial.text}", flush=True)
     finally:
         stream.close()
+
+
+def export_onnx(args: argparse.Namespace) -> None:
+    """Export a pose-only model folder to ONNX (encoder graph + decoder step), optionally int8-quantised."""
+    from .onnx import export_onnx as export
+
+    out = export(args.folder, args.out, quantize=args.quantize)
+    size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
+    print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
 
 
 def train(argv: list[str]) -> None:
@@ -234,9 +242,20 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("--max-new-tokens", type=int, default=100, help="longest translation in tokens")
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
-        "--dtype", choices=DTYPES, help="model precision (default: as saved; bfloat16 is about 2x faster on bf16 CPUs)"
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="PyTorch precision (default auto: bfloat16 on GPUs and CPUs with bf16 instructions, else float32)",
     )
-    translator.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a busy small CPU)")
+    translator.add_argument(
+        "--model-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="torch or onnx (ONNX Runtime; default auto: onnx for a folder from `unisign export-onnx`)",
+    )
+    translator.add_argument(
+        "--threads", type=int, help="torch (or ONNX Runtime) threads (default: one per core; 1 on a busy small CPU)"
+    )
     translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
     translator.add_argument("--step-frames", type=int, default=30, help="--stream: translate every N new frames")
     translator.add_argument("--window", type=int, help="--stream: keep only the latest N frames (default: all)")
@@ -251,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
+
+    exporter = commands.add_parser("export-onnx", help="pose-only model folder -> ONNX Runtime folder (int8 optional)")
+    exporter.add_argument("folder", help="Uni-Sign model folder (train.py export, save_pretrained, unisign convert)")
+    exporter.add_argument("--out", required=True, help="output folder (new or empty)")
+    exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
+    exporter.set_defaults(handler=export_onnx)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 A model folder (from `train.py` or `unisign convert`) must hold everything `from_pretrained` needs: the config, the
 weights, the processor, the tokenizer, the model card and the remote-code files that `save_pretrained` copies (so
-that it also loads with `trust_remote_code=True` without this package). A dataset folder (from
+that it also loads with `trust_remote_code=True` without this package); an ONNX export (`unisign export-onnx`) holds
+its graphs and `onnx_config.json` instead of the weights and the code. A dataset folder (from
 `unisign.synthetic.generate_dataset` or `unisign.data.save_pose_dataset`) must hold its card and its Parquet files.
 `upload_plan` checks that and lists the files; `push_to_hub` uploads exactly those.
 
@@ -30,6 +31,15 @@ MODEL_FILE_KINDS = {
     "tokenizer": ("tokenizer.json", "tokenizer_config.json", "spiece.model"),
     "model card": ("README.md",),
     "code": ("modeling_*.py", "configuration_*.py"),
+}
+# An ONNX export (`unisign export-onnx`) runs without the modelling code: graphs instead of weights and code.
+ONNX_MODEL_FILE_KINDS = {
+    "config": ("config.json",),
+    "weights": ("*.onnx", "*.onnx.data"),
+    "onnx config": ("onnx_config.json",),
+    "processor": ("processor_config.json",),
+    "tokenizer": ("tokenizer.json", "tokenizer_config.json", "spiece.model"),
+    "model card": ("README.md",),
 }
 DATASET_FILE_KINDS = {"dataset card": ("README.md",), "data": ("data/*.parquet",)}
 # never uploaded: temporary folders of an interrupted export, caches, hidden files, training checkpoints
@@ -119,6 +129,8 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     if repo_type not in REPO_TYPES:
         raise ValueError(f"Unknown `repo_type` {repo_type!r}. Available types: {list(REPO_TYPES)}.")
     kinds = MODEL_FILE_KINDS if repo_type == "model" else DATASET_FILE_KINDS
+    if repo_type == "model" and (folder / "onnx_config.json").is_file():
+        kinds = ONNX_MODEL_FILE_KINDS
     paths = sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")

@@ -1,7 +1,7 @@
 """ONNX Runtime inference for pose-only Uni-Sign models: export, int8 quantisation and generation (`docs/onnx.md`).
 
-    unisign export-onnx MODEL_FOLDER --out MODEL_ONNX [--quantize int8]
-    unisign translate clip.pose --backend onnx --model MODEL_ONNX
+unisign export-onnx MODEL_FOLDER --out MODEL_ONNX [--quantize int8]
+unisign translate clip.pose --backend onnx --model MODEL_ONNX
 """
 
 from .export import export_onnx

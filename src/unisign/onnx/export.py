@@ -17,6 +17,7 @@ import inspect
 import json
 import shutil
 import tempfile
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -50,7 +51,7 @@ FOLDER_FILES = (
 
 
 def encoder_inputs(embedded, attention_mask: torch.Tensor, pose_attention_mask: torch.Tensor):
-    """`(inputs_embeds, attention_mask)` of `embed_inputs`' result: a `UniSignEncoderInputs`/ModelOutput or a tensor."""
+    """`(inputs_embeds, attention_mask)` of `embed_inputs`' result: `UniSignEncoderInputs`, a ModelOutput or a tensor."""
     inputs_embeds = getattr(embedded, "inputs_embeds", embedded)
     mask = getattr(embedded, "attention_mask", None)
     if mask is None:
@@ -111,7 +112,7 @@ class UniSignOnnxDecoderStep(nn.Module):
 
 
 def cache_argument(model: nn.Module) -> str:
-    """The name under which `model.forward` takes its KV cache: `cache` since transformers 5.24, `past_key_values` before."""
+    """The name of `model.forward`'s KV cache argument: `cache` since transformers 5.24, `past_key_values` before."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
@@ -129,7 +130,9 @@ def _example_inputs(model: UniSignForConditionalGeneration) -> tuple[tuple, tupl
     encoder = (input_ids, attention_mask, pose_values, pose_attention_mask)
     length, past, heads, d_kv = prompt + frames, 3, text.num_heads, text.d_kv
     caches = [torch.randn(batch, heads, past, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)]
-    caches += [torch.randn(batch, heads, length, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)]
+    caches += [
+        torch.randn(batch, heads, length, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)
+    ]
     decoder = (torch.tensor([[4], [7]]), torch.cat([attention_mask, pose_attention_mask], dim=1), *caches)
     return encoder, decoder
 
@@ -145,16 +148,22 @@ def decoder_io_names(num_layers: int) -> tuple[list[str], list[str]]:
 
 def _export_graph(module: nn.Module, args: tuple, path: Path, inputs: list, outputs: list, axes: dict) -> None:
     """Trace `module` into `path` (weights in one external-data file beside it: mT5-base passes ONNX's 2 GB limit)."""
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        input_names=inputs,
-        output_names=outputs,
-        dynamic_axes=axes,
-        opset_version=OPSET,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # the tracer's notes on Python values it records as constants (the model's input checks, cache bookkeeping)
+        # and the TorchScript exporter's deprecation: the tests check the graphs at other shapes than the traced ones
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     import onnx
 
     graph = onnx.load(str(path))
@@ -208,6 +217,7 @@ def export_onnx(
     encoder_args, decoder_args = _example_inputs(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    staging.chmod(0o755)  # mkdtemp's 0700 would make the export private to its writer
     try:
         with torch.no_grad():
             _export_graph(
@@ -232,7 +242,9 @@ def export_onnx(
             axes.update({name: {0: "batch", 2: "length"} for name in inputs if name.startswith("cross_")})
             axes.update({name: {0: "batch", 2: "steps"} for name in outputs if name.startswith("new_")})
             axes["logits"] = {0: "batch", 1: "steps"}
-            _export_graph(UniSignOnnxDecoderStep(model).eval(), decoder_args, staging / DECODER_FILE, inputs, outputs, axes)
+            _export_graph(
+                UniSignOnnxDecoderStep(model).eval(), decoder_args, staging / DECODER_FILE, inputs, outputs, axes
+            )
         model.config.save_pretrained(staging)
         model.generation_config.save_pretrained(staging)
         if source is not None:

@@ -169,7 +169,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             shape = None if input_ids is None else tuple(input_ids.shape)
             raise ValueError(f"`input_ids` must have shape (batch_size={batch_size}, prompt_length), got {shape}.")
         if attention_mask.shape != input_ids.shape or pose_attention_mask.shape != (batch_size, num_frames):
-            raise ValueError("`attention_mask` must match `input_ids`, and `pose_attention_mask` `pose_values[:, :, 0, 0]`.")
+            raise ValueError(
+                "`attention_mask` must match `input_ids`, and `pose_attention_mask` `pose_values[:, :, 0, 0]`."
+            )
         if not torch.isfinite(pose_values).all():
             raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
 
@@ -201,7 +203,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             "pose_attention_mask": pose_attention_mask.cpu().numpy().astype(np.int64),
         }
         hidden, mask, cross = self.encoder_session.run(None, feeds)
-        outputs = UniSignOnnxEncoderOutput(last_hidden_state=torch.from_numpy(hidden), cross_key_values=torch.from_numpy(cross))
+        outputs = UniSignOnnxEncoderOutput(
+            last_hidden_state=torch.from_numpy(hidden), cross_key_values=torch.from_numpy(cross)
+        )
         return outputs, torch.from_numpy(mask)
 
     def forward(
@@ -250,7 +254,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
                 past = self_cache.layers[layer] if initialized else None
                 feeds[f"past_key_{layer}"] = past.keys.numpy() if initialized else empty
                 feeds[f"past_value_{layer}"] = past.values.numpy() if initialized else empty
-            step_logits, *new = self.decoder_session.run(None, {k: v for k, v in feeds.items() if k in self.decoder_inputs})
+            step_logits, *new = self.decoder_session.run(
+                None, {k: v for k, v in feeds.items() if k in self.decoder_inputs}
+            )
             for layer in range(layers):
                 self_cache.update(torch.from_numpy(new[2 * layer]), torch.from_numpy(new[2 * layer + 1]), layer)
             logits.append(torch.from_numpy(step_logits))
