@@ -51,7 +51,7 @@ FOLDER_FILES = (
 
 
 def encoder_inputs(embedded, attention_mask: torch.Tensor, pose_attention_mask: torch.Tensor):
-    """`(inputs_embeds, attention_mask)` of `embed_inputs`' result: `UniSignEncoderInputs`, a ModelOutput or a tensor."""
+    """`(inputs_embeds, attention_mask)` from `embed_inputs`: a `UniSignEncoderInputs`, ModelOutput or tensor."""
     inputs_embeds = getattr(embedded, "inputs_embeds", embedded)
     mask = getattr(embedded, "attention_mask", None)
     if mask is None:
