@@ -170,6 +170,7 @@ def _export_graph(module: nn.Module, args: tuple, path: Path, inputs: list, outp
     onnx.save_model(
         graph, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=path.name + ".data"
     )
+    path.with_name(path.name + ".data").chmod(0o644)  # onnx writes it private to its writer
 
 
 def export_onnx(
