@@ -263,24 +263,16 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         return Seq2SeqLMOutput(logits=torch.cat(logits, dim=1), cache=cache)
 
     @torch.no_grad()
-    def generate(
-        self,
-        pose_values: torch.FloatTensor | None = None,
-        pose_attention_mask: torch.LongTensor | None = None,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.LongTensor | None = None,
-        **generate_kwargs,
-    ) -> torch.LongTensor:
-        """Translate clips as `UniSignForConditionalGeneration.generate` does (4 beams, 100 new tokens by default).
+    def generate(self, input_ids=None, pose_values=None, pose_attention_mask=None, attention_mask=None, **kwargs):
+        """Translate clips as `UniSignForConditionalGeneration.generate` does, with its arguments and defaults.
 
-        Args:
-            pose_values, pose_attention_mask, input_ids, attention_mask:
-                See [`~UniSignForConditionalGeneration.embed_inputs`].
-            generate_kwargs: Anything transformers' generation takes (`num_beams`, `max_new_tokens`, ...).
+        The prompt (`input_ids`, `attention_mask`) and the poses (`pose_values`, `pose_attention_mask`) go through
+        the encoder graph; `kwargs` are anything transformers' generation takes (`num_beams`, `max_new_tokens`, ...).
 
         Returns:
             `torch.LongTensor` of shape `(batch_size * num_return_sequences, generated_length)`.
         """
+        generate_kwargs = kwargs
         for name in ("labels", "decoder_input_ids", "decoder_attention_mask"):
             generate_kwargs.pop(name, None)
         if any(name.startswith("hand_") for name in generate_kwargs):
