@@ -1,6 +1,7 @@
 """Streaming latency and end-to-end real-time factor of video -> text, mT5-base-sized pose-only model (random weights).
 
     python benchmarks/realtime.py      # the real-time settings: bf16, 1 thread, background translation, stride 2
+    python benchmarks/realtime.py --backend onnx-int8   # the same on CPUs without bf16 instructions: ONNX int8
     python benchmarks/realtime.py --dtype float32 --foreground --frame-stride 1   # the plain settings, to compare
     python benchmarks/realtime.py --num-beams 4 --step-frames 60 --skip-paced
 
@@ -11,7 +12,11 @@ The clip is `test_video.mp4` (a real signer, ~30 fps) looped to `--seconds`. Thr
 - streaming, paced: the same with frames arriving at the video's frame rate, as from a camera, so a latency includes
   any backlog of frames waiting for the estimator.
 Latency = time from the arrival of the frame that completes a step to its partial text (pose estimation of that frame
-included). Real-time factor (RTF) = processing time / clip duration; below 1 keeps up with the signer.
+included). Real-time factor (RTF) = processing time / clip duration; below 1 keeps up with the signer. Each run also
+reports the shares of the RTF: `extraction_rtf` (time in the pose estimator / duration) and `translation_rtf` (time
+in translations / duration; with background translation the two overlap, on different cores when there are two).
+`--dtype auto` (the default) is bfloat16 only on CPUs with bf16 instructions, float32 elsewhere; `--backend onnx-int8`
+(or `onnx`) exports the model with `unisign.onnx` and translates with ONNX Runtime, `--threads` threads.
 The model has UniSignConfig()'s geometry (mT5-base text model) with the vocabulary cut to the tiny tokenizer's, which
 only shrinks the output layer; the decoder runs `--max-new-tokens` steps since random weights rarely stop early.
 Prints one JSON object.
@@ -23,6 +28,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -36,21 +42,63 @@ from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProce
 from unisign.configuration_unisign import MT5_BASE_GEOMETRY
 from unisign.extraction import create_estimator, iter_video_frames, probe_video
 from unisign.pipeline import TASK
+from unisign.precision import cpu_has_bf16_instructions, resolve_inference_dtype
 from unisign.streaming import StreamingTranslator
 
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
 
-def build_translator(tokenizer_path: str, generation: dict, dtype: torch.dtype):
-    """The pipeline over a random pose-only model of the released geometry, in `dtype`."""
+def build_translator(tokenizer_path: str, generation: dict, dtype: torch.dtype, backend: str, threads: int, workdir):
+    """The pipeline over a random pose-only model of the released geometry, in `dtype` (or exported to ONNX)."""
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
     torch.manual_seed(0)
     config = UniSignConfig(text_config={**MT5_BASE_GEOMETRY, "vocab_size": len(tokenizer)})
-    model = UniSignForConditionalGeneration(config).to(dtype)
+    model = UniSignForConditionalGeneration(config).eval()
+    parameters = sum(parameter.numel() for parameter in model.parameters())
     processor = UniSignProcessor.from_model_config(config, tokenizer, language="en")
-    translator = pipeline(TASK, model=model, processor=processor, device="cpu", **generation)
-    return translator, sum(parameter.numel() for parameter in model.parameters())
+    if backend != "torch":
+        from unisign.onnx import UniSignOnnxModel, export_onnx
+
+        folder = export_onnx(model, Path(workdir) / "onnx", quantize="int8" if backend == "onnx-int8" else None)
+        model = UniSignOnnxModel.from_pretrained(folder, num_threads=threads)
+    translator = pipeline(TASK, model=model.to(dtype), processor=processor, device="cpu", **generation)
+    return translator, parameters
+
+
+class TimedEstimator:
+    """A pose estimator that adds up the seconds spent in it."""
+
+    def __init__(self, estimator):
+        self.estimator, self.seconds = estimator, 0.0
+        self.name, self.description = estimator.name, estimator.description
+
+    def __call__(self, frame):
+        start = time.perf_counter()
+        try:
+            return self.estimator(frame)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def reset(self):
+        self.estimator.reset()
+
+    def close(self):
+        self.estimator.close()
+
+
+class TimedTranslator:
+    """A translation pipeline that adds up the seconds spent in its calls (what `StreamingTranslator` needs of it)."""
+
+    def __init__(self, translator):
+        self.translator, self.model, self.seconds = translator, translator.model, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.translator(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def summary(latencies: list[float]) -> dict:
@@ -61,16 +109,20 @@ def summary(latencies: list[float]) -> dict:
 
 def run_stream(translator, frames: list, fps: float, realtime: bool, **stream_options) -> dict:
     """One streaming pass (`stream_options` of `StreamingTranslator`): latencies of the partial translations, RTF."""
-    stream = StreamingTranslator(translator, **stream_options)
+    estimator, timed_translator = TimedEstimator(create_estimator("mediapipe")), TimedTranslator(translator)
+    stream = StreamingTranslator(timed_translator, estimator=estimator, **stream_options)
     start = time.perf_counter()
     try:
         partials = list(stream.stream(frames, realtime=realtime, fps=fps))
         dropped = stream.dropped_translations
     finally:
         stream.close()
+        estimator.close()
     elapsed = time.perf_counter() - start
     duration = len(frames) / fps
     return {
+        "extraction_rtf": round(estimator.seconds / duration, 3),
+        "translation_rtf": round(timed_translator.seconds / duration, 3),
         "partials": len(partials),
         "dropped_windows": dropped,
         "latency": summary([partial.latency_s for partial in partials]),
@@ -88,8 +140,18 @@ def main() -> None:
     parser.add_argument("--step-frames", type=int, default=30, help="translate every N new poses")
     parser.add_argument("--num-beams", type=int, default=1)
     parser.add_argument("--max-new-tokens", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: pose estimation has a core)")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="bfloat16", help="model precision")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch / ONNX Runtime threads (default 1: pose estimation has a core)"
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="PyTorch precision (auto: bfloat16 on CPUs with bf16 instructions, else float32)",
+    )
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="translation engine"
+    )
     parser.add_argument("--frame-stride", type=int, default=2, help="estimate the pose of every N-th frame")
     parser.add_argument("--foreground", action="store_true", help="translate in the streaming loop, not a thread")
     parser.add_argument("--skip-paced", action="store_true", help="skip the run paced at the video's frame rate")
@@ -100,7 +162,11 @@ def main() -> None:
     fps = probe_video(args.video).fps
     frames = list(itertools.islice(itertools.cycle(list(iter_video_frames(args.video))), round(args.seconds * fps)))
     generation = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
-    translator, parameters = build_translator(args.tokenizer, generation, getattr(torch, args.dtype))
+    dtype = resolve_inference_dtype(args.dtype, "cpu") if args.backend == "torch" else torch.float32
+    with tempfile.TemporaryDirectory() as workdir:
+        translator, parameters = build_translator(
+            args.tokenizer, generation, dtype, args.backend, args.threads, workdir
+        )
     duration = len(frames) / fps
 
     # offline: all poses first, then one translation
@@ -128,7 +194,9 @@ def main() -> None:
             "mediapipe": version("mediapipe"),
         },
         "load_average_at_start": load_at_start,
-        "dtype": args.dtype,
+        "backend": args.backend,
+        "dtype": str(dtype).removeprefix("torch."),
+        "cpu_has_bf16_instructions": cpu_has_bf16_instructions(),
         "model_parameters": parameters,
         "clip": {"seconds": round(duration, 2), "frames": len(frames), "fps": round(fps, 2)},
         "generation": generation,
@@ -137,6 +205,8 @@ def main() -> None:
             "extraction_fps": round(len(poses) / extraction_s, 1),
             "extraction_s": round(extraction_s, 2),
             "translation_s": round(translation_s, 2),
+            "extraction_rtf": round(extraction_s / duration, 3),
+            "translation_rtf": round(translation_s / duration, 3),
             "real_time_factor": round((extraction_s + translation_s) / duration, 3),
         },
         "streaming_unpaced": run_stream(translator, frames, fps, realtime=False, **stream_options),

@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|train|evaluate|push|demo ...`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|train|evaluate|push|demo`.
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
@@ -26,7 +26,8 @@ from .validation import (
 )
 
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+BACKENDS = ("auto", "torch", "onnx")  # = unisign.pipeline.BACKENDS (not imported: it would load transformers)
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -127,9 +128,8 @@ def visualize(args: argparse.Namespace) -> None:
 def translate(args: argparse.Namespace) -> None:
     """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
     import torch
-    from transformers import pipeline
 
-    from .pipeline import TASK
+    from .pipeline import load_translation_pipeline
     from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
@@ -141,19 +141,19 @@ def translate(args: argparse.Namespace) -> None:
             raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
     check_device(args.device)
+    onnx_export = Path(args.model, "onnx_config.json").is_file()  # its graphs replace the weights checked below
     try:
-        model = checked_model(args.model)
+        model = args.model if onnx_export else checked_model(args.model)
     except (OSError, ValueError) as error:
         raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from None
     if args.input is not None:
         check_input_file(args.input, "INPUT")
-    dtype = getattr(torch, args.dtype) if args.dtype else "auto"
     try:
-        translator = pipeline(TASK, model=model, device=args.device, dtype=dtype)
+        translator = load_translation_pipeline(
+            model, args.model_backend, args.device, args.dtype, num_threads=args.threads
+        )
     except OSError as error:
         raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
-    if args.dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of the model in `dtype`
-        translator.model.to(dtype)
     settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
     if args.language:
         settings["language"] = args.language
@@ -179,6 +179,15 @@ def translate(args: argparse.Namespace) -> None:
             print(f"[{label} {timing}] {partial.text}", flush=True)
     finally:
         stream.close()
+
+
+def export_onnx(args: argparse.Namespace) -> None:
+    """Export a pose-only model folder to ONNX (encoder graph + decoder step), optionally int8-quantised."""
+    from .onnx import export_onnx as export
+
+    out = export(args.folder, args.out, quantize=args.quantize)
+    size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
+    print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
 
 
 def train(argv: list[str]) -> None:
@@ -305,9 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("--max-new-tokens", type=positive_int, default=100, help="longest translation in tokens")
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
-        "--dtype", choices=DTYPES, help="model precision (default: as saved; bfloat16 is about 2x faster on bf16 CPUs)"
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="PyTorch precision (default auto: bfloat16 on GPUs and CPUs with bf16 instructions, else float32)",
     )
-    translator.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a busy small CPU)")
+    translator.add_argument(
+        "--model-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="torch or onnx (ONNX Runtime; default auto: onnx for a folder from `unisign export-onnx`)",
+    )
+    translator.add_argument(
+        "--threads", type=int, help="torch (or ONNX Runtime) threads (default: one per core; 1 on a busy small CPU)"
+    )
     translator.add_argument("--stream", help="translate as frames arrive: a video file or a camera (/dev/video0 or 0)")
     translator.add_argument(
         "--step-frames", type=positive_int, default=30, help="--stream: translate every N new frames"
@@ -329,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
+
+    exporter = commands.add_parser("export-onnx", help="pose-only model folder -> ONNX Runtime folder (int8 optional)")
+    exporter.add_argument("folder", help="Uni-Sign model folder (train.py export, save_pretrained, unisign convert)")
+    exporter.add_argument("--out", required=True, help="output folder (new or empty)")
+    exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
+    exporter.set_defaults(handler=export_onnx)
     return parser
 
 

@@ -3,7 +3,8 @@
 A model folder (from `train.py`, `unisign convert` or `Seq2SeqTrainer`) must hold everything `from_pretrained` needs:
 the config, the weights, the processor, the tokenizer, the model card and the remote-code files (so that it also
 loads with `trust_remote_code=True` without this package); a PEFT adapter folder needs its adapter config, weights
-and card. `unisign card FOLDER` writes the card and the remote code (`push_to_hub` does when the card is
+and card; an ONNX export (`unisign export-onnx`) holds its graphs and `onnx_config.json` instead of the weights and
+the code. `unisign card FOLDER` writes the card and the remote code (`push_to_hub` does when the card is
 missing). A dataset folder (from
 `unisign.synthetic.generate_dataset` or `unisign.data.save_pose_dataset`) must hold its card and its Parquet files.
 `upload_plan` checks that and lists the files; `push_to_hub` uploads exactly those.
@@ -45,6 +46,15 @@ MODEL_FILE_KINDS = {
 }
 # an adapter (PEFT) folder may leave these to its base model
 ADAPTER_OPTIONAL_KINDS = ("processor", "tokenizer", "code")
+# An ONNX export (`unisign export-onnx`) runs without the modelling code: graphs instead of weights and code.
+ONNX_MODEL_FILE_KINDS = {
+    "config": ("config.json",),
+    "weights": ("*.onnx", "*.onnx.data"),
+    "onnx config": ("onnx_config.json",),
+    "processor": ("processor_config.json",),
+    "tokenizer": ("tokenizer.json", "tokenizer_config.json", "spiece.model"),
+    "model card": ("README.md",),
+}
 DATASET_FILE_KINDS = {"dataset card": ("README.md",), "data": ("data/*.parquet",)}
 SPACE_FILE_KINDS = {"space card": ("README.md",), "app": ("app.py",), "requirements": ("requirements.txt",)}
 # where a Space upload puts the copy of this package (next to app.py, so that `import unisign` finds it)
@@ -160,6 +170,8 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     if repo_type not in REPO_TYPES:
         raise ValueError(f"Unknown `repo_type` {repo_type!r}. Available types: {list(REPO_TYPES)}.")
     kinds = {"model": MODEL_FILE_KINDS, "dataset": DATASET_FILE_KINDS, "space": SPACE_FILE_KINDS}[repo_type]
+    if repo_type == "model" and (folder / "onnx_config.json").is_file():
+        kinds = ONNX_MODEL_FILE_KINDS
     paths = _folder_files(folder)
     if repo_type == "space" and any(path.startswith(f"{SPACE_PACKAGE_DIR}/") for path in paths):
         raise ValueError(f"`{folder}` has a `{SPACE_PACKAGE_DIR}/` folder: the upload adds this package there itself.")

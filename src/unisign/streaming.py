@@ -17,7 +17,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .extraction import PoseEstimator, create_estimator
-from .pipeline import SignLanguageTranslationPipeline
+from .pipeline import SignLanguageTranslationPipeline, load_translation_pipeline
 from .video_io import iter_camera_frames, iter_video_frames, probe_video
 
 
@@ -149,7 +149,8 @@ class StreamingTranslator:
     it does for long clips, which the processor sub-samples to `max_frames`).
 
     Args:
-        translator (`SignLanguageTranslationPipeline`): The pipeline that translates each window.
+        translator (`SignLanguageTranslationPipeline`, `str` or `Path`): The pipeline that translates each window, or
+            a model folder (PyTorch, or an ONNX export run with ONNX Runtime) for `load_translation_pipeline`.
         step_frames (`int`, *optional*, defaults to 30): Translate after every this many new poses.
         max_window_frames (`int`, *optional*): Keep only the latest poses (a sliding window); by default the window
             grows from the start of the stream (the processor sub-samples clips longer than the model's `max_frames`).
@@ -164,7 +165,7 @@ class StreamingTranslator:
 
     def __init__(
         self,
-        translator: SignLanguageTranslationPipeline,
+        translator: SignLanguageTranslationPipeline | str | Path,
         step_frames: int = 30,
         max_window_frames: int | None = None,
         backend: str = "mediapipe",
@@ -181,6 +182,8 @@ class StreamingTranslator:
         ):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"`{name}` must be a whole number of at least 1, got {value!r}.")
+        if isinstance(translator, str | Path):
+            translator = load_translation_pipeline(translator)
         if translator.model.config.use_rgb:
             raise NotImplementedError("Streaming supports pose-only models; this model uses RGB hand crops.")
         self.translator = translator

@@ -1,0 +1,173 @@
+"""Translation speed on a CPU: PyTorch float32 against ONNX Runtime float32 and int8 (and PyTorch's dynamic int8).
+
+    python benchmarks/onnx_speed.py                      # 250 frames, 4 beams, 20 tokens, mT5-base geometry
+    python benchmarks/onnx_speed.py --frames 64 --rounds 2 --skip-torch-int8
+
+One pose-only model of the released geometry (UniSignConfig(): mT5-base, 250k vocabulary, random weights) is
+exported once to ONNX (`unisign.onnx.export_onnx`), copied and quantised (`quantize_folder`); every backend then
+translates the same 250-frame clip with 4 beams and a forced 20 new tokens, the backends alternating round by round
+so that a busy shared machine slows them alike. Also timed, per round: the PyTorch pose encoder on its fast path and
+as the oracle (`config.fast_path`), and the mT5 encoder, to show where a translation's time goes.
+
+Model FLOPs of a translation (`translation_flops`): `benchmarks/model_speed.py`'s forward count (3 x fewer than its
+training count) for the encoder side of one clip, plus the decoder stack and LM head for `beams x new_tokens` tokens.
+The CPU's float32 peak: cores x GHz x 2 FMA units x 16 float32 lanes (AVX-512) x 2 FLOPs per FMA. Prints JSON.
+"""
+
+import argparse
+import copy
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+import transformers
+from model_speed import estimate_training_flops, synthetic_batch
+
+from unisign import UniSignConfig, UniSignForConditionalGeneration
+from unisign.onnx import UniSignOnnxModel, export_onnx, quantize_folder
+
+
+def translation_flops(config: UniSignConfig, frames: int, new_tokens: int, beams: int) -> float:
+    """Forward model FLOPs of one clip's translation (see the module docstring)."""
+    encoder_side = estimate_training_flops(config, 1, frames, 0) / 3
+    per_beam_decoder = (estimate_training_flops(config, 1, frames, new_tokens) - 3 * encoder_side) / 3
+    return encoder_side + beams * per_beam_decoder
+
+
+def cpu_description() -> dict:
+    """Model name, cores, clock and the flags that matter here, from /proc/cpuinfo (Linux)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    name = fields.get("model name", platform.processor())
+    ghz = float(name.rsplit("@", 1)[1].strip().removesuffix("GHz")) if "GHz" in name else None
+    cores = os.cpu_count()
+    return {
+        "name": name,
+        "cores": cores,
+        "flags": sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile"}),
+        "fp32_peak_gflops": round(cores * ghz * 2 * 16 * 2, 1) if ghz and "avx512f" in flags else None,
+    }
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=250)
+    parser.add_argument("--new-tokens", type=int, default=20)
+    parser.add_argument("--num-beams", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up round")
+    parser.add_argument("--skip-torch-int8", action="store_true", help="skip PyTorch's dynamic int8 quantisation")
+    parser.add_argument("--workdir", help="where the ONNX folders go (default: a temporary folder, removed)")
+    args = parser.parse_args()
+    load_at_start = [round(load, 2) for load in os.getloadavg()]
+    torch.manual_seed(0)
+    config = UniSignConfig()
+    model = UniSignForConditionalGeneration(config).eval()
+    batch = synthetic_batch(config, 1, args.frames, 1, 0, "cpu")
+    batch.pop("labels")
+    generation = {"num_beams": args.num_beams, "max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens}
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="onnx_speed_"))
+    export_s = quantize_s = None
+    if not (workdir / "int8" / "onnx_config.json").is_file():  # a --workdir of an earlier run is reused
+        export_s = timed(lambda: export_onnx(model, workdir / "fp32"))
+        shutil.copytree(workdir / "fp32", workdir / "int8")
+        quantize_s = timed(lambda: quantize_folder(workdir / "int8"))
+    backends = {
+        "torch_fp32": model,
+        "onnx_fp32": UniSignOnnxModel.from_pretrained(workdir / "fp32"),
+        "onnx_int8": UniSignOnnxModel.from_pretrained(workdir / "int8"),
+    }
+    if not args.skip_torch_int8:
+        # the language model's linear layers (all but 0.1% of the FLOPs): `embed_inputs` reads the pose projection's
+        # weight dtype, which a quantised linear layer no longer has as a tensor
+        quantized = copy.deepcopy(model)
+        quantized.language_model = torch.ao.quantization.quantize_dynamic(
+            quantized.language_model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+        backends["torch_dynamic_int8"] = quantized
+    oracle = copy.deepcopy(model.pose_encoder)
+    for module in oracle.modules():  # the same weights on the reference-style (channels-first) path
+        if hasattr(module, "fast_path"):
+            module.fast_path = False
+
+    times = {name: [] for name in [*backends, "pose_encoder_fast_path", "pose_encoder_oracle", "mt5_encoder"]}
+    outputs = {}
+    with torch.no_grad():
+        embedded = model.embed_inputs(**batch)
+        pose = (batch["pose_values"], batch["pose_attention_mask"])
+        for round_index in range(args.rounds + 1):
+            for name, backend in backends.items():
+                elapsed = timed(
+                    lambda backend=backend, name=name: outputs.__setitem__(
+                        name, backend.generate(**batch, **generation)
+                    )
+                )
+                if round_index:
+                    times[name].append(elapsed)
+            parts = {
+                "pose_encoder_fast_path": lambda: model.pose_encoder(*pose),
+                "pose_encoder_oracle": lambda: oracle(*pose),
+                "mt5_encoder": lambda: model.language_model.get_encoder()(
+                    inputs_embeds=embedded.inputs_embeds, attention_mask=embedded.attention_mask
+                ),
+            }
+            for name, part in parts.items():
+                elapsed = timed(part)
+                if round_index:
+                    times[name].append(elapsed)
+    if args.workdir is None:
+        shutil.rmtree(workdir)
+
+    flops = translation_flops(config, args.frames, args.new_tokens, args.num_beams)
+    baseline = statistics.median(times["torch_fp32"])
+    results = {}
+    for name, values in times.items():
+        median = statistics.median(values)
+        results[name] = {"median_s": round(median, 3), "all_s": [round(value, 3) for value in values]}
+        if name in backends:
+            results[name].update(
+                speedup_vs_torch_fp32=round(baseline / median, 2),
+                achieved_gflops=round(flops / median / 1e9, 1),
+                same_ids_as_torch_fp32=bool(torch.equal(outputs[name], outputs["torch_fp32"])),
+            )
+    print(
+        json.dumps(
+            {
+                "cpu": cpu_description(),
+                "torch_threads": torch.get_num_threads(),
+                "versions": {
+                    "torch": torch.__version__,
+                    "transformers": transformers.__version__,
+                    "onnxruntime": version("onnxruntime"),
+                    "onnx": version("onnx"),
+                },
+                "load_average_at_start": load_at_start,
+                "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+                "clip": {"frames": args.frames, "new_tokens": args.new_tokens, "num_beams": args.num_beams},
+                "model_gflop_per_translation": round(flops / 1e9, 1),
+                "export_s": export_s and round(export_s, 1),
+                "quantize_s": quantize_s and round(quantize_s, 1),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

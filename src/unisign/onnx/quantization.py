@@ -1,0 +1,53 @@
+"""int8 dynamic quantisation of an exported folder with ONNX Runtime's quantiser.
+
+`quantize_dynamic` stores the weights of the matrix products (every linear layer of the pose encoder, the projection,
+mT5 and its LM head) as int8 with one scale per tensor, and quantises their inputs at run time, row block by row
+block; on CPUs with AVX512-VNNI (or AVX-VNNI) ONNX Runtime then multiplies in int8. Measured against PyTorch's
+dynamic quantisation (`torch.ao.quantization.quantize_dynamic`) in `benchmarks/onnx_speed.py`: see
+`benchmarks/RESULTS.md`.
+"""
+
+import json
+from pathlib import Path
+
+from .export import ONNX_CONFIG_FILE
+
+
+QUANTIZATIONS = ("int8",)
+
+
+def quantize_folder(folder: str | Path, method: str = "int8") -> None:
+    """Quantise both graphs of an `export_onnx` folder in place (each written to a new file, then renamed over).
+
+    Args:
+        folder: The exported folder (float32).
+        method: `"int8"`, the only one.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if method not in QUANTIZATIONS:
+        raise ValueError(f"Unknown quantisation {method!r}. Available: {list(QUANTIZATIONS)}.")
+    folder = Path(folder)
+    config_path = folder / ONNX_CONFIG_FILE
+    onnx_config = json.loads(config_path.read_text())
+    if onnx_config.get("quantization") is not None:
+        raise ValueError(f"`{folder}` is already quantised ({onnx_config['quantization']}).")
+    for key in ("encoder", "decoder"):
+        source = folder / onnx_config[key]
+        target = source.with_name(source.stem + "_int8.onnx")
+        quantize_dynamic(
+            source,
+            target,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            use_external_data_format=True,
+            extra_options={"MatMulConstBOnly": True},
+        )
+        for old in (source, source.with_name(source.name + ".data")):
+            old.unlink(missing_ok=True)
+        onnx_config[key] = target.name
+    onnx_config["quantization"] = method
+    config_path.write_text(json.dumps(onnx_config, indent=2) + "\n")
+
+
+__all__ = ["QUANTIZATIONS", "quantize_folder"]

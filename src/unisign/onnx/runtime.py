@@ -1,0 +1,284 @@
+"""Run an exported Uni-Sign folder with ONNX Runtime; `generate` is transformers' own (greedy, beam search, ...).
+
+`UniSignOnnxModel` is a `PreTrainedModel` + `GenerationMixin` without weights whose `forward` runs one decoder step
+in ONNX Runtime: transformers' generation loop then does beam search, length penalty, early stopping and stopping
+criteria exactly as for the PyTorch model, and keeps the KV cache in its own `EncoderDecoderCache` (reordered
+between beam steps by the cache itself). All of the model's arithmetic runs in ONNX Runtime; PyTorch only holds the
+beam bookkeeping and the cache, and numpy arrays cross at the session boundary. This needs PyTorch at run time: the
+alternative, a hand-written numpy beam search, would have to follow every change of transformers' beam search to
+keep giving the same ids, which the reuse gets for free.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import GenerationConfig, GenerationMixin, PreTrainedModel
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
+from transformers.utils import logging
+
+from ..configuration_unisign import UniSignConfig
+from .export import FORMAT_NAME, ONNX_CONFIG_FILE
+
+
+logger = logging.get_logger(__name__)
+
+
+def require_onnxruntime():
+    """Import `onnxruntime`, or raise one `ImportError` line that names the package to install."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(
+            "The ONNX backend needs ONNX Runtime: `pip install onnxruntime` (or `pip install unisign[onnx]`)."
+        ) from error
+    return onnxruntime
+
+
+def is_onnx_folder(path: str | Path) -> bool:
+    """Whether `path` is a folder written by `export_onnx` (it holds `onnx_config.json`)."""
+    return (Path(path) / ONNX_CONFIG_FILE).is_file()
+
+
+def read_onnx_config(folder: str | Path) -> dict:
+    """The folder's `onnx_config.json`, checked; a clear `ValueError` for anything that is not an ONNX export."""
+    folder = Path(folder)
+    path = folder / ONNX_CONFIG_FILE
+    if not path.is_file():
+        raise ValueError(
+            f"`{folder}` is not an ONNX export of a Uni-Sign model (no {ONNX_CONFIG_FILE}): make one with "
+            "`unisign export-onnx MODEL_FOLDER --out DIR`."
+        )
+    try:
+        onnx_config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"`{path}` is not valid JSON: {error}.") from error
+    if not isinstance(onnx_config, dict) or onnx_config.get("format") != FORMAT_NAME:
+        raise ValueError(f"`{path}` does not describe a `{FORMAT_NAME}` export.")
+    missing = [onnx_config.get(key) for key in ("encoder", "decoder")]
+    missing = [name for name in missing if not name or not (folder / name).is_file()]
+    if missing or not (folder / "config.json").is_file():
+        raise ValueError(f"`{folder}` lacks files of its ONNX export: {missing or ['config.json']}.")
+    return onnx_config
+
+
+@dataclass
+class UniSignOnnxEncoderOutput(ModelOutput):
+    """The encoder graph's outputs, in the form `generate` expands for beam search (every tensor along dim 0).
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, encoder_length, d_model)`): mT5 encoder output.
+        cross_key_values (`torch.FloatTensor` of shape `(batch_size, 2 * num_decoder_layers, num_heads,
+            encoder_length, d_kv)`): every decoder layer's cross-attention keys and values, in that order.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    cross_key_values: torch.FloatTensor | None = None
+
+
+class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
+    """An ONNX export of a pose-only Uni-Sign model: prompt + poses -> text, with transformers' `generate`.
+
+    Example:
+    ```python
+    >>> from unisign import UniSignProcessor
+    >>> from unisign.onnx import UniSignOnnxModel
+
+    >>> model = UniSignOnnxModel.from_pretrained("path/to/onnx-folder")
+    >>> processor = UniSignProcessor.from_pretrained("path/to/onnx-folder")
+    >>> inputs = processor(poses=[sample], language="en", return_tensors="pt")
+    >>> text = processor.batch_decode(model.generate(**inputs), skip_special_tokens=True)
+    ```
+    """
+
+    config: UniSignConfig
+    main_input_name = "pose_values"
+
+    def __init__(self, config: UniSignConfig, folder: str | Path | None = None, num_threads: int | None = None):
+        super().__init__(config)
+        self.folder = None
+        self.post_init()
+        if folder is not None:
+            self.load_sessions(folder, num_threads)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, num_threads: int | None = None, **kwargs) -> "UniSignOnnxModel":
+        """Load an `export_onnx` folder: its config, generation config and the two ONNX Runtime sessions.
+
+        Args:
+            folder: The exported folder.
+            num_threads (`int`, *optional*): ONNX Runtime threads per session (default: its own, one per core).
+        """
+        if kwargs:
+            logger.warning(f"`UniSignOnnxModel.from_pretrained` ignores {sorted(kwargs)}.")
+        read_onnx_config(folder)
+        model = cls(UniSignConfig.from_pretrained(folder), folder, num_threads)
+        if (Path(folder) / "generation_config.json").is_file():
+            model.generation_config = GenerationConfig.from_pretrained(folder)
+        return model.eval()
+
+    def load_sessions(self, folder: str | Path, num_threads: int | None = None) -> None:
+        """Open the encoder and decoder graphs of `folder` in ONNX Runtime (CPU)."""
+        onnxruntime = require_onnxruntime()
+        if self.config.use_rgb:
+            raise NotImplementedError("The ONNX backend supports pose-only models; this config has `use_rgb=True`.")
+        self.folder = Path(folder)
+        self.onnx_config = read_onnx_config(folder)
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if num_threads is not None:
+            options.intra_op_num_threads = num_threads
+        providers = ["CPUExecutionProvider"]
+        self.encoder_session = onnxruntime.InferenceSession(
+            str(self.folder / self.onnx_config["encoder"]), options, providers=providers
+        )
+        self.decoder_session = onnxruntime.InferenceSession(
+            str(self.folder / self.onnx_config["decoder"]), options, providers=providers
+        )
+        self.decoder_inputs = {item.name for item in self.decoder_session.get_inputs()}
+
+    @property
+    def device(self) -> torch.device:
+        """The sessions run on the CPU; generation's bookkeeping tensors live there too."""
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Inputs and outputs of the graphs are float32 (an int8 export quantises inside the graph)."""
+        return torch.float32
+
+    def get_encoder(self):
+        """The encoder side is `encode`; `generate` gets its output as `encoder_outputs`."""
+        return self.encode
+
+    def _check_inputs(self, input_ids, attention_mask, pose_values, pose_attention_mask) -> None:
+        """The shape checks of the PyTorch model, so that bad inputs fail with one clear line, not inside ORT."""
+        expected_nodes, channels = self.config.num_pose_nodes, self.config.pose_input_channels
+        if pose_values is None or pose_values.dim() != 4 or pose_values.shape[2:] != (expected_nodes, channels):
+            shape = None if pose_values is None else tuple(pose_values.shape)
+            raise ValueError(
+                f"`pose_values` must have shape (batch_size, num_frames, {expected_nodes}, {channels}), got {shape}."
+            )
+        batch_size, num_frames = pose_values.shape[:2]
+        if num_frames == 0:
+            raise ValueError("`pose_values` has zero frames: a clip needs at least one frame.")
+        if input_ids is None or input_ids.dim() != 2 or input_ids.shape[0] != batch_size:
+            shape = None if input_ids is None else tuple(input_ids.shape)
+            raise ValueError(f"`input_ids` must have shape (batch_size={batch_size}, prompt_length), got {shape}.")
+        if attention_mask.shape != input_ids.shape or pose_attention_mask.shape != (batch_size, num_frames):
+            raise ValueError(
+                "`attention_mask` must match `input_ids`, and `pose_attention_mask` `pose_values[:, :, 0, 0]`."
+            )
+        if not torch.isfinite(pose_values).all():
+            raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
+
+    def encode(
+        self,
+        input_ids: torch.LongTensor,
+        pose_values: torch.FloatTensor,
+        pose_attention_mask: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+    ) -> tuple[UniSignOnnxEncoderOutput, torch.LongTensor]:
+        """Run the encoder graph.
+
+        Args:
+            input_ids, pose_values, pose_attention_mask, attention_mask: As for
+                [`~UniSignForConditionalGeneration.embed_inputs`].
+
+        Returns:
+            `(UniSignOnnxEncoderOutput, encoder_attention_mask of shape (batch_size, prompt_length + num_frames))`.
+        """
+        if pose_values is not None and pose_attention_mask is None:
+            pose_attention_mask = torch.ones(pose_values.shape[:2], dtype=torch.long)
+        if input_ids is not None and attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        self._check_inputs(input_ids, attention_mask, pose_values, pose_attention_mask)
+        feeds = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+            "pose_values": pose_values.cpu().numpy().astype(np.float32),
+            "pose_attention_mask": pose_attention_mask.cpu().numpy().astype(np.int64),
+        }
+        hidden, mask, cross = self.encoder_session.run(None, feeds)
+        outputs = UniSignOnnxEncoderOutput(
+            last_hidden_state=torch.from_numpy(hidden), cross_key_values=torch.from_numpy(cross)
+        )
+        return outputs, torch.from_numpy(mask)
+
+    def forward(
+        self,
+        decoder_input_ids: torch.LongTensor,
+        encoder_outputs: UniSignOnnxEncoderOutput,
+        attention_mask: torch.LongTensor,
+        cache: EncoderDecoderCache | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> Seq2SeqLMOutput:
+        """Decoder logits for `decoder_input_ids`, one ONNX Runtime call per token after those in the cache.
+
+        Args:
+            decoder_input_ids (`torch.LongTensor` of shape `(batch_size, steps)`): The tokens not yet in the cache.
+            encoder_outputs (`UniSignOnnxEncoderOutput`): From `encode` (expanded for beams by `generate`).
+            attention_mask (`torch.LongTensor` of shape `(batch_size, encoder_length)`): The encoder's mask.
+            cache, past_key_values (`EncoderDecoderCache`, *optional*): The KV cache (transformers 5.24 calls it
+                `cache`, older versions `past_key_values`); a new one is made when neither is given.
+
+        Returns:
+            `Seq2SeqLMOutput` with `logits` of shape `(batch_size, steps, vocab_size)` and the updated cache.
+        """
+        cache = cache if cache is not None else past_key_values
+        if cache is None:
+            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        layers = self.onnx_config["num_decoder_layers"]
+        cross_cache, self_cache = cache.cross_attention_cache, cache.self_attention_cache
+        if cross_cache.get_seq_length() == 0:
+            stacked = encoder_outputs.cross_key_values  # (N, 2 * layers, H, S, d_kv)
+            for layer in range(layers):
+                cross_cache.update(stacked[:, 2 * layer].contiguous(), stacked[:, 2 * layer + 1].contiguous(), layer)
+        batch = decoder_input_ids.shape[0]
+        empty = np.zeros((batch, self.onnx_config["num_heads"], 0, self.onnx_config["d_kv"]), dtype=np.float32)
+        feeds = {"encoder_attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
+        for layer in range(layers):
+            feeds[f"cross_key_{layer}"] = cross_cache.layers[layer].keys.numpy()
+            feeds[f"cross_value_{layer}"] = cross_cache.layers[layer].values.numpy()
+        logits = []
+        # one token at a time: the graph was traced for the single-token steps of cached generation
+        for step in range(decoder_input_ids.shape[1]):
+            feeds["decoder_input_ids"] = decoder_input_ids[:, step : step + 1].cpu().numpy().astype(np.int64)
+            for layer in range(layers):
+                initialized = self_cache.get_seq_length(layer) > 0
+                past = self_cache.layers[layer] if initialized else None
+                feeds[f"past_key_{layer}"] = past.keys.numpy() if initialized else empty
+                feeds[f"past_value_{layer}"] = past.values.numpy() if initialized else empty
+            step_logits, *new = self.decoder_session.run(
+                None, {k: v for k, v in feeds.items() if k in self.decoder_inputs}
+            )
+            for layer in range(layers):
+                self_cache.update(torch.from_numpy(new[2 * layer]), torch.from_numpy(new[2 * layer + 1]), layer)
+            logits.append(torch.from_numpy(step_logits))
+        return Seq2SeqLMOutput(logits=torch.cat(logits, dim=1), cache=cache)
+
+    @torch.no_grad()
+    def generate(self, input_ids=None, pose_values=None, pose_attention_mask=None, attention_mask=None, **kwargs):
+        """Translate clips as `UniSignForConditionalGeneration.generate` does, with its arguments and defaults.
+
+        The prompt (`input_ids`, `attention_mask`) and the poses (`pose_values`, `pose_attention_mask`) go through
+        the encoder graph; `kwargs` are anything transformers' generation takes (`num_beams`, `max_new_tokens`, ...).
+
+        Returns:
+            `torch.LongTensor` of shape `(batch_size * num_return_sequences, generated_length)`.
+        """
+        generate_kwargs = kwargs
+        for name in ("labels", "decoder_input_ids", "decoder_attention_mask"):
+            generate_kwargs.pop(name, None)
+        if any(name.startswith("hand_") for name in generate_kwargs):
+            raise NotImplementedError("The ONNX backend supports pose-only models: hand crops were given.")
+        encoder_outputs, mask = self.encode(input_ids, pose_values, pose_attention_mask, attention_mask)
+        return super().generate(encoder_outputs=encoder_outputs, attention_mask=mask, **generate_kwargs)
+
+
+__all__ = ["UniSignOnnxModel", "is_onnx_folder", "require_onnxruntime"]

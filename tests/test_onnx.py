@@ -1,0 +1,263 @@
+"""ONNX export and ONNX Runtime generation (`unisign.onnx`): the same numbers and ids as PyTorch, and clear errors."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoTokenizer
+
+from unisign import UniSignForConditionalGeneration, UniSignProcessor, convert_reference_checkpoint
+from unisign.metrics import compute_metrics
+
+from .modeling_helpers import TINY_TEXT_CONFIG, load_golden_batch, random_inputs, tiny_config
+from .test_golden_parity import RGB_PREFIXES
+from .training_helpers import WORDS, make_tokenizer, random_clip
+
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install unisign[onnx]")
+
+from unisign.onnx import UniSignOnnxModel, export_onnx, quantize_folder  # noqa: E402
+
+
+def assert_relative_close(actual, expected, rtol):
+    scale = expected.abs().max().clamp_min(1e-12)
+    assert (actual - expected).abs().max() / scale < rtol
+
+
+def teacher_forced_logits(model, inputs, decoder_input_ids) -> torch.Tensor:
+    """Logits for every position of `decoder_input_ids` (PyTorch model or ONNX model, token by token)."""
+    if isinstance(model, UniSignOnnxModel):
+        encoder_outputs, mask = model.encode(**inputs)
+        return model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, attention_mask=mask).logits
+    with torch.no_grad():
+        return model(**inputs, decoder_input_ids=decoder_input_ids).logits
+
+
+# -- the reference's golden model and batch ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def golden_export(golden_dir, tmp_path_factory):
+    """The pose-only golden model (fast path), its ONNX export, and the golden batch."""
+    state_dict = load_file(golden_dir / "official_state_dict.safetensors")
+    pose_only = {key: value.float() for key, value in state_dict.items() if not key.startswith(RGB_PREFIXES)}
+    model = convert_reference_checkpoint(pose_only, AutoConfig.from_pretrained(golden_dir / "tiny-mt5")).eval()
+    io, inputs, _ = load_golden_batch(golden_dir)
+    folder = export_onnx(model, tmp_path_factory.mktemp("golden") / "onnx")
+    return model, UniSignOnnxModel.from_pretrained(folder), io, inputs
+
+
+def test_golden_logits_match_pytorch(golden_export):
+    model, onnx_model, io, inputs = golden_export
+    decoder_input_ids = model.language_model.prepare_decoder_input_ids_from_labels(io["labels"])
+    expected = teacher_forced_logits(model, inputs, decoder_input_ids)
+    actual = teacher_forced_logits(onnx_model, inputs, decoder_input_ids)
+    assert actual.shape == expected.shape
+    assert_relative_close(actual, expected, rtol=1e-4)
+    assert_relative_close(actual, io["pose_only.eval.logits"], rtol=1e-4)  # and the reference's own
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_golden_generation_gives_the_reference_ids(golden_export, num_beams):
+    model, onnx_model, io, inputs = golden_export
+    generated = onnx_model.generate(**inputs, max_new_tokens=12, num_beams=num_beams)
+    assert torch.equal(generated, io[f"pose_only.eval.generate_{'greedy' if num_beams == 1 else 'beam4'}"])
+    assert torch.equal(generated, model.generate(**inputs, max_new_tokens=12, num_beams=num_beams))
+
+
+def test_rgb_models_are_refused(golden_dir, tmp_path):
+    state_dict = {k: v.float() for k, v in load_file(golden_dir / "official_state_dict.safetensors").items()}
+    model = convert_reference_checkpoint(state_dict, AutoConfig.from_pretrained(golden_dir / "tiny-mt5"))
+    with pytest.raises(NotImplementedError, match="supports pose-only models"):
+        export_onnx(model, tmp_path / "onnx")
+    assert not (tmp_path / "onnx").exists()
+
+
+# -- a tiny trained model: a word-level sign language of pose templates --------------------------------------------
+
+
+def word_templates(rng) -> dict[str, np.ndarray]:
+    """One random 6-frame keypoint motion `(6, 133, 2)` per word of the tiny tokenizer."""
+    return {word: 0.5 + 0.15 * rng.standard_normal((6, 133, 2)).astype(np.float32) for word in WORDS}
+
+
+def signed(words: list[str], templates: dict, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A clip signing `words`: their templates one after the other, with keypoint noise."""
+    keypoints = np.concatenate([templates[word] for word in words])
+    keypoints = keypoints + 0.03 * rng.standard_normal(keypoints.shape).astype(np.float32)
+    return keypoints, np.full(keypoints.shape[:2], 0.9, np.float32)
+
+
+def held_out_clips(templates, seed=1) -> dict[str, list]:
+    """Clips never seen in training: every word alone (ISLR) and 2-3 word sentences (CSLR as WER, SLT as BLEU-4)."""
+    rng = np.random.default_rng(seed)
+    isolated = [[word] for word in WORDS for _ in range(5)]
+    sentences = [list(rng.choice(WORDS, size=rng.integers(2, 4))) for _ in range(30)]
+    return {
+        "isolated": ([signed(words, templates, rng) for words in isolated], [words[0] for words in isolated]),
+        "sentences": ([signed(words, templates, rng) for words in sentences], [" ".join(w) for w in sentences]),
+    }
+
+
+def translate(model, processor, clips, batch_size=20) -> list[str]:
+    texts = []
+    for start in range(0, len(clips), batch_size):
+        inputs = processor(poses=clips[start : start + batch_size], language="en", return_tensors="pt")
+        texts += processor.batch_decode(model.generate(**inputs, num_beams=1, max_new_tokens=6))
+    return texts
+
+
+def scores(model, processor, clips) -> dict[str, float]:
+    """ISLR top-1, CSLR WER and SLT BLEU-4 of `model` (`unisign.metrics`)."""
+    (isolated, words), (sentences, texts) = clips["isolated"], clips["sentences"]
+    sentence_predictions = translate(model, processor, sentences)
+    return {
+        "top1": compute_metrics("islr", translate(model, processor, isolated), words)["top1_per_instance"],
+        "wer": compute_metrics("cslr", sentence_predictions, texts)["wer"],
+        "bleu4": compute_metrics("slt", sentence_predictions, texts)["bleu4"],
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained for 150 steps on the word-template language, saved; its float32 and int8 exports."""
+    from unisign import cli
+
+    root = tmp_path_factory.mktemp("trained")
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
+    torch.manual_seed(0)
+    config = tiny_config(text_config={**TINY_TEXT_CONFIG, "vocab_size": len(tokenizer)}, mask_padded_frames=True)
+    model = UniSignForConditionalGeneration(config)
+    processor = UniSignProcessor.from_model_config(config, tokenizer, language="en")
+    rng = np.random.default_rng(0)
+    templates = word_templates(rng)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        sentences = [list(rng.choice(WORDS, size=rng.integers(1, 4))) for _ in range(16)]
+        clips = [signed(words, templates, rng) for words in sentences]
+        batch = processor(poses=clips, text=[" ".join(words) for words in sentences], language="en")
+        model(**batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval().save_pretrained(root / "model")
+    processor.save_pretrained(root / "model")
+    (root / "model" / "README.md").write_text("---\nlicense: apache-2.0\n---\n# A tiny test model\n")
+    export_onnx(root / "model", root / "onnx")
+    cli.main(["export-onnx", str(root / "model"), "--out", str(root / "int8"), "--quantize", "int8"])
+    return root, model, processor, held_out_clips(templates)
+
+
+@pytest.mark.parametrize("lengths, prompt_length", [((1,), 2), ((30, 17, 4), 9)])
+def test_other_batch_prompt_and_clip_lengths_than_traced(trained, lengths, prompt_length):
+    root, model, _, _ = trained
+    onnx_model = UniSignOnnxModel.from_pretrained(root / "onnx")
+    inputs = random_inputs(model.config, lengths=lengths, prompt_length=prompt_length, seed=len(lengths))
+    decoder_input_ids = torch.randint(2, model.config.text_config.vocab_size, (len(lengths), 7))
+    decoder_input_ids[:, 0] = model.config.decoder_start_token_id
+    expected = teacher_forced_logits(model, inputs, decoder_input_ids)
+    assert_relative_close(teacher_forced_logits(onnx_model, inputs, decoder_input_ids), expected, rtol=1e-4)
+    for num_beams in (1, 4):
+        settings = {"num_beams": num_beams, "max_new_tokens": 9}
+        assert torch.equal(onnx_model.generate(**inputs, **settings), model.generate(**inputs, **settings))
+
+
+def test_the_export_folder_is_complete_and_pushable(trained):
+    from unisign.hub import upload_plan
+
+    root = trained[0]
+    onnx_config = json.loads((root / "onnx" / "onnx_config.json").read_text())
+    assert onnx_config["format"] == "unisign-onnx" and onnx_config["quantization"] is None
+    plan = upload_plan(root / "onnx", "someone/tiny-onnx")
+    kinds = {file.path_in_repo: file.kind for file in plan.files}
+    assert kinds["encoder_model.onnx"] == kinds["decoder_model.onnx.data"] == "weights"
+    assert {"config", "processor", "tokenizer", "model card", "onnx config"} <= set(kinds.values())
+    assert not any(path.endswith(".safetensors") for path in kinds)
+
+
+def test_pipeline_command_and_streaming_use_the_onnx_backend(trained, tmp_path, capsys):
+    from unisign import cli
+    from unisign.data import PoseSample
+    from unisign.extraction import save_poses
+    from unisign.pipeline import load_translation_pipeline
+    from unisign.streaming import StreamingTranslator
+
+    root = trained[0]
+    keypoints, confidences = random_clip(np.random.default_rng(0), frames=16)
+    settings = {"num_beams": 4, "max_new_tokens": 8}
+    expected = load_translation_pipeline(root / "model", backend="torch")((keypoints, confidences), **settings)
+    translator = load_translation_pipeline(root / "onnx")  # auto: an ONNX export runs in ONNX Runtime
+    assert isinstance(translator.model, UniSignOnnxModel)
+    assert translator((keypoints, confidences), **settings) == expected
+
+    save_poses(PoseSample(id="clip", keypoints=keypoints, scores=confidences), tmp_path / "clip.pkl")
+    cli.main(["translate", str(tmp_path / "clip.pkl"), "--model", str(root / "onnx"), "--model-backend", "onnx"])
+    assert (
+        capsys.readouterr().out.strip()
+        == load_translation_pipeline(root / "onnx")((keypoints, confidences))["translation_text"]
+    )
+
+    stream = StreamingTranslator(root / "onnx", step_frames=6, **settings)
+    partials = [stream.push_pose(k, s) for k, s in zip(keypoints, confidences, strict=True)]
+    final = stream.finish()
+    assert sum(partial is not None for partial in partials) == 2
+    assert final.is_final and final.text == expected["translation_text"]
+
+
+def test_int8_keeps_the_scores_of_the_trained_model(trained):
+    import onnx
+
+    root, model, processor, clips = trained
+    onnx_config = json.loads((root / "int8" / "onnx_config.json").read_text())
+    assert onnx_config["quantization"] == "int8" and onnx_config["encoder"] == "encoder_model_int8.onnx"
+    assert not (root / "int8" / "encoder_model.onnx").exists()
+    for graph in ("encoder_model_int8.onnx", "decoder_model_int8.onnx"):  # the matrix products run in int8
+        operators = {node.op_type for node in onnx.load(root / "int8" / graph, load_external_data=False).graph.node}
+        assert "DynamicQuantizeLinear" in operators and "MatMulInteger" in operators
+    float32 = scores(model, processor, clips)
+    assert float32["top1"] > 50 and float32["bleu4"] > 20  # it learned: the comparison below means something
+    onnx_float32 = UniSignOnnxModel.from_pretrained(root / "onnx")
+    assert translate(onnx_float32, processor, clips["sentences"][0]) == translate(
+        model, processor, clips["sentences"][0]
+    )
+    int8 = scores(UniSignOnnxModel.from_pretrained(root / "int8"), processor, clips)
+    for name in ("top1", "wer", "bleu4"):
+        assert abs(int8[name] - float32[name]) <= 1.0, (name, int8, float32)
+    with pytest.raises(ValueError, match="already quantised"):
+        quantize_folder(root / "int8")
+
+
+def test_errors_are_one_clear_line(trained, tmp_path, capsys, monkeypatch):
+    from unisign import cli
+    from unisign.pipeline import load_translation_pipeline
+
+    root = trained[0]
+    with pytest.raises(ValueError, match="is not an ONNX export of a Uni-Sign model"):
+        UniSignOnnxModel.from_pretrained(root / "model")
+    with pytest.raises(ValueError, match="is not an ONNX export of a Uni-Sign model"):
+        load_translation_pipeline(root / "model", backend="onnx")
+    with pytest.raises(ValueError, match="exists and is not an empty folder"):
+        export_onnx(root / "model", root / "onnx")
+    with pytest.raises(ValueError, match="applies to the PyTorch backend"):
+        load_translation_pipeline(root / "onnx", dtype="bfloat16")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["export-onnx", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")])
+    assert "is not a Uni-Sign model folder" in str(exit_info.value.code)
+
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install onnxruntime"):
+        UniSignOnnxModel.from_pretrained(root / "onnx")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["translate", "clip.pkl", "--model", str(root / "onnx")])
+    assert str(exit_info.value.code).count("\n") == 0 and "pip install onnxruntime" in str(exit_info.value.code)
+
+
+def test_a_broken_export_is_refused(trained, tmp_path):
+    root = trained[0]
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "onnx", broken)
+    (broken / "decoder_model.onnx").unlink()
+    with pytest.raises(ValueError, match="lacks files of its ONNX export"):
+        UniSignOnnxModel.from_pretrained(broken)
