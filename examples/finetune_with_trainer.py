@@ -16,10 +16,10 @@ import numpy as np
 from transformers import AutoModelForSeq2SeqLM, AutoProcessor, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from unisign.data import load_pose_dataset
+from unisign.data.dataset import SignDataset
 from unisign.metrics import LANGUAGES, compute_metrics
 from unisign.processing_unisign import UniSignDataCollator
 from unisign.training.arguments import TASKS, LoraArguments, TrainConfig
-from unisign.training.data import SignDataset
 from unisign.training.setup import apply_lora
 
 

@@ -169,7 +169,7 @@ def test_the_readers_read_or_refuse_damaged_files(suffix, data, pose_bytes, pick
 @fuzz_settings(100)
 @given(predictions=st.text(max_size=200), references=st.text(max_size=200))
 def test_prediction_files_pair_or_refuse(predictions, references, tmp_path_factory):
-    from unisign.metrics import read_prediction_and_reference_files
+    from unisign.evaluation import read_prediction_and_reference_files
 
     folder = tmp_path_factory.getbasetemp()
     (folder / "pres.txt").write_text(predictions, encoding="utf-8")

@@ -312,7 +312,7 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text("stage: finetune\n")
     for override, fragment in [
-        ("training.max_steps=ten", "`training.max_steps` must be a whole number or null, got 'ten'"),
+        ("training.max_steps=ten", "`training.max_steps`: Value 'ten' of type 'str' could not be converted"),
         ("training.max_steps=0", "`training.max_steps` must be >= 1, got 0"),
         ("training.max_steps=-5", "`training.max_steps` must be >= 1, got -5"),
         ("training.keep_checkpoints=0", "`training.keep_checkpoints` must be >= 1, got 0"),
@@ -321,9 +321,12 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
         ("training.eval_every=-1", "`training.eval_every` must be >= 1"),
         ("training.log_every=0", "`training.log_every` must be >= 1"),
         ("training.gradient_accumulation_steps=0", "`training.gradient_accumulation_steps` must be >= 1"),
-        ("training.batch_size=[2]", "`training.batch_size` must be a whole number"),
+        ("training.batch_size=[2]", "`training.batch_size`: Value '[2]' of type 'ListConfig' could not be converted"),
         ("training.learning_rate=.nan", "`training.learning_rate` must be a finite number > 0"),
-        ("data.language=5", "`data.language` must be text, got 5"),
+        (
+            "data.language=[en, zh]",
+            "`data.language`: Cannot convert 'ListConfig' to string",
+        ),
         ("training.adam_betas=[0.9", ""),  # malformed YAML
     ]:
         outcome = run_command(train_main, ["--config", str(config), override], capsys)

@@ -60,7 +60,9 @@ FRESH_ENV_SCRIPT = textwrap.dedent(
     assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
     with torch.no_grad():
         logits = model(**batch).logits
-    torch.testing.assert_close(logits, expected["logits"], rtol=0, atol=0)
+    # same inputs, same weights; the RGB branch's convolutions may round differently in another process (seen on
+    # AVX-512 Xeons: 4e-6), so logits are compared at float32 rounding and the texts exactly
+    torch.testing.assert_close(logits, expected["logits"], rtol=1e-4, atol=1e-5)
     assert type(AutoModel.from_pretrained(folder, trust_remote_code=True)) is type(model)
 
     translator = pipeline("sign-language-translation", model=folder, trust_remote_code=True)

@@ -220,7 +220,9 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
     # the authors' (tiny) RGB-pose checkpoint, converted with its tokenizer as `unisign convert --tokenizer` does
     state_dict = load_file(golden_dir / "official_state_dict.safetensors")
     text_config = AutoConfig.from_pretrained(golden_dir / "tiny-mt5")
-    model, processor = convert_reference_checkpoint(state_dict, text_config, tokenizer=golden_dir / "tiny-mt5")
+    model, processor = convert_reference_checkpoint(
+        state_dict, text_config, tokenizer=golden_dir / "tiny-mt5", language="zh"
+    )
     model.save_pretrained(tmp_path / "converted")
     processor.save_pretrained(tmp_path / "converted")
     clip = tmp_path / "clip.mp4"

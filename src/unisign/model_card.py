@@ -656,11 +656,15 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
         `list[str]`: The files written, `README.md` first.
     """
     from .remote_code import add_remote_code
+    from .validation import check_model_folder
 
     if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
         raise ValueError(f"The Hub id must look like `user/name`, got {repo!r}.")
+    is_model = (Path(folder) / "config.json").is_file()  # else a PEFT adapter: its code travels with its base
+    if is_model:
+        check_model_folder(folder)  # a damaged folder gets its one-line error before anything is written
     write_card(folder, repo)
-    return ["README.md", *add_remote_code(folder)]
+    return ["README.md", *(add_remote_code(folder) if is_model else [])]
 
 
 # what marks a card as still to be written: ours without a Hub id, or the templates PEFT and the Trainer save
