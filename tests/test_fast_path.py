@@ -96,8 +96,9 @@ def test_fast_path_equals_oracle_in_float32(with_hands):
     for name, gradient in gradients.items():
         if name.endswith("bias") and name.replace(".bias", ".weight") in gradients:
             continue  # biases feeding a batch norm: 0 in exact arithmetic, rounding noise in both
-        # training-mode batch norms over a tiny batch magnify rounding; float64 above shows the two are equal
-        assert_relative_close(fast_gradients[name], gradient, rtol=3e-3)
+        # training-mode batch norms over a tiny batch magnify float32 rounding (1e-3 to 4e-3 of the largest gradient
+        # on an AVX-512 Xeon, varying from run to run); the float64 test above shows the two are the same mathematics
+        assert_relative_close(fast_gradients[name], gradient, rtol=1e-2)
     for name, buffer in buffers.items():
         torch.testing.assert_close(fast_buffers[name], buffer, rtol=1e-4, atol=1e-5, msg=name)
 
