@@ -181,7 +181,7 @@ def test_pipeline_command_and_streaming_use_the_onnx_backend(trained, tmp_path, 
     from unisign import cli
     from unisign.data import PoseSample
     from unisign.extraction import save_poses
-    from unisign.pipeline import load_translation_pipeline
+    from unisign.inference import load_translation_pipeline
     from unisign.streaming import StreamingTranslator
 
     root = trained[0]
@@ -236,7 +236,7 @@ def test_int8_keeps_the_scores_of_the_trained_model(trained):
 
 def test_errors_are_one_clear_line(trained, tmp_path, capsys, monkeypatch):
     from unisign import cli
-    from unisign.pipeline import load_translation_pipeline
+    from unisign.inference import load_translation_pipeline
 
     root = trained[0]
     with pytest.raises(ValueError, match="is not an ONNX export of a Uni-Sign model"):

@@ -27,7 +27,7 @@ from .validation import (
 
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-BACKENDS = ("auto", "torch", "onnx")  # = unisign.pipeline.BACKENDS (not imported: it would load transformers)
+BACKENDS = ("auto", "torch", "onnx")  # = unisign.inference.BACKENDS (not imported: it would load transformers)
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -129,7 +129,7 @@ def translate(args: argparse.Namespace) -> None:
     """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
     import torch
 
-    from .pipeline import load_translation_pipeline
+    from .inference import load_translation_pipeline
     from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):

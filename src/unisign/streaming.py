@@ -17,7 +17,8 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .extraction import PoseEstimator, create_estimator
-from .pipeline import SignLanguageTranslationPipeline, load_translation_pipeline
+from .inference import load_translation_pipeline
+from .pipeline import SignLanguageTranslationPipeline
 from .video_io import iter_camera_frames, iter_video_frames, probe_video
 
 

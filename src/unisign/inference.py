@@ -1,0 +1,60 @@
+"""A translation pipeline on the chosen backend: PyTorch, or ONNX Runtime for an `unisign export-onnx` folder.
+
+Kept out of `pipeline.py`, which travels as remote code with every saved folder and so may only import the modules
+that travel with it.
+"""
+
+from pathlib import Path
+
+from transformers import pipeline
+
+from .pipeline import TASK, SignLanguageTranslationPipeline
+
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def load_translation_pipeline(
+    model: str | Path,
+    backend: str = "auto",
+    device: str | int | None = None,
+    dtype: str | None = "auto",
+    num_threads: int | None = None,
+) -> SignLanguageTranslationPipeline:
+    """The translation pipeline over a model folder (or Hub id): PyTorch, or ONNX Runtime for an `export_onnx` folder.
+
+    Args:
+        model: A Uni-Sign model folder or Hub id, or a folder written by `unisign export-onnx`.
+        backend (`str`, *optional*, defaults to `"auto"`): `"torch"`, `"onnx"`, or `"auto"`: ONNX Runtime for an
+            ONNX export, PyTorch otherwise.
+        device (`str` or `int`, *optional*): Torch device (PyTorch only; ONNX Runtime runs on the CPU).
+        dtype (`str`, *optional*, defaults to `"auto"`): PyTorch precision: `"auto"` is bfloat16 only where it is
+            native (never emulated bf16, see `unisign.precision`), `None` keeps the saved dtype.
+        num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
+
+    Returns:
+        `SignLanguageTranslationPipeline`.
+    """
+    from .onnx import is_onnx_folder
+    from .precision import resolve_inference_dtype
+
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}. Available backends: {list(BACKENDS)}.")
+    if backend == "onnx" or (backend == "auto" and is_onnx_folder(model)):
+        from .onnx import UniSignOnnxModel
+        from .processing_unisign import UniSignProcessor
+
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"The ONNX backend runs on the CPU, got `device={device!r}`.")
+        if dtype not in (None, "auto", "float32"):
+            raise ValueError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
+        onnx_model = UniSignOnnxModel.from_pretrained(model, num_threads=num_threads)
+        return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
+    dtype = resolve_inference_dtype(dtype, device)
+    translator = pipeline(TASK, model=str(model), device=device, dtype=dtype)
+    if dtype != "auto":  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of it in `dtype`
+        translator.model.to(dtype)
+    return translator
+
+
+__all__ = ["BACKENDS", "load_translation_pipeline"]
