@@ -4,6 +4,7 @@ Each test covers one class of the reliability probe (issue 14); the commands run
 """
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -374,3 +375,43 @@ def test_the_shared_tensor_warning_of_each_checkpoint_is_dropped(caplog):
         logger.warning("[RANK 0] Removed shared tensor {'a'} while saving.")
         logger.warning("another warning")
     assert "Removed shared tensor" not in caplog.text and "another warning" in caplog.text
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="needs deepspeed")
+def test_deepspeed_says_nothing_on_stdout_when_a_model_is_saved(tmp_path):
+    """Saving a model imports deepspeed (Accelerate's unwrapping); without an accelerator its import would log
+    `Setting accelerator to CPU` on stdout, in front of a command's JSON."""
+    code = (
+        "import json, sys\n"
+        "import unisign\n"
+        "from tests.modeling_helpers import tiny_config\n"
+        f"unisign.UniSignForConditionalGeneration(tiny_config()).save_pretrained({str(tmp_path)!r})\n"
+        "print(json.dumps({'deepspeed imported': 'deepspeed' in sys.modules}))\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "DS_ACCELERATOR"}
+    repository = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-c", code]
+    completed = subprocess.run(command, cwd=repository, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert json.loads(completed.stdout) == {"deepspeed imported": True}
+
+
+def test_deepspeed_is_told_the_cpu_only_where_torch_sees_no_accelerator(monkeypatch):
+    from unisign.quiet_logs import name_deepspeed_accelerator
+
+    monkeypatch.delitem(sys.modules, "deepspeed", raising=False)  # as before anything imported it
+    installed = {"deepspeed": True}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if installed[name] else None)
+    for accelerator, expected in ((False, "cpu"), (True, None)):
+        monkeypatch.delenv("DS_ACCELERATOR", raising=False)
+        monkeypatch.setattr(torch.accelerator, "is_available", lambda accelerator=accelerator: accelerator)
+        name_deepspeed_accelerator()
+        assert os.environ.get("DS_ACCELERATOR") == expected
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    monkeypatch.setenv("DS_ACCELERATOR", "xpu")  # a choice of the user's stays
+    name_deepspeed_accelerator()
+    assert os.environ["DS_ACCELERATOR"] == "xpu"
+    monkeypatch.delenv("DS_ACCELERATOR")
+    installed["deepspeed"] = False
+    name_deepspeed_accelerator()
+    assert "DS_ACCELERATOR" not in os.environ

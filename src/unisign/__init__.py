@@ -15,12 +15,17 @@ from .feature_extraction_unisign import UniSignPoseFeatureExtractor
 from .modeling_unisign import UniSignForConditionalGeneration, UniSignPreTrainedModel
 from .pipeline import SignLanguageTranslationPipeline
 from .processing_unisign import UniSignDataCollator, UniSignProcessor
+from .quiet_logs import name_deepspeed_accelerator
 from .remote_code import add_remote_code
 from .streaming import StreamingTranslator
 from .video_processing_unisign import UniSignVideoProcessor
 
 
 __version__ = "0.1.0"
+
+# Before transformers or Accelerate import deepspeed (none of the imports above does): its import would otherwise say
+# on standard output that it chose the CPU (`unisign.quiet_logs.name_deepspeed_accelerator`).
+name_deepspeed_accelerator()
 
 AutoConfig.register("unisign", UniSignConfig)
 AutoModel.register(UniSignConfig, UniSignForConditionalGeneration)

@@ -8,8 +8,11 @@
   and replays every other line.
 - Accelerate's `save_state` warns `Removed shared tensor {...} while saving` at every checkpoint: mT5's tied input
   embeddings are stored once, and `load_state` / `from_pretrained` tie them again. `filter_library_warnings` drops it.
+- DeepSpeed, where installed, logs `Setting accelerator to CPU ...` on *standard output* when imported on a machine
+  without an accelerator; `name_deepspeed_accelerator` keeps it from being said (`import unisign` calls it).
 """
 
+import importlib.util
 import io
 import logging
 import os
@@ -48,6 +51,23 @@ def filter_library_warnings() -> None:
             logger.addFilter(_DropMessages(fragments))
 
 
+def name_deepspeed_accelerator() -> None:
+    """Set `DS_ACCELERATOR=cpu` where torch sees no accelerator, before anything imports deepspeed.
+
+    Wherever deepspeed is installed, Accelerate imports it at every `save_pretrained` (`extract_model_from_parallel`),
+    and DeepSpeed's import detects its accelerator; finding none, it logs `Setting accelerator to CPU ...` through a
+    handler on `sys.stdout`, in front of machine-read outputs (the JSON of `unisign evaluate`, `push --dry-run`'s
+    list). Named, CPU is what the detection would pick anyway, silently; launched processes inherit the variable.
+    A variable already set, or deepspeed already imported, is left alone.
+    """
+    if "DS_ACCELERATOR" in os.environ or "deepspeed" in sys.modules or importlib.util.find_spec("deepspeed") is None:
+        return
+    import torch
+
+    if not torch.accelerator.is_available():
+        os.environ["DS_ACCELERATOR"] = "cpu"
+
+
 @contextmanager
 def native_stderr_filtered(fragments: tuple[str, ...] = MEDIAPIPE_NOISE) -> Iterator[None]:
     """Send file descriptor 2 and `sys.stderr` to buffers; replay the lines without `fragments` afterwards."""
@@ -75,4 +95,4 @@ def native_stderr_filtered(fragments: tuple[str, ...] = MEDIAPIPE_NOISE) -> Iter
                 sys.stderr.flush()
 
 
-__all__ = ["MEDIAPIPE_NOISE", "filter_library_warnings", "native_stderr_filtered"]
+__all__ = ["MEDIAPIPE_NOISE", "filter_library_warnings", "name_deepspeed_accelerator", "native_stderr_filtered"]
