@@ -5,6 +5,7 @@ everything the tests need (`make install`), so a missing file or package there i
 """
 
 import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -51,6 +52,12 @@ def mediapipe():
         return importlib.import_module("mediapipe")
     except ImportError as error:
         skip_unless_required(f"mediapipe cannot be imported ({error}): `pip install --no-deps mediapipe==0.10.14`")
+
+
+def require_deepspeed() -> None:
+    """Skip a DeepSpeed test where deepspeed is missing (`make install` installs it: the `all` extra)."""
+    if importlib.util.find_spec("deepspeed") is None:
+        skip_unless_required("deepspeed is not installed: `pip install 'unisign[deepspeed]'`")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -23,6 +23,7 @@ from unisign import cli
 from unisign.checksums import write_checksums
 from unisign.validation import TOKENIZER_VOCABULARY_FILES
 
+from .conftest import require_deepspeed
 from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
 
 
@@ -377,10 +378,10 @@ def test_the_shared_tensor_warning_of_each_checkpoint_is_dropped(caplog):
     assert "Removed shared tensor" not in caplog.text and "another warning" in caplog.text
 
 
-@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="needs deepspeed")
 def test_deepspeed_says_nothing_on_stdout_when_a_model_is_saved(tmp_path):
     """Saving a model imports deepspeed (Accelerate's unwrapping); without an accelerator its import would log
     `Setting accelerator to CPU` on stdout, in front of a command's JSON."""
+    require_deepspeed()
     code = (
         "import json, sys\n"
         "import unisign\n"
