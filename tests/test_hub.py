@@ -1,6 +1,7 @@
 """Hub sharing: what an upload of a model or dataset folder holds, the dry run, and the upload calls (never sent)."""
 
 import json
+import shutil
 
 import huggingface_hub
 import numpy as np
@@ -82,6 +83,27 @@ def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_no
     summary = plan.summary()
     assert "model repository someone/tiny" in summary and f"{len(listed)} files" in summary
     assert all(name in summary for name in listed)
+
+
+def test_a_folder_without_a_card_has_its_weights_checked_once(model_folder, tmp_path, no_network, monkeypatch, capsys):
+    """`push` first writes the missing card (`make_shareable`, which checks the folder before writing): the listing
+    does not read and check the weights a second time. With its card, the listing checks them itself."""
+    import unisign.validation
+
+    folder = tmp_path / "without-card"
+    shutil.copytree(model_folder, folder)
+    (folder / "README.md").unlink()
+    checked = []
+    check = unisign.validation.check_safetensors_file
+    monkeypatch.setattr(
+        unisign.validation, "check_safetensors_file", lambda path: checked.append(path.name) or check(path)
+    )
+    main([str(folder), "someone/tiny", "--dry-run"])
+    assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.") and (folder / "README.md").is_file()
+    assert checked == ["model.safetensors"]
+    main([str(folder), "someone/tiny", "--dry-run"])
+    assert checked == ["model.safetensors"] * 2
+    assert no_network == []
 
 
 def test_an_upload_sends_exactly_the_planned_files(model_folder, no_network):

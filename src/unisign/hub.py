@@ -161,6 +161,14 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     Raises:
         ValueError: if the folder is missing, `repo_id` is malformed, or a kind of file the folder needs is absent.
     """
+    plan = _unchecked_upload_plan(folder, repo_id, repo_type)
+    if plan.repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
+        check_model_folder(plan.folder)
+    return plan
+
+
+def _unchecked_upload_plan(folder: str | Path, repo_id: str, repo_type: str | None) -> UploadPlan:
+    """`upload_plan` without the model check: for a folder `make_shareable` has just checked (it reads each weight)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"Nothing to upload: `{folder}` is not a folder.")
@@ -195,8 +203,6 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
             f"`{folder}` lacks the {', '.join(missing)} file(s) a {repo_type} repository needs (looked for "
             f"{', '.join(pattern for kind in missing for pattern in kinds[kind])})."
         )
-    if repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
-        check_model_folder(folder)
     return UploadPlan(folder, repo_id, repo_type, files)
 
 
@@ -228,13 +234,16 @@ def push_to_hub(
     Returns:
         The `UploadPlan`: exactly the files uploaded (or, in a dry run, those that would be).
     """
+    plan = None
     if Path(folder).is_dir() and (repo_type or detect_repo_type(folder)) == "model":
         from .model_card import make_shareable, needs_card
 
         if needs_card(folder):
             written = make_shareable(folder, repo_id)  # also in a dry run: the files it lists are those sent
             logger.warning(f"Wrote {', '.join(written)} in {folder} for {repo_id}.")
-    plan = upload_plan(folder, repo_id, repo_type)
+            plan = _unchecked_upload_plan(folder, repo_id, repo_type)  # `make_shareable` checked the folder first
+    if plan is None:
+        plan = upload_plan(folder, repo_id, repo_type)
     if dry_run:
         return plan
     from huggingface_hub import CommitOperationAdd, HfApi

@@ -648,6 +648,8 @@ def write_card(folder: str | Path, repo: str | None = None) -> Path:
 def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
     """Write what a model folder needs on the Hub: its card (`folder_card`) and the remote-code files.
 
+    The folder is checked first (`check_model_folder`: weights complete and finite, tokenizer consistent).
+
     Args:
         folder: A model folder (converted, `train.py`, `Seq2SeqTrainer` or PEFT adapter).
         repo: The Hub id it is shared as (`user/name`); the card shows a placeholder when `None`.
@@ -660,9 +662,8 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
 
     if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
         raise ValueError(f"The Hub id must look like `user/name`, got {repo!r}.")
+    check_model_folder(folder)  # a damaged folder (model or adapter) gets its one-line error before any write
     is_model = (Path(folder) / "config.json").is_file()  # else a PEFT adapter: its code travels with its base
-    if is_model:
-        check_model_folder(folder)  # a damaged folder gets its one-line error before anything is written
     write_card(folder, repo)
     return ["README.md", *(add_remote_code(folder) if is_model else [])]
 
