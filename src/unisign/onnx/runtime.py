@@ -100,6 +100,7 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
     def __init__(self, config: UniSignConfig, folder: str | Path | None = None, num_threads: int | None = None):
         super().__init__(config)
         self.folder = None
+        self._cross_attention_feeds = None  # (the encoder output they were split from, the feeds)
         self.post_init()
         if folder is not None:
             self.load_sessions(folder, num_threads)
@@ -234,17 +235,11 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         if cache is None:
             cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
         layers = self.onnx_config["num_decoder_layers"]
-        cross_cache, self_cache = cache.cross_attention_cache, cache.self_attention_cache
-        if cross_cache.get_seq_length() == 0:
-            stacked = encoder_outputs.cross_key_values  # (N, 2 * layers, H, S, d_kv)
-            for layer in range(layers):
-                cross_cache.update(stacked[:, 2 * layer].contiguous(), stacked[:, 2 * layer + 1].contiguous(), layer)
+        self_cache = cache.self_attention_cache
         batch = decoder_input_ids.shape[0]
         empty = np.zeros((batch, self.onnx_config["num_heads"], 0, self.onnx_config["d_kv"]), dtype=np.float32)
         feeds = {"encoder_attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
-        for layer in range(layers):
-            feeds[f"cross_key_{layer}"] = cross_cache.layers[layer].keys.numpy()
-            feeds[f"cross_value_{layer}"] = cross_cache.layers[layer].values.numpy()
+        feeds |= self.cross_attention_feeds(encoder_outputs.cross_key_values)
         logits = []
         # one token at a time: the graph was traced for the single-token steps of cached generation
         for step in range(decoder_input_ids.shape[1]):
@@ -262,6 +257,26 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             logits.append(torch.from_numpy(step_logits))
         return Seq2SeqLMOutput(logits=torch.cat(logits, dim=1), cache=cache)
 
+    def cross_attention_feeds(self, cross_key_values: torch.Tensor) -> dict[str, np.ndarray]:
+        """The decoder's `cross_key_{i}` / `cross_value_{i}` inputs, split from the encoder output once a generation.
+
+        `generate` passes the same tensor at every step, so the split is made once. They stay out of the KV cache on
+        purpose: transformers reorders every cached tensor after each beam-search step (`index_select` over the
+        beams), while the beams of one clip share these, so that reordering (about 80 MB of copies per step for
+        mT5-base and a 250-frame clip) would change nothing.
+
+        Args:
+            cross_key_values (`torch.FloatTensor` of shape `(batch_size, 2 * num_decoder_layers, num_heads,
+                encoder_length, d_kv)`): keys and values of each layer, from `encode` (expanded for beams).
+        """
+        if self._cross_attention_feeds is None or self._cross_attention_feeds[0] is not cross_key_values:
+            feeds = {}
+            for layer in range(self.onnx_config["num_decoder_layers"]):
+                feeds[f"cross_key_{layer}"] = cross_key_values[:, 2 * layer].contiguous().numpy()
+                feeds[f"cross_value_{layer}"] = cross_key_values[:, 2 * layer + 1].contiguous().numpy()
+            self._cross_attention_feeds = (cross_key_values, feeds)
+        return self._cross_attention_feeds[1]
+
     @torch.no_grad()
     def generate(self, input_ids=None, pose_values=None, pose_attention_mask=None, attention_mask=None, **kwargs):
         """Translate clips as `UniSignForConditionalGeneration.generate` does, with its arguments and defaults.
@@ -278,7 +293,10 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         if any(name.startswith("hand_") for name in generate_kwargs):
             raise NotImplementedError("The ONNX backend supports pose-only models: hand crops were given.")
         encoder_outputs, mask = self.encode(input_ids, pose_values, pose_attention_mask, attention_mask)
-        return super().generate(encoder_outputs=encoder_outputs, attention_mask=mask, **generate_kwargs)
+        try:
+            return super().generate(encoder_outputs=encoder_outputs, attention_mask=mask, **generate_kwargs)
+        finally:
+            self._cross_attention_feeds = None  # the memory of this generation's encoder outputs is released
 
 
 __all__ = ["UniSignOnnxModel", "is_onnx_folder", "require_onnxruntime"]
