@@ -34,9 +34,11 @@ def tiny_default_overrides(root: Path) -> list[str]:
         "data.synthetic.num_train=40",
         "data.synthetic.num_validation=8",
         "data.synthetic.num_test=8",
+        "data.synthetic.num_test2=6",
         "data.synthetic.num_train_signers=3",
         "data.synthetic.num_validation_signers=1",
         "data.synthetic.num_test_signers=1",
+        "data.synthetic.num_test2_signers=1",
         f"training.output_dir={root / 'run'}",
         "training.max_steps=4",
         "training.eval_every=2",
@@ -82,6 +84,16 @@ def test_the_default_job_generates_trains_tests_exports_and_prints_translations(
     }
     assert len(references["cslr"]) == len(references["slt"])
     assert len(references["islr"]) + len(references["slt"]) == 8
+    # the second test set (another seed, other signers) is scored the same way, into its own folder
+    second = json.loads((run / "test" / "test2" / "scores.json").read_text())
+    assert set(second) == {"ISLR", "CSLR", "SLT"}
+    second_clips = {
+        line.split("sample: ", 1)[1].split(",", 1)[0]
+        for task in ("islr", "slt")
+        for line in (run / "test" / "test2" / task / "test2_references.txt").open()
+    }
+    assert len(second_clips) == 6 and all(name.startswith("test2-") for name in second_clips)
+    assert "Scores on the test split" in stdout and "Scores on the test2 split" in stdout
     assert all(reference.strip().isupper() for reference in references["cslr"])  # glosses
     assert all(len(reference.split()) == 1 for reference in references["islr"])  # one word
     # the learning curves were logged per task and drawn
@@ -123,6 +135,7 @@ def test_the_default_config_is_a_multitask_synthetic_run_with_a_prompt_per_task(
     config = load_config(DEFAULT_CONFIG)
     assert config.data.format == "synthetic" and config.data.tasks == ("ISLR", "CSLR", "SLT")
     assert config.data.test_split == "test" and config.data.eval_split == "validation"
+    assert config.data.extra_test_splits == ["test2"] and config.data.synthetic["num_test2"] > 0
     prompts = config.model.prompts
     assert len({prompts[f"en/{task}"] for task in config.data.tasks}) == 3
     assert config.model.text_config and config.model.new_tokenizer_vocab_size and not config.model.tokenizer

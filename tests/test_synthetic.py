@@ -232,6 +232,26 @@ def test_splits_use_unseen_signers(small_dataset):
     assert not signers["validation"] & signers["test"]
 
 
+def test_a_second_test_split_comes_from_another_seed_with_other_signers(small_dataset, tmp_path):
+    _, dataset, kwargs = small_dataset
+    with_test2 = generate_dataset(tmp_path / "data", **(kwargs | {"num_test2": 4, "num_test2_signers": 2}))
+    for split in dataset:  # the other splits are those of the dataset without `test2`
+        assert with_test2[split]["id"] == dataset[split]["id"]
+        np.testing.assert_array_equal(with_test2[split][0]["keypoints"], dataset[split][0]["keypoints"])
+    test2 = [json.loads(extra) for extra in with_test2["test2"]["extra"]]
+    earlier = [json.loads(extra) for split in dataset for extra in dataset[split]["extra"]]
+    assert len(test2) == 4 and {extra["split"] for extra in test2} == {"test2"}
+    assert not {extra["signer_id"] for extra in test2} & {extra["signer_id"] for extra in earlier}
+    # drawn from seed + 1: its signers are other people than those of the same numbers under the dataset's seed
+    signers = {extra["signer_id"]: extra["synthetic"]["signer"] for extra in test2}
+    for signer_id, signer in signers.items():
+        index = int(signer_id.rsplit("-", 1)[1])
+        assert signer_from_dict(signer) == sample_signer(index, kwargs["seed"] + 1)
+        assert signer_from_dict(signer) != sample_signer(index, kwargs["seed"])
+    card = (tmp_path / "data" / "README.md").read_text()
+    assert "| test2 | 4 |" in card and "another seed" in card and f"test2_seed={kwargs['seed'] + 1}" in card
+
+
 def test_parquet_round_trip_matches_regenerated_clips(small_dataset):
     folder, dataset, _ = small_dataset
     import datasets

@@ -2,7 +2,9 @@
 
 A clip is fully determined by its signer and its clip seed: the same arguments give identical arrays. Datasets
 give the validation and test splits their own signers, never seen in training, and are cached: calling
-`generate_dataset` again with the same parameters loads the files already written.
+`generate_dataset` again with the same parameters loads the files already written. An optional second test split,
+`test2`, is drawn from another seed (other signers, sentences and clips), so that a model tuned, even unknowingly,
+to the first test set shows it.
 """
 
 import dataclasses
@@ -28,7 +30,7 @@ logger = logging.get_logger(__name__)
 # Bump whenever the same parameters would produce different data, so that cached datasets are regenerated.
 GENERATOR_VERSION = 1
 TASKS = ("islr", "cslr", "slt")
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "test", "test2")
 CLIP_STREAM, PLAN_STREAM = 2, 3
 TIMING_STREAM, SWAY_STREAM, NOISE_STREAM, CAMERA_STREAM = range(4)
 SHARD_SIZE = 500  # clips per Parquet file (bounds the memory used while writing)
@@ -141,12 +143,16 @@ def regenerate_clean(sample: PoseSample) -> PoseSample:
 # ---------------------------------------------------------------------------------------------------------------
 # Datasets
 # ---------------------------------------------------------------------------------------------------------------
-def _split_signers(seed: int, counts: dict[str, int]) -> dict[str, list[Signer]]:
-    """Disjoint signer pools: train takes the first indices, then validation, then test."""
+def _split_signers(seeds: dict[str, int], counts: dict[str, int]) -> dict[str, list[Signer]]:
+    """Disjoint signer pools: train takes the first indices, then validation, test and test2.
+
+    Each split draws from its own population seed: `test2`'s are other people, and its indices keep the ids apart.
+    """
     pools, start = {}, 0
     for split in SPLITS:
-        pools[split] = [sample_signer(index, seed) for index in range(start, start + counts[split])]
-        start += counts[split]
+        count = counts.get(split, 0)
+        pools[split] = [sample_signer(index, seeds[split]) for index in range(start, start + count)]
+        start += count
     return pools
 
 
@@ -267,6 +273,9 @@ def generate_dataset(
     num_train_signers: int = 24,
     num_validation_signers: int = 4,
     num_test_signers: int = 4,
+    num_test2: int = 0,
+    num_test2_signers: int = 4,
+    test2_seed: int | None = None,
     isolated_fraction: float = 0.5,
     templates: tuple[str, ...] | None = None,
     overwrite: bool = False,
@@ -286,6 +295,9 @@ def generate_dataset(
             (target: the word); `"cslr"` or `"slt"` adds sentence clips (targets: the glosses and the English text).
         num_train_signers, num_validation_signers, num_test_signers (`int`): signers per split; the pools are
             disjoint, so validation and test signers are never seen in training.
+        num_test2, num_test2_signers (`int`, *optional*, default to 0 and 4): clips and signers of a second test
+            split, `test2`, generated from `test2_seed` (signers, sentences and clips of another draw).
+        test2_seed (`int`, *optional*): the seed of `test2`; defaults to `seed + 1`.
         isolated_fraction (`float`, *optional*, defaults to 0.5): share of isolated-sign clips when sentences are
             also requested.
         templates (`tuple[str]`, *optional*): restrict sentences to these grammar templates.
@@ -301,7 +313,11 @@ def generate_dataset(
         raise ValueError(f"`tasks` must be a non-empty subset of {TASKS}, got {tasks}.")
     counts = {"train": num_train, "validation": num_validation, "test": num_test}
     signer_counts = {"train": num_train_signers, "validation": num_validation_signers, "test": num_test_signers}
-    for split in SPLITS:
+    seeds = dict.fromkeys(SPLITS, seed)
+    if num_test2:  # only then in the parameters, so that datasets cached without it are reused
+        counts["test2"], signer_counts["test2"] = num_test2, num_test2_signers
+        seeds["test2"] = seed + 1 if test2_seed is None else test2_seed
+    for split in counts:
         if counts[split] < 0:
             raise ValueError(f"`num_{split}` must be non-negative, got {counts[split]}.")
         if counts[split] and signer_counts[split] < 1:
@@ -325,6 +341,8 @@ def generate_dataset(
         "isolated_fraction": isolated_fraction,
         "templates": None if templates is None else list(templates),
     }
+    if num_test2:
+        parameters["test2_seed"] = seeds["test2"]
     marker = folder / "generation.json"
     if not overwrite and marker.exists():
         previous = json.loads(marker.read_text())
@@ -336,15 +354,21 @@ def generate_dataset(
     marker.unlink(missing_ok=True)
     shutil.rmtree(folder / "data", ignore_errors=True)
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    pools = _split_signers(seed, signer_counts)
+    pools = _split_signers(seeds, signer_counts)
     statistics = {}
-    for split in SPLITS:
-        if counts[split]:
-            plan = _plan_split(split, counts[split], seed, tasks, isolated_fraction, templates)
-            statistics[split] = _write_split(folder, split, plan, pools[split], seed, tasks)
+    for split, count in counts.items():
+        if count:
+            plan = _plan_split(split, count, seeds[split], tasks, isolated_fraction, templates)
+            statistics[split] = _write_split(folder, split, plan, pools[split], seeds[split], tasks)
     (folder / "README.md").write_text(dataset_card(parameters, statistics))
     marker.write_text(json.dumps({"parameters": parameters, "statistics": statistics}, indent=2))
     return load_generated_dataset(folder, cache_dir)
+
+
+TEST2_NOTE = (
+    " `test2` is a second test set drawn from another seed: other signers, other sentences, other clips; a model"
+    " scored on both shows whether its settings were tuned, even unknowingly, to one test set."
+)
 
 
 def dataset_card(parameters: dict, statistics: dict) -> str:
@@ -365,6 +389,7 @@ def dataset_card(parameters: dict, statistics: dict) -> str:
         + [f"seed={parameters['seed']}", f"tasks={tuple(parameters['tasks'])}"]
         + [f"num_{split}_signers={count}" for split, count in parameters["signers"].items()]
         + [f"isolated_fraction={parameters['isolated_fraction']}", f"templates={parameters['templates']}"]
+        + ([f"test2_seed={parameters['test2_seed']}"] if "test2_seed" in parameters else [])
     )
     return f"""---
 license: {LICENSE}
@@ -410,7 +435,7 @@ and models, not to learn about real signing.
 
 ## Splits
 
-Validation and test signers are never seen in training.
+Validation and test signers are never seen in training.{TEST2_NOTE if "test2" in statistics else ""}
 
 | split | clips | isolated signs | sentences | signers | frames min / mean / max |
 |---|---|---|---|---|---|

@@ -23,6 +23,7 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from ..errors import UsageError
 from .setting_checks import check_section
 
 
@@ -105,6 +106,13 @@ class DataArguments:
         default=None,
         metadata={"help": "Split scored once after training, on the best export, with `unisign.evaluation`."},
     )
+    extra_test_splits: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Further splits scored once after training like `test_split`, e.g. the synthetic data's `test2` "
+            "(another seed, other signers); results in `<output_dir>/test/<split>/`."
+        },
+    )
     task: Any = field(  # str | list[str], which OmegaConf cannot check (no unions of containers)
         default="SLT",
         metadata={
@@ -135,6 +143,13 @@ class DataArguments:
 
     def __post_init__(self):
         check_section(self, "data")
+        reserved = {self.test_split, *(task.lower() for task in self.tasks)}
+        clashing = [split for split in self.extra_test_splits if split in reserved]
+        if clashing or len(set(self.extra_test_splits)) < len(self.extra_test_splits):
+            raise UsageError(
+                f"`data.extra_test_splits` must name distinct splits other than `test_split` and the task names "
+                f"(their results share <output_dir>/test/), got {list(self.extra_test_splits)}."
+            )
 
     @property
     def tasks(self) -> tuple[str, ...]:

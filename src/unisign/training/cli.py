@@ -56,15 +56,16 @@ def build_parser(prog: str = "unisign train", description: str | None = None) ->
     return parser
 
 
-def report_test_results(output_dir: Path, split: str, per_task: int) -> None:
-    """Print the test scores and a few predictions next to their references."""
+def report_test_results(output_dir: Path, split: str, extra_splits: list[str], per_task: int) -> None:
+    """Print the test scores (of each test split) and a few predictions of the first next to their references."""
     from .testing import examples_from_test_split
 
-    scores = json.loads((output_dir / "test" / "scores.json").read_text())
     headline = {"ISLR": "top1_per_instance", "CSLR": "wer", "SLT": "bleu4"}
-    print(f"\nScores on the {split} split (best export):")
-    for task, task_scores in scores.items():
-        print(f"  {task} {headline[task]}: {task_scores[headline[task]]:.2f}   (all: {json.dumps(task_scores)})")
+    for name, folder in [(split, output_dir / "test")] + [(s, output_dir / "test" / s) for s in extra_splits]:
+        scores = json.loads((folder / "scores.json").read_text())
+        print(f"\nScores on the {name} split (best export):")
+        for task, task_scores in scores.items():
+            print(f"  {task} {headline[task]}: {task_scores[headline[task]]:.2f}   (all: {json.dumps(task_scores)})")
     for task, examples in examples_from_test_split(output_dir, split, tuple(scores), per_task).items():
         print(f"\n{task} examples ({split} split):")
         for name, prediction, reference in examples:
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
     output_dir = Path(config.training.output_dir)
     print(f"Exported the model to {export}")
     if config.data.test_split:
-        report_test_results(output_dir, config.data.test_split, args.examples)
+        report_test_results(output_dir, config.data.test_split, config.data.extra_test_splits, args.examples)
     log = output_dir / "logs" / "train_log.jsonl"
     if log.is_file():
         print(f"\nLearning curves: {plot_learning_curves(log, output_dir / 'learning_curves.png')}")

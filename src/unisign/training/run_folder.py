@@ -39,6 +39,7 @@ RESUMABLE_SETTINGS = frozenset(
         "data.num_workers",
         "data.in_memory",
         "data.test_split",
+        "data.extra_test_splits",
     }
 )
 

@@ -3,7 +3,8 @@
 The export is loaded as a user would load it (`AutoModelForSeq2SeqLM` / `AutoProcessor.from_pretrained`), so the
 scores are those of the saved files. For each task, `<output_dir>/test/<task>/` receives the predictions, the
 references and the scores (`evaluation.evaluate_split`); `<output_dir>/test/scores.json` gathers the scores, which
-also go into the export's `test_results.json` and model card.
+also go into the export's `test_results.json` and model card. Each of `data.extra_test_splits` is scored the same
+way into `<output_dir>/test/<split>/` (its `scores.json` included).
 """
 
 import json
@@ -19,33 +20,39 @@ from .export import write_model_card
 
 
 def evaluate_export_on_test_split(config: TrainConfig, export_dir: Path) -> dict[str, dict[str, float]]:
-    """Score `export_dir` on `data.test_split`, task by task; update its card; return `{task: scores}`."""
+    """Score `export_dir` on `data.test_split` and each extra test split, task by task; update its card.
+
+    Returns `{task: scores}` of `data.test_split`.
+    """
     data, training = config.data, config.training
     output_dir = Path(training.output_dir) / "test"
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForSeq2SeqLM.from_pretrained(export_dir).to(device).eval()
     processor = AutoProcessor.from_pretrained(export_dir)
     video_dir = data.video_dir if model.config.use_rgb else None
-    dataset = SignDataset(
-        load_split(data, data.test_split), processor, data.tasks, data.language, train=False, video_dir=video_dir
-    )
     results = {}
-    for task in data.tasks:
-        results[task] = evaluate_split(
-            model,
-            processor,
-            dataset.for_task(task),
-            output_dir / task.lower(),
-            data.test_split,
-            training.eval_batch_size,
-            num_beams=training.eval_num_beams,
-            max_new_tokens=training.eval_max_new_tokens,
+    for split, split_dir in [(data.test_split, output_dir)] + [(s, output_dir / s) for s in data.extra_test_splits]:
+        dataset = SignDataset(
+            load_split(data, split), processor, data.tasks, data.language, train=False, video_dir=video_dir
         )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "scores.json").write_text(json.dumps(results, indent=2))
-    (export_dir / "test_results.json").write_text(json.dumps(results, indent=2))
+        results[split] = {
+            task: evaluate_split(
+                model,
+                processor,
+                dataset.for_task(task),
+                split_dir / task.lower(),
+                split,
+                training.eval_batch_size,
+                num_beams=training.eval_num_beams,
+                max_new_tokens=training.eval_max_new_tokens,
+            )
+            for task in data.tasks
+        }
+        split_dir.mkdir(parents=True, exist_ok=True)
+        (split_dir / "scores.json").write_text(json.dumps(results[split], indent=2))
+    (export_dir / "test_results.json").write_text(json.dumps(results[data.test_split], indent=2))
     write_model_card(export_dir, config_to_dict(config))
-    return results
+    return results[data.test_split]
 
 
 def examples_from_test_split(
