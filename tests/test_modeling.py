@@ -9,6 +9,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 from transformers.utils import ModelOutput
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration
+from unisign.keypoints import PART_NAMES
 from unisign.modeling_unisign import normalized_adjacency
 
 from .modeling_helpers import random_inputs, select_rows, tiny_config
@@ -250,6 +251,43 @@ def test_mask_padded_frames_makes_batching_invisible(use_rgb):
             torch.testing.assert_close(alone, batched[row, : prompt + length])
             alone_ids = model.generate(**alone_inputs, max_new_tokens=6, num_beams=2)[0]
             assert torch.equal(alone_ids, batched_ids[row, : alone_ids.shape[0]])
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+@pytest.mark.parametrize("use_rgb", [False, True])
+def test_batching_the_hands_together_changes_nothing_in_eval_mode(fast_path, use_rgb):
+    reference = build(tiny_config(fast_path=fast_path, use_rgb=use_rgb, mask_padded_frames=True))
+    together = build(
+        tiny_config(fast_path=fast_path, use_rgb=use_rgb, mask_padded_frames=True, batch_hands_together=True)
+    )
+    together.load_state_dict(reference.state_dict())
+    inputs = random_inputs(reference.config, lengths=(9, 5, 3), with_hands=use_rgb)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            together.embed_inputs(**inputs).inputs_embeds, reference.embed_inputs(**inputs).inputs_embeds
+        )
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_eval_mode_normalises_the_hands_as_training_did_only_when_they_share_a_batch(together):
+    """Batch norms whose running statistics hold one training batch's statistics (momentum 1) give that batch
+    nearly its training-mode output in eval mode (the running variance is the unbiased estimate: the body shows
+    how near). The hands do too when they share a batch; normalised separately in training, the running statistics
+    are the right hand's (the last call) and the left hand comes out far from its training-mode output."""
+    model = build(tiny_config(mask_padded_frames=True, batch_hands_together=together))
+    for norm in model.modules():
+        if isinstance(norm, torch.nn.BatchNorm2d):
+            norm.momentum = 1.0
+    inputs = random_inputs(model.config, lengths=(16,) * 8, seed=1)
+    with torch.no_grad():
+        training = model.train().pose_encoder(inputs["pose_values"], inputs["pose_attention_mask"])
+        evaluation = model.eval().pose_encoder(inputs["pose_values"], inputs["pose_attention_mask"])
+    gaps = dict(zip(PART_NAMES, (training - evaluation).abs().chunk(4, dim=-1), strict=True))
+    gaps = {part: gap.max().item() for part, gap in gaps.items()}
+    if together:
+        assert gaps["left_hand"] < 2 * gaps["body"] and gaps["right_hand"] < 2 * gaps["body"], gaps
+    else:
+        assert gaps["left_hand"] > 5 * gaps["body"] and gaps["right_hand"] < 2 * gaps["body"], gaps
 
 
 # -- generation --------------------------------------------------------------------------------------------------

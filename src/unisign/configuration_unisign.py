@@ -69,6 +69,13 @@ class UniSignConfig(PreTrainedConfig):
             If `True`, zero the features of padded frames before every temporal convolution, so a clip gives the
             same result alone and in a padded batch (eval mode). `False` reproduces the reference, whose temporal
             convolutions see the repeated last frame used as padding.
+        batch_hands_together (`bool`, *optional*, defaults to `False`):
+            If `True`, the shared hand encoder runs once on both hands stacked on the batch axis. Identical in eval
+            mode; in training its batch norms then normalise both hands with the same batch statistics, the ones
+            their running averages (used in eval mode) estimate. `False` reproduces the reference, which runs the
+            left and then the right hand: in training each hand is normalised by its own batch statistics, in eval
+            mode by running averages of the two mixed, a gap that can cost a model trained from scratch much of its
+            accuracy in eval mode (issue 19: 16 ISLR points for one seed of the main job).
         fast_path (`bool`, *optional*, defaults to `True`):
             Run the pose encoder channels-last: each graph convolution is two large matrix products (nodes mixed
             first, then channels, the K subsets in one product), batch norms and temporal convolutions read the same
@@ -130,6 +137,7 @@ class UniSignConfig(PreTrainedConfig):
     pose_num_temporal_blocks: int = 3
     pose_temporal_kernel_size: int = 5
     mask_padded_frames: bool = False
+    batch_hands_together: bool = False
     fast_path: bool = True
     label_smoothing: float = 0.2
     initializer_range: float = 0.02

@@ -28,9 +28,6 @@ from .remote_code import add_remote_code
 
 logger = logging.get_logger(__name__)
 
-# The two hands share one encoder (the reference keeps the right hand's and reuses it for the left).
-ENCODER_OF_PART = {"body": "body", "left_hand": "hand", "right_hand": "hand", "face": "face"}
-
 
 def normalized_adjacency(edges: list[tuple[int, int]], num_nodes: int) -> torch.Tensor:
     """Graph of one part as the reference builds it: `(2, V, V)`, self-links and neighbours, column-normalised.
@@ -233,6 +230,7 @@ class UniSignPoseEncoder(nn.Module):
         super().__init__()
         self.part_sizes = [len(config.pose_part_indices[part]) for part in PART_NAMES]
         self.mask_padded_frames, self.fast_path = config.mask_padded_frames, config.fast_path
+        self.batch_hands_together = config.batch_hands_together
         self.parts = nn.ModuleDict(
             {"body": UniSignPartEncoder(config, "body"), "hand": UniSignPartEncoder(config, "right_hand")}
         )
@@ -269,10 +267,10 @@ class UniSignPoseEncoder(nn.Module):
 
         node_axis = 2 if self.fast_path else 3
         body = self.parts["body"].encode_spatial(parts["body"])  # (B, C, T, 9), (B, T, 9, C) on the fast path
-        features = [self.parts["body"].encode_temporal(body, frame_mask)]
-        for part in PART_NAMES[1:]:
-            encoder = self.parts[ENCODER_OF_PART[part]]
-            hidden = encoder.encode_spatial(parts[part])
+        features = {"body": self.parts["body"].encode_temporal(body, frame_mask)}
+
+        def fused_and_anchored(part: str, hidden: torch.Tensor) -> torch.Tensor:
+            """A part's spatial features, fused with RGB (hands), plus the body node it hangs from."""
             if hand_fusion is not None and part in HAND_PARTS:
                 hidden = (
                     channels_last(hand_fusion(part, channels_first(hidden)))
@@ -280,9 +278,22 @@ class UniSignPoseEncoder(nn.Module):
                     else hand_fusion(part, hidden)
                 )
             anchor = body.narrow(node_axis, BODY_ANCHOR_NODE[part], 1)
-            hidden = hidden + anchor.detach()  # no gradient into the body through this path
-            features.append(encoder.encode_temporal(hidden, frame_mask))  # (B, T, C)
-        return torch.cat(features, dim=-1) + self.part_bias  # (B, T, 4C)
+            return hidden + anchor.detach()  # no gradient into the body through this path
+
+        hand = self.parts["hand"]  # the two hands share one encoder (the reference's right-hand modules)
+        if self.batch_hands_together:  # one batch: the same batch-norm statistics for both hands in training
+            hidden = hand.encode_spatial(torch.cat([parts[part] for part in HAND_PARTS]))
+            hidden = torch.cat([fused_and_anchored(p, h) for p, h in zip(HAND_PARTS, hidden.chunk(2), strict=True)])
+            both_masks = None if frame_mask is None else torch.cat([frame_mask, frame_mask])
+            features.update(zip(HAND_PARTS, hand.encode_temporal(hidden, both_masks).chunk(2), strict=True))
+        else:
+            for part in HAND_PARTS:
+                hidden = fused_and_anchored(part, hand.encode_spatial(parts[part]))
+                features[part] = hand.encode_temporal(hidden, frame_mask)
+        face = self.parts["face"]
+        hidden = fused_and_anchored("face", face.encode_spatial(parts["face"]))
+        features["face"] = face.encode_temporal(hidden, frame_mask)
+        return torch.cat([features[part] for part in PART_NAMES], dim=-1) + self.part_bias  # (B, T, 4C)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import torch
 from tqdm.auto import tqdm
 
+from .augmentation import PoseAugmentation
 from .pose_dataset import load_pose_dataset
 from .reference import (
     LabelRecord,
@@ -61,13 +62,30 @@ class SignDataset(torch.utils.data.Dataset):
         train: Training mode: the reference's random temporal and hand sampling; otherwise deterministic.
         seed: Seed of the random modes.
         video_dir: Folder of the videos, when the model reads RGB hand crops.
+        augmentation: Random changes of each clip in training mode (pose-only: the hand crops would not follow).
 
     Raises:
         ValueError: if a task has no clip.
     """
 
-    def __init__(self, samples, processor, task, language: str, train: bool, seed: int = 0, video_dir=None):
+    def __init__(
+        self,
+        samples,
+        processor,
+        task,
+        language: str,
+        train: bool,
+        seed: int = 0,
+        video_dir=None,
+        augmentation: PoseAugmentation | None = None,
+    ):
+        if augmentation is not None and augmentation.enabled and video_dir is not None:
+            raise ValueError(
+                "Pose augmentation (`data.augmentation`) works on pose-only models: the RGB hand crops of a "
+                "mirrored, turned or resampled clip would not match its keypoints."
+            )
         self.samples, self.processor = samples, processor
+        self.augmentation = augmentation if train and augmentation is not None and augmentation.enabled else None
         self.tasks = (task,) if isinstance(task, str) else tuple(task)
         self.language, self.train = language, train
         self.seed, self.epoch = seed, 0
@@ -147,6 +165,8 @@ class SignDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         sample = self.sample(index)
+        if self.augmentation is not None:  # its own generator: the sampling draws stay those of an unchanged run
+            sample = self.augmentation(sample, np.random.default_rng([self.seed, self.epoch, index, 1]))
         task = self.item_task(index)
         video = None
         if self.video_dir is not None:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.augmentation import FACE_OFFSET, WHOLEBODY_MIRROR
 from ..keypoints import LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
 from .phonology import BODY_LOCATIONS, HEAD_LOCATIONS, PALM_CONTACT, hand_points
 from .signer import Signer
 
 
-FACE_OFFSET = 23  # iBUG-68 point k is COCO-WholeBody point 23 + k
 NUM_FACE_POINTS = 68
 MIRROR_X = np.diag([-1.0, 1.0, 1.0])
 
@@ -73,27 +73,6 @@ UPPER_EYELIDS, LOWER_EYELIDS = [37, 38, 43, 44], [41, 40, 47, 46]
 ELBOW_POLE = np.array([-0.45, 1.0, 0.35]) / np.linalg.norm([-0.45, 1.0, 0.35])
 # how far above a base hand's palm the dominant hand's contact point sits (metres, hand scale 1)
 BASE_CONTACT_GAP = 0.045
-
-
-def _wholebody_mirror_permutation() -> np.ndarray:
-    """Index permutation swapping left and right points of COCO-WholeBody-133 (body, feet, face, hands)."""
-    permutation = np.arange(NUM_WHOLEBODY_KEYPOINTS)
-
-    def swap(first: list[int], second: list[int]):
-        permutation[first], permutation[second] = second, first
-
-    swap([1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16])
-    swap([17, 18, 19], [20, 21, 22])
-    face_pairs = [(k, 16 - k) for k in range(8)]  # jaw
-    face_pairs += [(17 + k, 26 - k) for k in range(5)]  # brows
-    face_pairs += [(31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]  # nostrils, eyes
-    face_pairs += [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)]  # lips
-    swap([FACE_OFFSET + a for a, _ in face_pairs], [FACE_OFFSET + b for _, b in face_pairs])
-    swap(LEFT_HAND_INDICES, RIGHT_HAND_INDICES)
-    return permutation
-
-
-WHOLEBODY_MIRROR = _wholebody_mirror_permutation()
 
 
 def mirror_wholebody(points: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from ..data.augmentation import PoseAugmentation
 from ..errors import UsageError
 from .setting_checks import check_section
 
@@ -131,6 +132,14 @@ class DataArguments:
             "help": "Decode the clips of a Parquet (or synthetic) split into memory once, in batches, before "
             "training: reading a clip then costs no decoding (about 1.4 ms a clip otherwise, a third of a CPU "
             "step's data preparation). Needs the split's keypoints in RAM (~12 bytes per keypoint and frame)."
+        },
+    )
+    augmentation: PoseAugmentation = field(
+        default_factory=PoseAugmentation,
+        metadata={
+            "help": "Random changes of the training clips (pose-only models): `mirror` (probability of the mirror "
+            "image, the other handedness), `rotation` (degrees), `stretch` (aspect), `speed` (relative); all 0 by "
+            "default, as in the reference. See `unisign.data.augmentation.PoseAugmentation`."
         },
     )
     group_by_length: bool = field(

@@ -94,7 +94,14 @@ def build_dataloaders(config: TrainConfig, processor, video_dir):
     # exactly the dropout draws of an uninterrupted one.
     generator = torch.Generator().manual_seed(training.seed)
     train_set = SignDataset(
-        load_split(data, data.train_split), processor, data.tasks, data.language, True, training.seed, video_dir
+        load_split(data, data.train_split),
+        processor,
+        data.tasks,
+        data.language,
+        True,
+        training.seed,
+        video_dir,
+        data.augmentation,
     )
     sampler = None
     if data.group_by_length:
