@@ -11,12 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..keypoints import LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
+from ..keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
 from ..pose_sample import PoseSample
 from ..validation import check_range
-
-
-FACE_OFFSET = 23  # iBUG-68 point k is COCO-WholeBody point 23 + k
 
 
 def _wholebody_mirror_permutation() -> np.ndarray:
@@ -28,11 +25,11 @@ def _wholebody_mirror_permutation() -> np.ndarray:
 
     swap([1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16])
     swap([17, 18, 19], [20, 21, 22])
-    face_pairs = [(k, 16 - k) for k in range(8)]  # jaw
+    face_pairs = [(k, 16 - k) for k in range(8)]  # iBUG-68 numbering (point k is COCO point FACE_START + k): jaw
     face_pairs += [(17 + k, 26 - k) for k in range(5)]  # brows
     face_pairs += [(31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]  # nostrils, eyes
     face_pairs += [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)]  # lips
-    swap([FACE_OFFSET + a for a, _ in face_pairs], [FACE_OFFSET + b for _, b in face_pairs])
+    swap([FACE_START + a for a, _ in face_pairs], [FACE_START + b for _, b in face_pairs])
     swap(LEFT_HAND_INDICES, RIGHT_HAND_INDICES)
     return permutation
 

@@ -79,13 +79,14 @@ class SignDataset(torch.utils.data.Dataset):
         video_dir=None,
         augmentation: PoseAugmentation | None = None,
     ):
-        if augmentation is not None and augmentation.enabled and video_dir is not None:
+        augmentation = augmentation if augmentation is not None and augmentation.enabled else None
+        if augmentation is not None and video_dir is not None:
             raise ValueError(
                 "Pose augmentation (`data.augmentation`) works on pose-only models: the RGB hand crops of a "
                 "mirrored, turned or resampled clip would not match its keypoints."
             )
         self.samples, self.processor = samples, processor
-        self.augmentation = augmentation if train and augmentation is not None and augmentation.enabled else None
+        self.augmentation = augmentation if train else None
         self.tasks = (task,) if isinstance(task, str) else tuple(task)
         self.language, self.train = language, train
         self.seed, self.epoch = seed, 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.augmentation import FACE_OFFSET, WHOLEBODY_MIRROR
-from ..keypoints import LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
+from ..data.augmentation import WHOLEBODY_MIRROR
+from ..keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
 from .phonology import BODY_LOCATIONS, HEAD_LOCATIONS, PALM_CONTACT, hand_points
 from .signer import Signer
 
@@ -241,7 +241,7 @@ def wholebody_points(signer: Signer, dominant: HandTrack, other: HandTrack, non_
     num_frames = len(dominant)
     points = np.zeros((num_frames, NUM_WHOLEBODY_KEYPOINTS, 3))
     face, ears = head_points(signer, non_manual)
-    points[:, FACE_OFFSET : FACE_OFFSET + NUM_FACE_POINTS] = face
+    points[:, FACE_START : FACE_START + NUM_FACE_POINTS] = face
     points[:, 0] = face[:, 30]  # nose tip
     points[:, 1] = face[:, 42:48].mean(1)  # left eye
     points[:, 2] = face[:, 36:42].mean(1)  # right eye
