@@ -5,9 +5,12 @@
 
 One pose-only model of the released geometry (UniSignConfig(): mT5-base, 250k vocabulary, random weights) is
 exported once to ONNX (`unisign.onnx.export_onnx`), copied and quantised (`quantize_folder`); every backend then
-translates the same 250-frame clip with 4 beams and a forced 20 new tokens, the backends alternating round by round
-so that a busy shared machine slows them alike. Also timed, per round: the PyTorch pose encoder on its fast path and
-as the oracle (`config.fast_path`), and the mT5 encoder, to show where a translation's time goes.
+translates the same 250-frame clip with 4 beams and exactly 20 new tokens, the backends alternating round by round
+so that a busy shared machine slows them alike. The length is fixed by generating without an end-of-sequence token
+(`eos_token_id=None`), not with `min_new_tokens`: that adds a logits processor over the 250k vocabulary at every
+step (~0.2 s a translation here) that real translations do not run. Also timed, per round: the PyTorch pose encoder
+on its fast path and as the oracle (`config.fast_path`), the mT5 encoder, and the ONNX encoder graphs, to show where
+a translation's time goes.
 
 Model FLOPs of a translation (`translation_flops`): `benchmarks/model_speed.py`'s forward count (3 x fewer than its
 training count) for the encoder side of one clip, plus the decoder stack and LM head for `beams x new_tokens` tokens.
@@ -69,7 +72,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=250)
     parser.add_argument("--new-tokens", type=int, default=20)
     parser.add_argument("--num-beams", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up round")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds after one warm-up round")
     parser.add_argument("--skip-torch-int8", action="store_true", help="skip PyTorch's dynamic int8 quantisation")
     parser.add_argument("--workdir", help="where the ONNX folders go (default: a temporary folder, removed)")
     args = parser.parse_args()
@@ -79,7 +82,7 @@ def main() -> None:
     model = UniSignForConditionalGeneration(config).eval()
     batch = synthetic_batch(config, 1, args.frames, 1, 0, "cpu")
     batch.pop("labels")
-    generation = {"num_beams": args.num_beams, "max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens}
+    generation = {"num_beams": args.num_beams, "max_new_tokens": args.new_tokens, "eos_token_id": None}
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="onnx_speed_"))
     export_s = quantize_s = None
@@ -105,7 +108,8 @@ def main() -> None:
         if hasattr(module, "fast_path"):
             module.fast_path = False
 
-    times = {name: [] for name in [*backends, "pose_encoder_fast_path", "pose_encoder_oracle", "mt5_encoder"]}
+    parts = ["pose_encoder_fast_path", "pose_encoder_oracle", "mt5_encoder", "onnx_fp32_encoder", "onnx_int8_encoder"]
+    times = {name: [] for name in [*backends, *parts]}
     outputs = {}
     with torch.no_grad():
         embedded = model.embed_inputs(**batch)
@@ -125,6 +129,8 @@ def main() -> None:
                 "mt5_encoder": lambda: model.language_model.get_encoder()(
                     inputs_embeds=embedded.inputs_embeds, attention_mask=embedded.attention_mask
                 ),
+                "onnx_fp32_encoder": lambda: backends["onnx_fp32"].encode(**batch),
+                "onnx_int8_encoder": lambda: backends["onnx_int8"].encode(**batch),
             }
             for name, part in parts.items():
                 elapsed = timed(part)

@@ -1,5 +1,6 @@
 """ONNX export and ONNX Runtime generation (`unisign.onnx`): the same numbers and ids as PyTorch, and clear errors."""
 
+import copy
 import json
 import shutil
 
@@ -34,6 +35,27 @@ def teacher_forced_logits(model, inputs, decoder_input_ids) -> torch.Tensor:
         return model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, attention_mask=mask).logits
     with torch.no_grad():
         return model(**inputs, decoder_input_ids=decoder_input_ids).logits
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_folded_batch_norms_give_the_same_pose_features(fast_path):
+    from unisign.onnx.export import fold_batch_norms
+
+    torch.manual_seed(0)
+    encoder = UniSignForConditionalGeneration(tiny_config(fast_path=fast_path)).pose_encoder.eval()
+    for module in encoder.modules():  # statistics far from the initial ones, so that a wrong fold shows
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.5)
+            module.running_var.uniform_(0.3, 3)
+            module.weight.data.normal_(1, 0.3)
+            module.bias.data.normal_(0, 0.3)
+    inputs = random_inputs(tiny_config(), lengths=(9, 6))
+    with torch.no_grad():
+        expected = encoder(inputs["pose_values"], inputs["pose_attention_mask"])
+        folded = fold_batch_norms(copy.deepcopy(encoder))
+        assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in folded.modules())
+        actual = folded(inputs["pose_values"], inputs["pose_attention_mask"])
+    assert_relative_close(actual, expected, rtol=1e-5)
 
 
 # -- the reference's golden model and batch ------------------------------------------------------------------------
@@ -232,6 +254,29 @@ def test_int8_keeps_the_scores_of_the_trained_model(trained):
         assert abs(int8[name] - float32[name]) <= 1.0, (name, int8, float32)
     with pytest.raises(ValueError, match="already quantised"):
         quantize_folder(root / "int8")
+
+
+def test_evaluate_runs_an_onnx_export_as_its_model(trained, tmp_path, capsys):
+    from unisign import evaluation
+    from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
+
+    root, _, _, clips = trained
+    poses, texts = clips["sentences"]
+    samples = [
+        PoseSample(id=f"clip{index}", keypoints=keypoints, scores=scores, text=text)
+        for index, ((keypoints, scores), text) in enumerate(zip(poses[:12], texts[:12], strict=True))
+    ]
+    save_pose_dataset(samples_to_dataset_dict({"test": samples}), tmp_path / "data")
+    predictions = {}
+    for name in ("model", "onnx"):
+        arguments = ["--model", str(root / name), "--data", str(tmp_path / "data"), "--split", "test"]
+        assert evaluation.main([*arguments, "--max-new-tokens", "6", "--output-dir", str(tmp_path / name)]) == 0
+        predictions[name] = (tmp_path / name / "test_predictions.txt").read_text()
+    assert predictions["onnx"] == predictions["model"] and predictions["model"].count("prediction: ") == 12
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        evaluation.main([*arguments, "--device", "cuda", "--output-dir", str(tmp_path / "cuda")])
+    assert "is an ONNX export, which runs on the CPU" in capsys.readouterr().err
 
 
 def test_errors_are_one_clear_line(trained, tmp_path, capsys, monkeypatch):

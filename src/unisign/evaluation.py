@@ -184,7 +184,7 @@ def generate_texts(
 ) -> list[str]:
     """Translate every clip of `dataset` (a `SignDataset`) in batches; `generate_kwargs` override model settings."""
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=UniSignDataCollator(processor))
-    device = next(model.parameters()).device
+    device = model.device  # an ONNX export has no parameters; it says `cpu`
     texts = []
     model.eval()
     for batch in tqdm(loader, desc="Generating", disable=not progress):
@@ -247,7 +247,7 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     """Build the command-line parser: the `score` subcommand, and the model options at the top level."""
     parser = argparse.ArgumentParser(prog=prog, description="Score Uni-Sign outputs as the reference evaluation does.")
     model_options = parser.add_argument_group("run a model over a dataset split")
-    model_options.add_argument("--model", help="model folder or Hub id")
+    model_options.add_argument("--model", help="model folder or Hub id, or a folder written by `unisign export-onnx`")
     model_options.add_argument(
         "--data",
         help="pose dataset folder or Hub id (Parquet, see unisign.data.save_pose_dataset), or with --labels the "
@@ -335,13 +335,22 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
     from .data.dataset import SignDataset, load_split
+    from .onnx import is_onnx_folder
 
-    check_device(args.device)
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     folder = checked_model(args.model)
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(device)
+    onnx_export = is_onnx_folder(folder)  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
+    if onnx_export and args.device not in (None, "cpu"):
+        raise ValueError(f"`{folder}` is an ONNX export, which runs on the CPU: drop `--device {args.device}`.")
+    check_device(args.device)
+    if onnx_export:
+        from .onnx import UniSignOnnxModel
+
+        model = UniSignOnnxModel.from_pretrained(folder)
+    else:
+        model = AutoModelForSeq2SeqLM.from_pretrained(folder)
+        model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     processor = AutoProcessor.from_pretrained(folder)
     data = SimpleNamespace(  # a `SplitSource`: where the split is
         format="reference" if args.labels else "parquet",

@@ -125,12 +125,15 @@ class UniSignGraphConv(nn.Module):
         """
         batch, frames, nodes, in_channels = hidden.shape
         subsets, out_channels = self.num_subsets, self.conv.out_channels // self.num_subsets
-        node_mixing = self.adjacency.permute(2, 0, 1).reshape(nodes * subsets, nodes)  # row w*K + k is A_k[:, w]
+        # shapes of parameters from the parameters, not from `hidden`: traced, they are then computed from constants
+        # only, so the ONNX export folds them, and int8 quantisation converts the product with `weight`
+        node_mixing = self.adjacency.permute(2, 0, 1).reshape(-1, self.num_nodes)  # row w*K + k is A_k[:, w]
         hidden = hidden.reshape(batch * frames, nodes, in_channels)
         mixed = torch.bmm(node_mixing.expand(batch * frames, -1, -1), hidden)  # (B*T, V*K, C_in), no copy of A
-        weight = self.conv.weight.view(subsets, out_channels, in_channels).transpose(0, 1)  # (C_out, K, C_in)
+        # (C_out, K*C_in): the K weight matrices side by side
+        weight = self.conv.weight.view(subsets, out_channels, -1).transpose(0, 1).reshape(out_channels, -1)
         bias = self.adjacency.sum(dim=1).transpose(0, 1) @ self.conv.bias.view(subsets, out_channels)  # (V, C_out)
-        hidden = F.linear(mixed.view(batch * frames, nodes, subsets * in_channels), weight.flatten(1)) + bias
+        hidden = F.linear(mixed.view(batch * frames, nodes, subsets * in_channels), weight) + bias
         return F.relu(batch_norm_channels_last(self.norm, hidden.view(batch, frames, nodes, out_channels)))
 
 

@@ -130,6 +130,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         self.onnx_config = read_onnx_config(folder)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's worker threads spin for a while after each call, and between two decoder calls the beam search runs
+        # in PyTorch on the same cores: on 2 cores the spinning cost more than it saved (benchmarks/RESULTS.md)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
         providers = ["CPUExecutionProvider"]
