@@ -108,8 +108,14 @@ def main() -> None:
         if hasattr(module, "fast_path"):
             module.fast_path = False
 
-    parts = ["pose_encoder_fast_path", "pose_encoder_oracle", "mt5_encoder", "onnx_fp32_encoder", "onnx_int8_encoder"]
-    times = {name: [] for name in [*backends, *parts]}
+    part_names = [
+        "pose_encoder_fast_path",
+        "pose_encoder_oracle",
+        "mt5_encoder",
+        "onnx_fp32_encoder",
+        "onnx_int8_encoder",
+    ]
+    times = {name: [] for name in [*backends, *part_names]}
     outputs = {}
     with torch.no_grad():
         embedded = model.embed_inputs(**batch)

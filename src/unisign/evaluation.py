@@ -335,20 +335,16 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
     from .data.dataset import SignDataset, load_split
+    from .inference import load_onnx_model
     from .onnx import is_onnx_folder
 
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
     folder = checked_model(args.model)
-    onnx_export = is_onnx_folder(folder)  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
-    if onnx_export and args.device not in (None, "cpu"):
-        raise ValueError(f"`{folder}` is an ONNX export, which runs on the CPU: drop `--device {args.device}`.")
-    check_device(args.device)
-    if onnx_export:
-        from .onnx import UniSignOnnxModel
-
-        model = UniSignOnnxModel.from_pretrained(folder)
+    if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
+        model = load_onnx_model(folder, args.device)
     else:
+        check_device(args.device)
         model = AutoModelForSeq2SeqLM.from_pretrained(folder)
         model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     processor = AutoProcessor.from_pretrained(folder)

@@ -14,6 +14,15 @@ from .pipeline import TASK, SignLanguageTranslationPipeline
 BACKENDS = ("auto", "torch", "onnx")
 
 
+def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
+    """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on."""
+    from .onnx import UniSignOnnxModel
+
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
+    return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
+
+
 def load_translation_pipeline(
     model: str | Path,
     backend: str = "auto",
@@ -41,14 +50,11 @@ def load_translation_pipeline(
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}. Available backends: {list(BACKENDS)}.")
     if backend == "onnx" or (backend == "auto" and is_onnx_folder(model)):
-        from .onnx import UniSignOnnxModel
         from .processing_unisign import UniSignProcessor
 
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"The ONNX backend runs on the CPU, got `device={device!r}`.")
         if dtype not in (None, "auto", "float32"):
             raise ValueError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
-        onnx_model = UniSignOnnxModel.from_pretrained(model, num_threads=num_threads)
+        onnx_model = load_onnx_model(model, device, num_threads)
         return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
     dtype = resolve_inference_dtype(dtype, device)
     translator = pipeline(TASK, model=str(model), device=device, dtype=dtype)
@@ -57,4 +63,4 @@ def load_translation_pipeline(
     return translator
 
 
-__all__ = ["BACKENDS", "load_translation_pipeline"]
+__all__ = ["BACKENDS", "load_onnx_model", "load_translation_pipeline"]
