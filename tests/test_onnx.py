@@ -191,6 +191,26 @@ def test_other_batch_prompt_and_clip_lengths_than_traced(trained, lengths, promp
         assert torch.equal(onnx_model.generate(**inputs, **settings), model.generate(**inputs, **settings))
 
 
+def test_one_clip_feeds_its_cross_attention_once_for_all_beams(trained, monkeypatch):
+    """A single clip's cross-attention keys and values go in with one row, broadcast over its beams in the graph."""
+    root, model, _, _ = trained
+    onnx_model = UniSignOnnxModel.from_pretrained(root / "onnx")
+    rows_fed = set()
+    run = onnx_model.decoder_session.run
+
+    def recording_run(names, feeds):
+        rows_fed.add((len(feeds["decoder_input_ids"]), len(feeds["cross_key_0"]), len(feeds["cross_value_0"])))
+        return run(names, feeds)
+
+    monkeypatch.setattr(onnx_model.decoder_session, "run", recording_run)
+    for lengths, expected in (((12,), {(4, 1, 1)}), ((12, 9), {(8, 8, 8)})):
+        rows_fed.clear()
+        inputs = random_inputs(model.config, lengths=lengths, prompt_length=3, seed=5)
+        settings = {"num_beams": 4, "max_new_tokens": 6}
+        assert torch.equal(onnx_model.generate(**inputs, **settings), model.generate(**inputs, **settings))
+        assert rows_fed == expected
+
+
 def test_the_export_folder_is_complete_and_pushable(trained):
     from unisign.hub import upload_plan
 

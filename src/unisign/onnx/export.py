@@ -3,7 +3,8 @@
 1. `encoder_model.onnx`: pose encoder + prompt embedding + mT5 encoder, and the decoder's cross-attention keys and
    values computed once from the encoder's output (at batch size, not batch x beams).
 2. `decoder_model.onnx`: one decoder step over the self-attention cache (of any length, 0 at the first step) and the
-   cross-attention keys and values; it returns the logits and the step's new self-attention keys and values.
+   cross-attention keys and values (a row per decoder row, or one clip's broadcast over all rows: its beams); it
+   returns the logits and the step's new self-attention keys and values.
 
 Both are traced through the model's own code (`embed_inputs`, mT5's encoder and decoder with a transformers
 `EncoderDecoderCache`) by PyTorch's TorchScript-based exporter (`torch.onnx.export(..., dynamo=False)`). Why not the
@@ -204,9 +205,9 @@ def _example_inputs(model: UniSignForConditionalGeneration) -> tuple[tuple, tupl
     encoder = (input_ids, attention_mask, pose_values, pose_attention_mask)
     length, past, heads, d_kv = prompt + frames, 3, text.num_heads, text.d_kv
     caches = [torch.randn(batch, heads, past, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)]
-    caches += [
-        torch.randn(batch, heads, length, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)
-    ]
+    # one clip's cross-attention keys and values for both rows: traced broadcasting over the beams (see
+    # `UniSignOnnxModel.cross_attention_feeds`); a batch of clips feeds as many rows as the decoder has
+    caches += [torch.randn(1, heads, length, d_kv, generator=generator) for _ in range(2 * text.num_decoder_layers)]
     decoder = (torch.tensor([[4], [7]]), torch.cat([attention_mask, pose_attention_mask], dim=1), *caches)
     return encoder, decoder
 
@@ -314,7 +315,7 @@ def export_onnx(
             inputs, outputs = decoder_io_names(text.num_decoder_layers)
             axes = {"decoder_input_ids": {0: "batch", 1: "steps"}, "encoder_attention_mask": {0: "batch", 1: "length"}}
             axes.update({name: {0: "batch", 2: "past"} for name in inputs if name.startswith("past_")})
-            axes.update({name: {0: "batch", 2: "length"} for name in inputs if name.startswith("cross_")})
+            axes.update({name: {0: "cross_batch", 2: "length"} for name in inputs if name.startswith("cross_")})
             axes.update({name: {0: "batch", 2: "steps"} for name in outputs if name.startswith("new_")})
             axes["logits"] = {0: "batch", 1: "steps"}
             _export_graph(
