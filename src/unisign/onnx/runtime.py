@@ -269,7 +269,7 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         beams), while the beams of one clip share these, so that reordering (about 80 MB of copies per step for
         mT5-base and a 250-frame clip) would change nothing. When one clip is translated, its keys and values go in
         once, not once per beam: the graph broadcasts them over the rows of the step, which spares the decoder
-        reading a copy per beam at every step (int8 mT5-base, 4 beams: ~3 ms of a 30 ms step).
+        reading a copy per beam at every step (int8 mT5-base, 4 beams: 1.45 -> 1.36 s a translation).
 
         Args:
             cross_key_values (`torch.FloatTensor` of shape `(batch_size, 2 * num_decoder_layers, num_heads,
