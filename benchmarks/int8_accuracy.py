@@ -93,15 +93,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="the fresh split's seed (the main job uses 0 and 1)")
     parser.add_argument("--bootstrap-rounds", type=int, default=1000)
     args = parser.parse_args()
+    if not (Path(args.model) / "config.json").is_file():
+        parser.error(f"--model {args.model} is not a model folder (no config.json).")
     workdir = Path(args.workdir)
     if workdir.exists() and any(workdir.iterdir()):
         parser.error(f"--workdir {workdir} exists and is not empty: choose a new folder.")
+    try:  # first: an RGB-pose model is refused before any clip is drawn
+        int8_model = export_onnx(args.model, workdir / "int8", quantize="int8")
+    except (NotImplementedError, ValueError) as error:
+        parser.error(str(error))
     data = workdir / "fresh-data"
     generate_dataset(
         data, num_train=0, num_validation=0, num_test=0, num_test2=args.clips, test2_seed=args.seed,
         num_test2_signers=8, isolated_fraction=1 / 3,
     )  # fmt: skip
-    int8_model = export_onnx(args.model, workdir / "int8", quantize="int8")
     report = {"model": args.model, "clips": args.clips, "seed": args.seed, "tasks": {}}
     for task, score in SCORES.items():
         float32, references = scored_predictions(Path(args.model), data, task, workdir / "float32" / task)
