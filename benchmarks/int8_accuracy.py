@@ -7,8 +7,8 @@ The main job's test splits hold 120 sentences each: one changed translation move
 (`generate_dataset`'s `test2` with a seed of its own: new signers, new sentences, never used for training or for a
 choice), exports the model to ONNX int8 (`export_onnx`), scores both with `evaluate.py`'s code, greedy with 40 new
 tokens in batches of 50 as training evaluates, and prints JSON: each task's score in float32 and int8, how many
-predictions changed, and a paired bootstrap 95% interval of the difference (the sentences resampled together for
-both models). Written by hand, the bootstrap is a few lines around corpus scores; it needs no statistics library
+predictions changed, and a paired bootstrap 95% interval of the difference (the clips resampled together for both
+models). Written by hand, the bootstrap is a few lines around corpus scores; it needs no statistics library
 (scipy is not a dependency). BLEU-4 is resampled from sacrebleu's per-sentence n-gram statistics, summed as its
 corpus BLEU sums them (checked against `compute_metrics` on the whole split); WER and ISLR accuracy are recomputed
 with `compute_metrics` on each resample.
@@ -62,8 +62,9 @@ def resampled_scorers(task: str, float32: list[str], int8: list[str], references
     """One function per model: the task's score over the clips `rows` (an index array, with repeats)."""
     if task == "slt":
         statistics = [bleu_statistics(predictions, references) for predictions in (float32, int8)]
-        for predictions, table in zip((float32, int8), statistics, strict=True):  # the same BLEU as the evaluation
-            assert np.isclose(corpus_bleu(table), compute_metrics(task, predictions, references)["bleu4"])
+        for predictions, table in zip((float32, int8), statistics, strict=True):
+            if not np.isclose(corpus_bleu(table), compute_metrics(task, predictions, references)["bleu4"]):
+                raise RuntimeError("summed sentence statistics no longer give `compute_metrics`' BLEU-4")
         return [lambda rows, table=table: corpus_bleu(table[rows]) for table in statistics]
     return [
         lambda rows, predictions=predictions: compute_metrics(
