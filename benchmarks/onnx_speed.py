@@ -14,7 +14,10 @@ a translation's time goes.
 
 Model FLOPs of a translation (`translation_flops`): `benchmarks/model_speed.py`'s forward count (3 x fewer than its
 training count) for the encoder side of one clip, plus the decoder stack and LM head for `beams x new_tokens` tokens.
-The CPU's float32 peak: cores x GHz x 2 FMA units x 16 float32 lanes (AVX-512) x 2 FLOPs per FMA. Prints JSON.
+The CPU's float32 peak: cores x GHz x 2 FMA units x float32 lanes (16 with AVX-512, 8 with AVX2) x 2 FLOPs per FMA
+(the clock: Intel's model name, else the kernel's `cpu MHz`). Prints JSON, with the load average and the free memory
+and page cache at the start: drop the page cache first (`echo 1 > /proc/sys/vm/drop_caches`) on a machine whose
+memory the four backends fill.
 """
 
 import argparse
@@ -51,14 +54,28 @@ def cpu_description() -> dict:
     fields = {key.strip(): value.strip() for key, value in fields.items()}
     flags = set(fields.get("flags", "").split())
     name = fields.get("model name", platform.processor())
-    ghz = float(name.rsplit("@", 1)[1].strip().removesuffix("GHz")) if "GHz" in name else None
+    if "GHz" in name:  # Intel names carry the base clock
+        ghz = float(name.rsplit("@", 1)[1].strip().removesuffix("GHz"))
+    else:  # AMD names do not: the clock the kernel reports
+        ghz = float(fields["cpu MHz"]) / 1000 if "cpu MHz" in fields else None
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else None  # float32 lanes of one FMA
     cores = os.cpu_count()
     return {
         "name": name,
         "cores": cores,
         "flags": sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile"}),
-        "fp32_peak_gflops": round(cores * ghz * 2 * 16 * 2, 1) if ghz and "avx512f" in flags else None,
+        "fp32_peak_gflops": round(cores * ghz * 2 * lanes * 2, 1) if ghz and lanes else None,
     }
+
+
+def memory_gib() -> dict | None:
+    """Available memory and page cache (Linux): with the page cache full of exported graphs, every backend ran
+    slower here (benchmarks/RESULTS.md), so the numbers say what the machine had."""
+    path = Path("/proc/meminfo")
+    if not path.is_file():
+        return None
+    fields = {line.split(":")[0]: int(line.split()[1]) for line in path.read_text().splitlines() if ":" in line}
+    return {"available": round(fields["MemAvailable"] / 2**20, 1), "page_cache": round(fields["Cached"] / 2**20, 1)}
 
 
 def timed(function) -> float:
@@ -77,6 +94,7 @@ def main() -> None:
     parser.add_argument("--workdir", help="where the ONNX folders go (default: a temporary folder, removed)")
     args = parser.parse_args()
     load_at_start = [round(load, 2) for load in os.getloadavg()]
+    memory_at_start = memory_gib()
     torch.manual_seed(0)
     config = UniSignConfig()
     model = UniSignForConditionalGeneration(config).eval()
@@ -170,6 +188,7 @@ def main() -> None:
                 },
                 "load_average_at_start": load_at_start,
                 "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+                "memory_gib_at_start": memory_at_start,
                 "clip": {"frames": args.frames, "new_tokens": args.new_tokens, "num_beams": args.num_beams},
                 "model_gflop_per_translation": round(flops / 1e9, 1),
                 "export_s": export_s and round(export_s, 1),
