@@ -45,11 +45,11 @@ def quantize_folder(folder: str | Path, method: str = "int8") -> None:
     if onnx_config.get("quantization") is not None:
         raise ValueError(f"`{folder}` is already quantised ({onnx_config['quantization']}).")
     advice_filter = _WithoutPreProcessingAdvice()
-    for key in ("encoder", "decoder"):
-        source = folder / onnx_config[key]
-        target = source.with_name(source.stem + "_int8.onnx")
-        logging.getLogger().addFilter(advice_filter)  # the quantiser logs it on the root logger
-        try:
+    logging.getLogger().addFilter(advice_filter)  # the quantiser logs it on the root logger
+    try:
+        for key in ("encoder", "decoder"):
+            source = folder / onnx_config[key]
+            target = source.with_name(source.stem + "_int8.onnx")
             quantize_dynamic(
                 source,
                 target,
@@ -58,11 +58,11 @@ def quantize_folder(folder: str | Path, method: str = "int8") -> None:
                 use_external_data_format=True,
                 extra_options={"MatMulConstBOnly": True},
             )
-        finally:
-            logging.getLogger().removeFilter(advice_filter)
-        for old in (source, source.with_name(source.name + ".data")):
-            old.unlink(missing_ok=True)
-        onnx_config[key] = target.name
+            for old in (source, source.with_name(source.name + ".data")):
+                old.unlink(missing_ok=True)
+            onnx_config[key] = target.name
+    finally:
+        logging.getLogger().removeFilter(advice_filter)
     onnx_config["quantization"] = method
     config_path.write_text(json.dumps(onnx_config, indent=2) + "\n")
 
