@@ -12,7 +12,8 @@ Run a model over a dataset split, writing predictions, references and scores (de
     python evaluate.py --model outputs/slt/best --data my-pose-dataset --split test --task slt --output-dir eval/
     python evaluate.py --model uni-sign-csl-daily --split test --data CSL_Daily --labels labels.test --pose-dir poses
 
-The code lives in `unisign.evaluation` (`main`). This file shares its name with the Hugging Face `evaluate` library.
+The code lives in `unisign.evaluation.cli` (`main`). This file shares its name with the Hugging Face `evaluate`
+library.
 Python puts the folder of the script it runs first on `sys.path`, so that folder is removed from it below, before
 anything is imported that may import the library; importing this file *as* the module `evaluate` (e.g. from a Python
 session started in the repository root) raises an `ImportError` that says so instead of silently replacing the library.
@@ -32,11 +33,11 @@ if __name__ == "__main__":
     _SCRIPT_DIR = Path(__file__).resolve().parent
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _SCRIPT_DIR]
 
-from unisign import evaluation  # noqa: E402  (imported after the sys.path fix above)
+from unisign.evaluation import cli as evaluation  # noqa: E402  (imported after the sys.path fix above)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `unisign.evaluation.main` under this script's name; returns the exit status."""
+    """Run `unisign.evaluation.cli.main` under this script's name; returns the exit status."""
     return evaluation.main(argv, prog="evaluate.py")
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from unisign.extraction import create_estimator, extract_poses, iter_poses, iter_video_frames, probe_video
-from unisign.keypoints import BODY_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.extraction import create_estimator, extract_poses, iter_poses
+from unisign.models.unisign.keypoints import BODY_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.video_io import iter_video_frames, probe_video
 
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "pose-format" / "test_video.mp4"

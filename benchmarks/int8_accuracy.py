@@ -22,8 +22,8 @@ import numpy as np
 from sacrebleu.metrics import BLEU
 from tqdm.auto import tqdm
 
-from unisign.evaluation import build_parser, evaluate_model, read_prediction_and_reference_files
-from unisign.metrics import compute_metrics
+from unisign.evaluation.cli import build_parser, evaluate_model, read_prediction_and_reference_files
+from unisign.evaluation.metrics import compute_metrics
 from unisign.onnx import export_onnx
 from unisign.synthetic.generator import generate_dataset
 

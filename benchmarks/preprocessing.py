@@ -15,8 +15,8 @@ import time
 import numpy as np
 import transformers
 
-from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor, normalize_pose
-from unisign.keypoints import BODY_INDICES, FACE_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor, normalize_pose
+from unisign.models.unisign.keypoints import BODY_INDICES, FACE_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 
 
 THRESHOLD = 0.3

@@ -39,11 +39,12 @@ import transformers
 from transformers import AutoTokenizer, pipeline
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-from unisign.configuration_unisign import MT5_BASE_GEOMETRY
-from unisign.extraction import create_estimator, iter_video_frames, probe_video
-from unisign.pipeline import TASK
-from unisign.precision import cpu_has_bf16_instructions, resolve_inference_dtype
-from unisign.streaming import StreamingTranslator
+from unisign.apps.streaming import StreamingTranslator
+from unisign.extraction import create_estimator
+from unisign.models.unisign.configuration_unisign import MT5_BASE_GEOMETRY
+from unisign.models.unisign.pipeline_unisign import TASK
+from unisign.models.unisign.video_io import iter_video_frames, probe_video
+from unisign.utils.precision import cpu_has_bf16_instructions, resolve_inference_dtype
 
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"

@@ -6,7 +6,7 @@
 `--model` is a Uni-Sign folder or Hub id with its processor (`unisign convert`, `train.py`, or a small random model
 for CPU experiments: see docs/finetune.md). `--data` is a pose dataset (`unisign.data.save_pose_dataset`: Parquet
 splits, a folder or a Hub id). The trainer scores the evaluation split with `generate` (`predict_with_generate`) and
-`unisign.metrics`, then saves the model (or the LoRA adapter), the processor and `eval_results.json` in
+`unisign.evaluation.metrics`, then saves the model (or the LoRA adapter), the processor and `eval_results.json` in
 `--output-dir`; `unisign card` and `unisign push` share it.
 """
 
@@ -17,8 +17,8 @@ from transformers import AutoModelForSeq2SeqLM, AutoProcessor, Seq2SeqTrainer, S
 
 from unisign.data import load_pose_dataset
 from unisign.data.dataset import SignDataset
-from unisign.metrics import LANGUAGES, compute_metrics
-from unisign.processing_unisign import UniSignDataCollator
+from unisign.evaluation.metrics import LANGUAGES, compute_metrics
+from unisign.models.unisign.processing_unisign import UniSignDataCollator
 from unisign.training.arguments import TASKS, LoraArguments, TrainConfig
 from unisign.training.setup import apply_lora
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> Seq2SeqTrainer:
     lang = args.lang or processor.language
 
     def score(prediction) -> dict[str, float]:
-        """`unisign.metrics` scores of the generated ids against the labels (-100 is padding in both)."""
+        """`unisign.evaluation.metrics` scores of the generated ids against the labels (-100 is padding in both)."""
         generated = np.where(prediction.predictions < 0, processor.tokenizer.pad_token_id, prediction.predictions)
         texts = processor.batch_decode(generated)
         references = processor.batch_decode(prediction.label_ids)

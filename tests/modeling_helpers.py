@@ -4,7 +4,7 @@ import torch
 from safetensors.torch import load_file
 
 from unisign import UniSignConfig
-from unisign.keypoints import PART_NAMES
+from unisign.models.unisign.keypoints import PART_NAMES
 
 
 TINY_TEXT_CONFIG = {

@@ -48,13 +48,13 @@ def assert_one_line_error(outcome: Outcome, *fragments: str, status: int | None 
 
 
 def cli_main(argv: list[str]) -> int | None:
-    from unisign import cli
+    from unisign.apps import cli
 
     return cli.main(argv)
 
 
 def command_runner(capsys):
-    """`runner(*argv)` -> `Outcome` of `unisign.cli.main(argv)` (arguments may be paths)."""
+    """`runner(*argv)` -> `Outcome` of `unisign.apps.cli.main(argv)` (arguments may be paths)."""
     return lambda *argv: run_command(cli_main, [str(argument) for argument in argv], capsys)
 
 
@@ -64,7 +64,7 @@ def make_model_folder(root: Path) -> Path:
     from transformers import AutoTokenizer
 
     from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
     from unisign.training.arguments import TrainConfig, config_to_dict
     from unisign.training.export import write_model_card
 

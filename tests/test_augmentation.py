@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from unisign import UniSignConfig, UniSignPoseFeatureExtractor, UniSignProcessor
-from unisign.data import PoseSample
+from unisign import PoseSample, UniSignConfig, UniSignPoseFeatureExtractor, UniSignProcessor
 from unisign.data.augmentation import WHOLEBODY_MIRROR, PoseAugmentation, mirror_clip
 from unisign.data.dataset import SignDataset
-from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 from unisign.synthetic import generate_clip, sample_signer
 from unisign.training import load_config
 

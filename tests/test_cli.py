@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from unisign import cli
+from unisign.apps import cli
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def test_train_restarts_itself_with_the_openmp_environment(monkeypatch):
 
 def test_unisign_train_restarted_in_a_fresh_process_reports_a_missing_config_in_one_line(tmp_path):
     environment = {key: value for key, value in os.environ.items() if key not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    command = [sys.executable, "-m", "unisign.cli", "train", "--config", str(tmp_path / "missing.yaml")]
+    command = [sys.executable, "-m", "unisign.apps.cli", "train", "--config", str(tmp_path / "missing.yaml")]
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0
     assert "unisign train: error: No config file" in completed.stderr

@@ -12,7 +12,10 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoProcessor
 
 from unisign import convert_reference_checkpoint
-from unisign.convert_unisign_original_checkpoint import convert_reference_state_dict, load_reference_state_dict
+from unisign.models.unisign.convert_unisign_original_checkpoint import (
+    convert_reference_state_dict,
+    load_reference_state_dict,
+)
 
 from .modeling_helpers import load_golden_batch
 from .test_golden_parity import RGB_PREFIXES
@@ -118,7 +121,7 @@ def test_convert_command_writes_a_folder_that_loads_in_one_call(tmp_path, golden
     pose_only_state = {k: v for k, v in reference_state_dict.items() if not k.startswith(RGB_PREFIXES)}
     torch.save({"model": pose_only_state}, checkpoint)
     out = tmp_path / "converted"
-    command = [sys.executable, "-m", "unisign.cli", "convert", str(checkpoint)]
+    command = [sys.executable, "-m", "unisign.apps.cli", "convert", str(checkpoint)]
     command += ["--text-config", str(golden_dir / "tiny-mt5"), "--tokenizer", str(golden_dir / "tiny-mt5")]
     command += ["--out", str(out), "--max-frames", "64"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -151,7 +154,7 @@ def test_conversion_with_a_tokenizer_gives_a_processor_that_reproduces_the_golde
 
 
 # The language of each released checkpoint, from the datasets its name says (CSL-News / CSL-Daily: Chinese;
-# WLASL, How2Sign, OpenASL: English), typed here independently of `unisign.released_checkpoints`.
+# WLASL, How2Sign, OpenASL: English), typed here independently of `unisign.hub.released_checkpoints`.
 RELEASED_LANGUAGES = {
     "csl_stage1_weight": "zh",
     "csl_stage2_weight": "zh",
@@ -175,7 +178,7 @@ def converted_released(tmp_path_factory, golden_dir, reference_state_dict):
     """Each of the eight released file names converted with `unisign convert` and no `--language` (tiny weights)."""
     from safetensors.torch import save_file
 
-    from unisign import cli
+    from unisign.apps import cli
 
     root = tmp_path_factory.mktemp("released")
     weights = {
@@ -214,7 +217,7 @@ def test_each_released_name_converts_to_its_language(converted_released, name):
 def test_a_file_of_another_name_needs_its_language(tmp_path, golden_dir, reference_state_dict):
     from huggingface_hub import ModelCard
 
-    from unisign import cli
+    from unisign.apps import cli
 
     checkpoint = tmp_path / "my_finetune.pth"
     torch.save(
@@ -233,8 +236,8 @@ def test_a_file_of_another_name_needs_its_language(tmp_path, golden_dir, referen
 
 
 def test_translate_speaks_the_language_of_an_english_folder(converted_released, tmp_path, monkeypatch, capsys):
-    from unisign import UniSignProcessor, cli
-    from unisign.data import PoseSample
+    from unisign import PoseSample, UniSignProcessor
+    from unisign.apps import cli
     from unisign.extraction import save_poses
 
     prompts = []

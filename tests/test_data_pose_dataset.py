@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from unisign import UniSignPoseFeatureExtractor
+from unisign import PoseSample, UniSignPoseFeatureExtractor
 from unisign.data import (
-    PoseSample,
     dataset_features,
     load_pose_dataset,
     sample_from_row,

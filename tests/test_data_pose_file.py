@@ -10,8 +10,14 @@ from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeaderComponent, PoseHeaderDimensions
 from pose_format.utils.generic import detect_known_pose_format
 
-from unisign import UniSignPoseFeatureExtractor
-from unisign.data import PoseSample, pose_to_sample, read_pose_file, sample_to_pose, write_pose_file
+from unisign import (
+    PoseSample,
+    UniSignPoseFeatureExtractor,
+    pose_to_sample,
+    read_pose_file,
+    sample_to_pose,
+    write_pose_file,
+)
 
 
 POSE_FILES = {

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from unisign import PoseSample
 from unisign.data import (
     LabelRecord,
-    PoseSample,
     UnsafePickleError,
     load_pose_samples,
     load_restricted_pickle,

@@ -1,4 +1,5 @@
-"""Video frames through PyAV (`unisign.video_io`): only the needed frames, aligned with the poses, clear errors when
+"""Video frames through PyAV (`unisign.models.unisign.video_io`): only the needed frames, aligned with the poses,
+clear errors when
 they are not; the video processor crops from a video as from frames.
 
 Uses ../shared/data/pose-format/test_video.mp4 (58 frames, a real signing clip).
@@ -10,10 +11,9 @@ import av
 import numpy as np
 import pytest
 
-from unisign import UniSignPoseFeatureExtractor, UniSignVideoProcessor
-from unisign.data import PoseSample
-from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
-from unisign.video_io import read_video_frames
+from unisign import PoseSample, UniSignPoseFeatureExtractor, UniSignVideoProcessor
+from unisign.models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.video_io import read_video_frames
 
 
 NUM_VIDEO_FRAMES = 58

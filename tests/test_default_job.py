@@ -13,8 +13,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from PIL import Image
 from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer
 
-from unisign import UniSignConfig, UniSignProcessor
-from unisign.data import PoseSample
+from unisign import PoseSample, UniSignConfig, UniSignProcessor
 from unisign.training import load_config, train
 from unisign.training.loop import multitask_score, selection_metric
 from unisign.training.tokenizer import train_sentencepiece_tokenizer

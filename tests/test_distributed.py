@@ -190,7 +190,7 @@ def fresh_accelerator_state():
 
 def test_evaluation_generates_in_the_training_precision(assets, tmp_path, monkeypatch, fresh_accelerator_state):
     """Under bf16 mixed precision the LM head computes in bf16 during evaluation's `generate` too."""
-    from unisign.modeling_unisign import UniSignForConditionalGeneration
+    from unisign.models.unisign.modeling_unisign import UniSignForConditionalGeneration
 
     head_dtypes = []
     generate = UniSignForConditionalGeneration.generate
@@ -210,7 +210,7 @@ def test_evaluation_generates_in_the_training_precision(assets, tmp_path, monkey
 
 
 def test_fsdp_wraps_only_the_units_the_model_has():
-    from unisign.modeling_unisign import UniSignForConditionalGeneration
+    from unisign.models.unisign.modeling_unisign import UniSignForConditionalGeneration
 
     from .modeling_helpers import tiny_config
 

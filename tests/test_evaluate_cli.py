@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from unisign.evaluation import read_prediction_and_reference_files
-from unisign.metrics import EVALUATE_MODULE_DIR, compute_metrics
+from unisign.evaluation.cli import read_prediction_and_reference_files
+from unisign.evaluation.metrics import compute_metrics
 
 from .training_helpers import load_script
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+EVALUATE_MODULE_DIR = REPO_ROOT / "spaces" / "unisign_metric"  # the `evaluate` metric Space
 SCRIPT = REPO_ROOT / "evaluate.py"
 
 
@@ -126,7 +127,7 @@ def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog
     from transformers import AutoTokenizer
 
     from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
     from .training_helpers import TINY_LM, TINY_POSE, make_pose_dataset, make_tokenizer
 

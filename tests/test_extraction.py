@@ -14,17 +14,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from unisign.data import load_restricted_pickle, read_pose_file, read_pose_pickle
-from unisign.extraction import (
-    create_estimator,
-    extract_poses,
-    iter_poses,
-    iter_video_frames,
-    load_poses,
-    probe_video,
-    save_poses,
-)
-from unisign.keypoints import BODY_INDICES, FACE_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign import read_pose_file
+from unisign.data import load_restricted_pickle, read_pose_pickle
+from unisign.extraction import create_estimator, extract_poses, iter_poses, load_poses, save_poses
+from unisign.models.unisign.keypoints import BODY_INDICES, FACE_INDICES, LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.video_io import iter_video_frames, probe_video
 
 
 THRESHOLD = 0.3
@@ -283,7 +277,7 @@ def test_rtmlib_missing_package_names_the_install(tmp_path, monkeypatch):
 
 @pytest.mark.usefixtures("mediapipe")
 def test_cli_extract(video_path, tmp_path, capsys):
-    from unisign.cli import main
+    from unisign.apps.cli import main
 
     out = tmp_path / "clip.pkl"
     main(["extract", str(video_path), "--out", str(out), "--max-frames", "5", "--no-progress"])

@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from safetensors.numpy import load_file
 
-from unisign import UniSignPoseFeatureExtractor
-from unisign.data import PoseSample
-from unisign.feature_extraction_unisign import normalize_pose, sample_frame_indices
-from unisign.keypoints import (
+from unisign import PoseSample, UniSignPoseFeatureExtractor
+from unisign.models.unisign.feature_extraction_unisign import normalize_pose, sample_frame_indices
+from unisign.models.unisign.keypoints import (
     BODY_INDICES,
     FINGERTIP_NODES,
     LEFT_HAND_INDICES,
@@ -26,7 +25,7 @@ from unisign.keypoints import (
     PART_NAMES,
     RIGHT_HAND_INDICES,
 )
-from unisign.video_processing_unisign import (
+from unisign.models.unisign.video_processing_unisign import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     UniSignVideoProcessor,

@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from unisign import UniSignForConditionalGeneration, UniSignProcessor
-from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
 from .modeling_helpers import tiny_config
 from .training_helpers import load_script, make_pose_dataset, make_tokenizer

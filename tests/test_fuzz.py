@@ -16,8 +16,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unisign.errors import expected_errors
-from unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
+from unisign.models.unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
+from unisign.utils.errors import expected_errors
 
 from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
 from .training_helpers import make_tokenizer
@@ -66,7 +66,7 @@ def processor(tmp_path_factory):
     from transformers import AutoTokenizer
 
     from unisign import UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
     tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(tmp_path_factory.mktemp("tokenizer")))
     return UniSignProcessor(UniSignPoseFeatureExtractor(max_frames=8), tokenizer, language="en")
@@ -131,7 +131,7 @@ def pose_bytes(data_dir) -> bytes:
 
 @pytest.fixture(scope="module")
 def pickle_bytes(data_dir, tmp_path_factory) -> bytes:
-    from unisign.data import read_pose_file
+    from unisign import read_pose_file
     from unisign.extraction import save_poses
 
     sample = read_pose_file(data_dir / "pose-format" / "mediapipe.pose")
@@ -169,7 +169,7 @@ def test_the_readers_read_or_refuse_damaged_files(suffix, data, pose_bytes, pick
 @fuzz_settings(100)
 @given(predictions=st.text(max_size=200), references=st.text(max_size=200))
 def test_prediction_files_pair_or_refuse(predictions, references, tmp_path_factory):
-    from unisign.evaluation import read_prediction_and_reference_files
+    from unisign.evaluation.cli import read_prediction_and_reference_files
 
     folder = tmp_path_factory.getbasetemp()
     (folder / "pres.txt").write_text(predictions, encoding="utf-8")
@@ -232,7 +232,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 def test_damaged_pose_files_through_translate_visualize_and_extract(data_dir, model_dir, tmp_path, capsys):
-    from unisign.data import read_pose_file
+    from unisign import read_pose_file
     from unisign.extraction import save_poses
 
     unisign = command_runner(capsys)
@@ -310,7 +310,8 @@ def test_damaged_checkpoints_through_convert(golden_dir, tmp_path, capsys):
 
 
 def test_damaged_settings_and_prediction_files(tmp_path, capsys, monkeypatch):
-    from unisign import evaluation, training
+    from unisign.evaluation import cli as evaluation
+    from unisign import training
     from unisign.training.cli import main as train_main
 
     accepted = []

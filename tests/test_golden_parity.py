@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig
 
 from unisign import convert_reference_checkpoint
-from unisign.keypoints import HAND_PARTS
+from unisign.models.unisign.keypoints import HAND_PARTS
 
 from .modeling_helpers import load_golden_batch
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from unisign import UniSignForConditionalGeneration, UniSignProcessor
-from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
-from unisign.hub import main, push_to_hub, upload_plan
+from unisign import PoseSample, UniSignForConditionalGeneration, UniSignProcessor
+from unisign.data import samples_to_dataset_dict, save_pose_dataset
+from unisign.hub.push import main, push_to_hub, upload_plan
 from unisign.training.arguments import TrainConfig, config_to_dict
 from unisign.training.export import write_model_card
 
@@ -88,15 +88,15 @@ def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_no
 def test_a_folder_without_a_card_has_its_weights_checked_once(model_folder, tmp_path, no_network, monkeypatch, capsys):
     """`push` first writes the missing card (`make_shareable`, which checks the folder before writing): the listing
     does not read and check the weights a second time. With its card, the listing checks them itself."""
-    import unisign.validation
+    import unisign.utils.validation
 
     folder = tmp_path / "without-card"
     shutil.copytree(model_folder, folder)
     (folder / "README.md").unlink()
     checked = []
-    check = unisign.validation.check_safetensors_file
+    check = unisign.utils.validation.check_safetensors_file
     monkeypatch.setattr(
-        unisign.validation, "check_safetensors_file", lambda path: checked.append(path.name) or check(path)
+        unisign.utils.validation, "check_safetensors_file", lambda path: checked.append(path.name) or check(path)
     )
     main([str(folder), "someone/tiny", "--dry-run"])
     assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.") and (folder / "README.md").is_file()

@@ -9,8 +9,8 @@ from peft import AutoPeftModelForSeq2SeqLM, PeftModel
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from unisign import UniSignForConditionalGeneration, UniSignProcessor
-from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
-from unisign.processing_unisign import UniSignDataCollator
+from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+from unisign.models.unisign.processing_unisign import UniSignDataCollator
 from unisign.training.arguments import TrainConfig
 from unisign.training.setup import apply_lora
 

@@ -1,5 +1,6 @@
-"""Tests of unisign.metrics (published scores, hand-worked WER and ISLR examples, edge cases, the evaluate module)
-and of the prediction/reference file reader of unisign.evaluation."""
+"""Tests of unisign.evaluation.metrics (published scores, hand-worked WER and ISLR examples, edge cases, the evaluate
+module)
+and of the prediction/reference file reader of unisign.evaluation.cli."""
 
 import importlib
 import math
@@ -9,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from unisign.evaluation import read_prediction_and_reference_files, read_sample_texts
-from unisign.metrics import (
-    EVALUATE_MODULE_DIR,
+from unisign.evaluation.cli import read_prediction_and_reference_files, read_sample_texts
+from unisign.evaluation.metrics import (
     compute_metrics,
     islr_accuracy,
     score_translation,
@@ -20,6 +20,7 @@ from unisign.metrics import (
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+EVALUATE_MODULE_DIR = REPO_ROOT / "spaces" / "unisign_metric"  # the `evaluate` metric Space
 
 # The table of ../shared/data/README.md: the authors' released pose-only outputs scored with the published recipe.
 OFFICIAL_SCORES = {

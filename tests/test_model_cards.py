@@ -7,8 +7,8 @@ import pytest
 from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from unisign.model_card import TEMPLATE_PATH, export_card, reference_card, scores_by_task
-from unisign.released_checkpoints import REFERENCE_CHECKPOINTS
+from unisign.hub.model_card import TEMPLATE_PATH, export_card, reference_card, scores_by_task
+from unisign.hub.released_checkpoints import REFERENCE_CHECKPOINTS
 from unisign.training.arguments import TrainConfig, config_to_dict
 
 

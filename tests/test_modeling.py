@@ -9,8 +9,8 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 from transformers.utils import ModelOutput
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration
-from unisign.keypoints import PART_NAMES
-from unisign.modeling_unisign import normalized_adjacency
+from unisign.models.unisign.keypoints import PART_NAMES
+from unisign.models.unisign.modeling_unisign import normalized_adjacency
 
 from .modeling_helpers import random_inputs, select_rows, tiny_config
 

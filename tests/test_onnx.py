@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
 from unisign import UniSignForConditionalGeneration, UniSignProcessor, convert_reference_checkpoint
-from unisign.metrics import compute_metrics
+from unisign.evaluation.metrics import compute_metrics
 
 from .modeling_helpers import TINY_TEXT_CONFIG, load_golden_batch, random_inputs, tiny_config
 from .test_golden_parity import RGB_PREFIXES
@@ -136,7 +136,7 @@ def translate(model, processor, clips, batch_size=20) -> list[str]:
 
 
 def scores(model, processor, clips) -> dict[str, float]:
-    """ISLR top-1, CSLR WER and SLT BLEU-4 of `model` (`unisign.metrics`)."""
+    """ISLR top-1, CSLR WER and SLT BLEU-4 of `model` (`unisign.evaluation.metrics`)."""
     (isolated, words), (sentences, texts) = clips["isolated"], clips["sentences"]
     sentence_predictions = translate(model, processor, sentences)
     return {
@@ -152,7 +152,7 @@ def trained(tmp_path_factory):
 
     400 steps: enough to translate held-out 4-5 word sentences (BLEU-4 ~60-80, WER ~5-20), not only single words.
     """
-    from unisign import cli
+    from unisign.apps import cli
 
     root = tmp_path_factory.mktemp("trained")
     tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(root / "tokenizer"))
@@ -213,7 +213,7 @@ def test_one_clip_feeds_its_cross_attention_once_for_all_beams(trained, monkeypa
 
 
 def test_the_export_folder_is_complete_and_pushable(trained):
-    from unisign.hub import upload_plan
+    from unisign.hub.push import upload_plan
 
     root = trained[0]
     onnx_config = json.loads((root / "onnx" / "onnx_config.json").read_text())
@@ -226,11 +226,11 @@ def test_the_export_folder_is_complete_and_pushable(trained):
 
 
 def test_pipeline_command_and_streaming_use_the_onnx_backend(trained, tmp_path, capsys):
-    from unisign import cli
-    from unisign.data import PoseSample
+    from unisign import PoseSample
+    from unisign.apps import cli
+    from unisign.apps.inference import load_translation_pipeline
+    from unisign.apps.streaming import StreamingTranslator
     from unisign.extraction import save_poses
-    from unisign.inference import load_translation_pipeline
-    from unisign.streaming import StreamingTranslator
 
     root = trained[0]
     keypoints, confidences = random_clip(np.random.default_rng(0), frames=16)
@@ -286,8 +286,9 @@ def test_quantizing_does_not_advise_pre_processing(trained, tmp_path, caplog):
 
 
 def test_evaluate_runs_an_onnx_export_as_its_model(trained, tmp_path, capsys):
-    from unisign import evaluation
-    from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
+    from unisign import PoseSample
+    from unisign.data import samples_to_dataset_dict, save_pose_dataset
+    from unisign.evaluation import cli as evaluation
 
     root, _, _, clips = trained
     poses, texts = clips["sentences"]
@@ -309,8 +310,8 @@ def test_evaluate_runs_an_onnx_export_as_its_model(trained, tmp_path, capsys):
 
 
 def test_errors_are_one_clear_line(trained, tmp_path, capsys, monkeypatch):
-    from unisign import cli
-    from unisign.inference import load_translation_pipeline
+    from unisign.apps import cli
+    from unisign.apps.inference import load_translation_pipeline
 
     root = trained[0]
     with pytest.raises(ValueError, match="is not an ONNX export of a Uni-Sign model"):

@@ -48,15 +48,15 @@ def test_the_import_graph_sees_function_level_and_relative_imports():
     graph = module_imports()
     assert "unisign.data.dataset" in graph["unisign.training.loop"]  # `from ..data.dataset import ...`
     assert "unisign.synthetic" in graph["unisign.data.dataset"]  # inside `load_split`
-    assert "unisign.evaluation" in reachable(graph, "unisign.training.loop")
+    assert "unisign.evaluation.cli" in reachable(graph, "unisign.training.loop")
 
 
 @pytest.mark.parametrize(
     "room, forbidden",
     [
-        ("unisign.evaluation", "unisign.training"),  # training scores with evaluation, never the reverse
+        ("unisign.evaluation.cli", "unisign.training"),  # training scores with evaluation, never the reverse
         ("unisign.data.dataset", "unisign.training"),
-        ("unisign.visualization", "unisign.synthetic"),
+        ("unisign.apps.visualization", "unisign.synthetic"),
     ],
 )
 def test_rooms_do_not_import_what_they_must_not_depend_on(room, forbidden):
@@ -65,7 +65,7 @@ def test_rooms_do_not_import_what_they_must_not_depend_on(room, forbidden):
 
 
 def test_import_unisign_loads_neither_the_synthetic_generator_nor_training():
-    modules = "unisign, unisign.cli, unisign.evaluation, unisign.visualization, unisign.data.dataset"
+    modules = "unisign, unisign.apps.cli, unisign.evaluation.cli, unisign.apps.visualization, unisign.data.dataset"
     code = (
         f"import json, sys\nimport {modules}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('unisign.synthetic', 'unisign.training')))))"

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 
 from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer, write_video
 
@@ -20,7 +20,7 @@ def model_dir(tmp_path_factory) -> Path:
     from transformers import AutoTokenizer
 
     from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
     folder = tmp_path_factory.mktemp("tiny-unisign")
     tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(folder / "tokenizer"))
@@ -73,7 +73,7 @@ def test_same_text_for_video_pose_file_and_arrays(translator, video, extracted):
 
 
 def test_translate_command_prints_the_text(translator, video, extracted, capsys):
-    from unisign import cli
+    from unisign.apps import cli
 
     arguments = ["translate", str(video), "--model", translator.model.name_or_path, "--device", "cpu"]
     cli.main([*arguments, "--language", "en", "--num-beams", "1", "--max-new-tokens", "8", "--no-progress"])
@@ -82,7 +82,7 @@ def test_translate_command_prints_the_text(translator, video, extracted, capsys)
 
 
 def test_streaming_translates_the_growing_window(translator, video, extracted):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     sample, _ = extracted
     full_text = translator(sample)["translation_text"]
@@ -99,7 +99,7 @@ def test_streaming_translates_the_growing_window(translator, video, extracted):
 
 
 def test_streaming_pushed_poses_and_sliding_window(translator):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     rng = np.random.default_rng(0)
     keypoints = (0.5 + 0.15 * rng.standard_normal((12, 133, 2))).astype(np.float32)
@@ -152,7 +152,7 @@ def test_broken_videos_raise_clear_errors(translator, tmp_path):
 
 
 def test_translate_command_reports_errors(model_dir, tmp_path, capsys):
-    from unisign import cli
+    from unisign.apps import cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["translate", str(tmp_path / "missing.pose"), "--model", str(model_dir), "--device", "cpu"])
@@ -166,7 +166,7 @@ def test_translate_command_reports_errors(model_dir, tmp_path, capsys):
 
 
 def test_pose_file_without_hands_and_video_without_person_give_documented_results(translator, extracted, tmp_path):
-    from unisign.data import PoseSample
+    from unisign import PoseSample
     from unisign.extraction import save_poses
 
     sample, _ = extracted
@@ -217,7 +217,7 @@ class SlowTranslator:
 
 
 def test_background_streaming_gives_the_synchronous_texts(translator):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     keypoints, scores = random_poses(23)
     synchronous = StreamingTranslator(translator, step_frames=5)
@@ -242,7 +242,7 @@ def test_background_streaming_gives_the_synchronous_texts(translator):
 
 
 def test_background_streaming_of_a_video_matches_the_synchronous_final_text(translator, video, extracted):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     stream = StreamingTranslator(translator, step_frames=20, background=True)
     try:
@@ -254,7 +254,7 @@ def test_background_streaming_of_a_video_matches_the_synchronous_final_text(tran
 
 
 def test_translate_command_streams_in_the_background_every_other_frame(translator, video, capsys):
-    from unisign import cli
+    from unisign.apps import cli
 
     arguments = ["translate", "--stream", str(video), "--model", translator.model.name_or_path, "--device", "cpu"]
     arguments += ["--num-beams", "1", "--max-new-tokens", "8", "--step-frames", "10", "--background"]
@@ -264,7 +264,7 @@ def test_translate_command_streams_in_the_background_every_other_frame(translato
 
 
 def test_background_errors_are_raised_in_the_callers_thread(translator):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     keypoints, scores = random_poses(3)
     stream = StreamingTranslator(SlowTranslator(translator, delay_s=0.0, fail=True), step_frames=1, background=True)
@@ -296,7 +296,7 @@ class CountingEstimator:
 
 
 def test_frame_stride_estimates_every_nth_frame(translator):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     estimator = CountingEstimator()
     stream = StreamingTranslator(translator, step_frames=2, estimator=estimator, frame_stride=3)
@@ -317,7 +317,7 @@ def test_frame_stride_estimates_every_nth_frame(translator):
     ],
 )
 def test_bad_streaming_options_are_refused(translator, options, message):
-    from unisign.streaming import StreamingTranslator
+    from unisign.apps.streaming import StreamingTranslator
 
     with pytest.raises(ValueError, match=message):
         StreamingTranslator(translator, **options)
@@ -327,8 +327,8 @@ def test_bfloat16_command_and_pipeline(model_dir, tmp_path, capsys):
     import torch
     from transformers import AutoModelForSeq2SeqLM, pipeline
 
-    from unisign import cli
-    from unisign.data import PoseSample
+    from unisign import PoseSample
+    from unisign.apps import cli
     from unisign.extraction import save_poses
 
     keypoints, scores = random_poses(12)
@@ -355,7 +355,7 @@ def test_bfloat16_command_and_pipeline(model_dir, tmp_path, capsys):
     ],
 )
 def test_translate_command_refuses_bad_options(model_dir, tmp_path, capsys, extra, message):
-    from unisign import cli
+    from unisign.apps import cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["translate", str(tmp_path / "clip.pose"), "--model", str(model_dir), *extra])

@@ -14,14 +14,14 @@ from torch.utils.data import DataLoader
 from transformers import AutoProcessor, AutoTokenizer, AutoVideoProcessor
 
 from unisign import (
+    PoseSample,
     UniSignDataCollator,
     UniSignForConditionalGeneration,
     UniSignPoseFeatureExtractor,
     UniSignProcessor,
     UniSignVideoProcessor,
 )
-from unisign.data import PoseSample
-from unisign.processing_unisign import DEFAULT_PROMPTS
+from unisign.models.unisign.processing_unisign import DEFAULT_PROMPTS
 
 from .modeling_helpers import TINY_TEXT_CONFIG, tiny_config
 

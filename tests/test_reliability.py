@@ -1,6 +1,6 @@
 """Bad input from a careless user: never a lost file, never a silent wrong result, always one clear line.
 
-Each test covers one class of the reliability probe (issue 14); the commands run in-process (`unisign.cli.main`).
+Each test covers one class of the reliability probe (issue 14); the commands run in-process (`unisign.apps.cli.main`).
 """
 
 import hashlib
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import torch
 
-from unisign import cli
-from unisign.checksums import write_checksums
-from unisign.validation import TOKENIZER_VOCABULARY_FILES
+from unisign.apps import cli
+from unisign.utils.checksums import write_checksums
+from unisign.utils.validation import TOKENIZER_VOCABULARY_FILES
 
 from .conftest import require_deepspeed
 from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
@@ -29,7 +29,7 @@ from .reliability_helpers import assert_one_line_error, command_runner, make_mod
 
 @pytest.fixture
 def unisign(capsys):
-    """`unisign(*argv)` -> `Outcome` of `unisign.cli.main(argv)`."""
+    """`unisign(*argv)` -> `Outcome` of `unisign.apps.cli.main(argv)`."""
     return command_runner(capsys)
 
 
@@ -217,8 +217,8 @@ def test_a_gpu_device_without_a_gpu_is_a_usage_error(unisign, model_dir, pose_fi
 
 
 def test_pixel_coordinates_need_the_frame_size(pose_file):
-    from unisign.data import read_pose_file
-    from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign import read_pose_file
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
 
     sample = read_pose_file(pose_file)
     extractor = UniSignPoseFeatureExtractor()
@@ -268,7 +268,7 @@ def test_genuine_bugs_keep_their_traceback(model_dir, pose_file, monkeypatch):
 def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monkeypatch):
     import huggingface_hub
 
-    from unisign import validation
+    from unisign.utils import validation
 
     started = time.perf_counter()
     monkeypatch.setattr(huggingface_hub.constants, "is_offline_mode", lambda: True)
@@ -340,7 +340,7 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
 
 def test_mediapipe_starts_without_messages_that_look_like_a_crash():
     pytest.importorskip("mediapipe")
-    from unisign.quiet_logs import MEDIAPIPE_NOISE
+    from unisign.utils.quiet_logs import MEDIAPIPE_NOISE
 
     code = (
         "import numpy as np\n"
@@ -357,7 +357,7 @@ def test_mediapipe_starts_without_messages_that_look_like_a_crash():
 
 
 def test_filtered_output_keeps_every_other_line(capfd):
-    from unisign.quiet_logs import native_stderr_filtered
+    from unisign.utils.quiet_logs import native_stderr_filtered
 
     with native_stderr_filtered(("noise",)):
         os.write(2, b"a C++ line\nsome noise\n")
@@ -366,7 +366,7 @@ def test_filtered_output_keeps_every_other_line(capfd):
 
 
 def test_the_shared_tensor_warning_of_each_checkpoint_is_dropped(caplog):
-    from unisign.quiet_logs import filter_library_warnings
+    from unisign.utils.quiet_logs import filter_library_warnings
 
     filter_library_warnings()
     filter_library_warnings()  # idempotent
@@ -398,7 +398,7 @@ def test_deepspeed_says_nothing_on_stdout_when_a_model_is_saved(tmp_path):
 
 
 def test_deepspeed_is_told_the_cpu_only_where_torch_sees_no_accelerator(monkeypatch):
-    from unisign.quiet_logs import name_deepspeed_accelerator
+    from unisign.utils.quiet_logs import name_deepspeed_accelerator
 
     monkeypatch.delitem(sys.modules, "deepspeed", raising=False)  # as before anything imported it
     installed = {"deepspeed": True}

@@ -22,7 +22,7 @@ from transformers import AutoTokenizer, PreTrainedModel, pipeline
 
 import unisign
 from unisign import UniSignForConditionalGeneration, UniSignProcessor
-from unisign.remote_code import MODEL_AUTO_MAP, SHIPPED_MODULES, add_remote_code
+from unisign.models.unisign.remote_code import MODEL_AUTO_MAP, SHIPPED_MODULES, add_remote_code
 
 from .conftest import DATA_DIR, GOLDEN_DIR, require_shared
 from .modeling_helpers import TINY_TEXT_CONFIG, tiny_config
@@ -149,7 +149,7 @@ def fresh_python(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("use_rgb", [False, True], ids=["pose_only", "rgb_pose"])
 def test_remote_code_in_a_fresh_environment_gives_the_same_outputs(tmp_path, fresh_python, use_rgb):
-    from unisign.pose_file import read_pose_file
+    from unisign.models.unisign.pose_file import read_pose_file
 
     pose_file = require_shared(POSE_FILE)
     folder = tmp_path / "model"

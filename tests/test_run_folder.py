@@ -18,9 +18,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from unisign.errors import RunFolderError, UsageError
 from unisign.training import load_config, train
 from unisign.training.arguments import config_to_dict
+from unisign.utils.errors import RunFolderError, UsageError
 
 from .training_helpers import make_language_model, make_pose_dataset, make_tokenizer
 
@@ -121,7 +121,7 @@ def straight(assets, tmp_path_factory):
 
 
 def test_checkpoints_record_their_checksums(straight):
-    from unisign.checksums import verify_checksums
+    from unisign.utils.checksums import verify_checksums
 
     assert checkpoints(straight.output_dir) == ["step-00000002", "step-00000004", "step-00000006"]
     for name in checkpoints(straight.output_dir):

@@ -10,9 +10,10 @@ from huggingface_hub import ModelCard, ModelCardData
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-from unisign import UniSignForConditionalGeneration, UniSignProcessor, cli
-from unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
-from unisign.processing_unisign import UniSignDataCollator
+from unisign import UniSignForConditionalGeneration, UniSignProcessor
+from unisign.apps import cli
+from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+from unisign.models.unisign.processing_unisign import UniSignDataCollator
 from unisign.training.arguments import TrainConfig
 from unisign.training.setup import apply_lora
 

@@ -23,8 +23,8 @@ import huggingface_hub
 import numpy as np
 import pytest
 
-from unisign.hub import main as hub_main
-from unisign.hub import push_to_hub, upload_plan
+from unisign.hub.push import main as hub_main
+from unisign.hub.push import push_to_hub, upload_plan
 
 from .conftest import REPO_ROOT
 from .test_hub import no_network  # noqa: F401  (fixture: `HfApi` replaced by a recorder that sends nothing)
@@ -79,7 +79,7 @@ def demo_model(model_dir) -> str:  # noqa: F811
 @pytest.fixture(scope="module")
 def demo_translator(demo_model, tmp_path_factory):
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
-    from unisign.demo import DemoTranslator
+    from unisign.apps.demo import DemoTranslator
 
     return DemoTranslator(demo_model, device="cpu", workdir=tmp_path_factory.mktemp("demo-outputs"))
 
@@ -87,7 +87,7 @@ def demo_translator(demo_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cli_text(demo_model, signer_video) -> str:
     """What `unisign translate VIDEO --model MODEL` prints with `SETTINGS`."""
-    from unisign import cli
+    from unisign.apps import cli
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -166,7 +166,7 @@ def test_a_space_folder_without_its_app_or_with_a_package_of_its_own_is_refused(
 
 
 def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
-    from unisign import cli
+    from unisign.apps import cli
 
     monkeypatch.delenv("UNISIGN_MODEL", raising=False)
     with pytest.raises(SystemExit):
@@ -178,7 +178,7 @@ def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
 
 
 def test_the_page_starts_with_the_decoding_settings_of_unisign_translate():
-    from unisign import cli, demo
+    from unisign.apps import cli, demo
 
     translate = cli.build_parser().parse_args(["translate", "clip.mp4", "--model", "m"])
     for function in (demo.DemoTranslator.__call__, demo.build_demo):
@@ -211,10 +211,10 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
     from transformers import AutoConfig
 
     from unisign import convert_reference_checkpoint
-    from unisign.demo import DemoInputError, DemoTranslator
-    from unisign.keypoints import PART_COLOURS
-    from unisign.video_io import read_video_frames
-    from unisign.visualization import hand_sampled_frames
+    from unisign.apps.demo import DemoInputError, DemoTranslator
+    from unisign.apps.visualization import hand_sampled_frames
+    from unisign.models.unisign.keypoints import PART_COLOURS
+    from unisign.models.unisign.video_io import read_video_frames
 
     require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
     # the authors' (tiny) RGB-pose checkpoint, converted with its tokenizer as `unisign convert --tokenizer` does
@@ -251,8 +251,8 @@ def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their
 
 
 def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, signer_video, tmp_path):
-    from unisign.demo import MIN_FRAMES, DemoInputError
-    from unisign.video_io import read_video_frames
+    from unisign.apps.demo import MIN_FRAMES, DemoInputError
+    from unisign.models.unisign.video_io import read_video_frames
 
     fake = tmp_path / "notes.mp4"
     fake.write_text("a text file renamed .mp4\n")
@@ -369,7 +369,7 @@ def test_the_page_translates_the_signer_video_as_unisign_translate_does(
     """The server starts while `unisign translate` runs (fixtures in this order), then the browser opens the page."""
     from playwright.sync_api import expect
 
-    from unisign.extraction import probe_video
+    from unisign.models.unisign.video_io import probe_video
 
     _upload_video(page, signer_video)
     expect(page.get_by_text("Extracting poses").first).to_be_visible(timeout=20_000)  # the progress indicator

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from unisign.data import sample_from_row
-from unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+from unisign.models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 from unisign.synthetic import (
     MINIMAL_PAIRS,
     TEMPLATES,

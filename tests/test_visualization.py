@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unisign.data import PoseSample
-from unisign.extraction import extract_poses, save_poses
-from unisign.keypoints import PART_COLOURS
-from unisign.video_io import read_video_frames
-from unisign.visualization import (
+from unisign import PoseSample
+from unisign.apps.visualization import (
     CANVAS_COLOUR,
     draw_pose,
     hand_sampled_frames,
@@ -17,6 +14,9 @@ from unisign.visualization import (
     render_pose_frames,
     write_pose_video,
 )
+from unisign.extraction import extract_poses, save_poses
+from unisign.models.unisign.keypoints import PART_COLOURS
+from unisign.models.unisign.video_io import read_video_frames
 
 
 BODY_COLOUR = np.array(PART_COLOURS["body"])
@@ -109,7 +109,7 @@ def test_video_over_the_signer_has_every_frame(signer, video_path, tmp_path):
 
 
 def test_cli_visualize(signer, video_path, tmp_path, capsys):
-    from unisign.cli import main
+    from unisign.apps.cli import main
 
     poses = tmp_path / "signer.pkl"
     save_poses(signer, poses)

@@ -10,7 +10,8 @@ import numpy as np
 import yaml
 from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration, T5Tokenizer
 
-from unisign.data import PoseSample, samples_to_dataset_dict, save_pose_dataset
+from unisign import PoseSample
+from unisign.data import samples_to_dataset_dict, save_pose_dataset
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,7 @@
 """Uni-Sign on a Hugging Face Space: sign language video -> the keypoints the model reads -> text.
 
-The page is `unisign.demo.build_demo`; the model is `--model`, else the Space variable `UNISIGN_MODEL`, else the first
+The page is `unisign.apps.demo.build_demo`; the model is `--model`, else the Space variable `UNISIGN_MODEL`, else the
+first
 of `models:` in this folder's README. Other options of `unisign demo` (`--num-beams 1`, `--dtype bfloat16`, ...) can
 be given in the Space variable `UNISIGN_DEMO_ARGS`. Locally: `python app.py --model FOLDER_OR_HUB_ID [--port N]`.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from huggingface_hub import SpaceCard
 
-from unisign.demo import main
+from unisign.apps.demo import main
 
 
 HERE = Path(__file__).resolve().parent

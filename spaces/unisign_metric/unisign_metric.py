@@ -1,7 +1,9 @@
 """Uni-Sign scores as a Hugging Face `evaluate` metric module.
 
-The module holds no scoring logic of its own: it imports `unisign.metrics.compute_metrics`, so `evaluate.load` of this
-folder and a direct call to `unisign.metrics` give the same numbers. The `unisign` package (with its `eval` extra,
+The module holds no scoring logic of its own: it imports `unisign.evaluation.metrics.compute_metrics`, so
+`evaluate.load` of this
+folder and a direct call to `unisign.evaluation.metrics` give the same numbers. The `unisign` package (with its `eval`
+extra,
 which brings sacrebleu and rouge) must therefore be installed wherever the module is loaded; `evaluate` checks the
 imports below and names any missing package.
 
@@ -12,7 +14,7 @@ Keep one `import` statement per line: evaluate's dependency scanner reads them l
 import datasets
 import evaluate
 
-from unisign.metrics import compute_metrics
+from unisign.evaluation.metrics import compute_metrics
 
 
 _CITATION = """\

@@ -2,8 +2,9 @@
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
-(`unisign.evaluation`), `unisign push ARGS` is `python -m unisign.hub ARGS` and `unisign demo ARGS` runs the Gradio
-demo (`unisign.demo`).
+(`unisign.evaluation.cli`), `unisign push ARGS` is `python -m unisign.hub.push ARGS` and `unisign demo ARGS` runs the
+Gradio
+demo (`unisign.apps.demo`).
 """
 
 import argparse
@@ -12,8 +13,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InvalidInputError, one_line, one_line_errors, pop_debug_flag
-from .validation import (
+from ..utils.errors import InvalidInputError, one_line, one_line_errors, pop_debug_flag
+from ..utils.precision import DTYPES
+from ..utils.validation import (
     check_device,
     check_input_file,
     check_output_file,
@@ -26,15 +28,14 @@ from .validation import (
 )
 
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-BACKENDS = ("auto", "torch", "onnx")  # = unisign.inference.BACKENDS (not imported: it would load transformers)
+BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
 
 
 def convert(args: argparse.Namespace) -> None:
     """Convert a reference checkpoint into a folder that loads with one `from_pretrained`, with its card."""
-    from . import convert_reference_checkpoint
-    from .convert_unisign_original_checkpoint import checkpoint_language
-    from .model_card import make_shareable, write_card_source
+    from .. import convert_reference_checkpoint
+    from ..hub.model_card import make_shareable, write_card_source
+    from ..models.unisign.convert_unisign_original_checkpoint import checkpoint_language
 
     check_input_file(args.checkpoint, "checkpoint")
     out = check_output_folder(args.out, (args.checkpoint, args.text_config, args.tokenizer))
@@ -62,7 +63,7 @@ def convert(args: argparse.Namespace) -> None:
 
 def card(args: argparse.Namespace) -> None:
     """Write a model folder's card and remote-code files, ready for `unisign push`."""
-    from .model_card import make_shareable
+    from ..hub.model_card import make_shareable
 
     written = make_shareable(args.folder, args.repo)
     print(f"Wrote {', '.join(written)} in {args.folder}.")
@@ -82,8 +83,8 @@ def _backend_options(args: argparse.Namespace) -> dict:
 
 def extract(args: argparse.Namespace) -> None:
     """Extract COCO-WholeBody-133 poses from a video and save them as `.pose` or reference `.pkl`."""
-    from .extraction import extract_poses, save_poses
-    from .keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+    from ..extraction import extract_poses, save_poses
+    from ..models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
 
     check_input_file(args.video, "video")
     check_output_file(args.out, (args.video,), suffixes=(".pose", ".pkl"))
@@ -100,7 +101,7 @@ def extract(args: argparse.Namespace) -> None:
 
 def visualize(args: argparse.Namespace) -> None:
     """Draw poses (from a video, a `.pose` file or a reference pickle) to an MP4 or a PNG contact sheet."""
-    from .extraction import POSE_FILE_SUFFIXES, load_poses
+    from ..extraction import POSE_FILE_SUFFIXES, load_poses
     from .visualization import pose_contact_sheet, write_pose_video
 
     out = check_output_file(args.out, (args.input, args.video), suffixes=(".mp4", ".png"))
@@ -183,7 +184,7 @@ def translate(args: argparse.Namespace) -> None:
 
 def export_onnx(args: argparse.Namespace) -> None:
     """Export a pose-only model folder to ONNX (encoder graph + decoder step), optionally int8-quantised."""
-    from .onnx import export_onnx as export
+    from ..onnx import export_onnx as export
 
     out = export(args.folder, args.out, quantize=args.quantize)
     size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
@@ -192,34 +193,34 @@ def export_onnx(args: argparse.Namespace) -> None:
 
 def train(argv: list[str]) -> None:
     """`unisign train ARGS`: `python train.py ARGS` (`unisign.training.cli.main`)."""
-    from .training.cli import openmp_environment
+    from ..training.cli import openmp_environment
 
     openmp = openmp_environment(dict(os.environ))
     if openmp:
         # OpenMP reads them when torch loads, which `import unisign` has done: train in a fresh process with them set
         environment = {**os.environ, **openmp}
         os.execve(sys.executable, [sys.executable, "-m", "unisign.training.cli", *argv], environment)
-    from .training.cli import main as train_main
+    from ..training.cli import main as train_main
 
     train_main(argv)
 
 
 def evaluate(argv: list[str]) -> int:
-    """`unisign evaluate ARGS`: `python evaluate.py ARGS` (`unisign.evaluation.main`)."""
-    from .evaluation import main as evaluate_main
+    """`unisign evaluate ARGS`: `python evaluate.py ARGS` (`unisign.evaluation.cli.main`)."""
+    from ..evaluation.cli import main as evaluate_main
 
     return evaluate_main(argv)
 
 
 def push(argv: list[str]) -> None:
-    """`unisign push FOLDER REPO_ID [--dry-run] ...`: `python -m unisign.hub ...`."""
-    from .hub import main as hub_main
+    """`unisign push FOLDER REPO_ID [--dry-run] ...`: `python -m unisign.hub.push ...`."""
+    from ..hub.push import main as hub_main
 
     hub_main(argv, prog="unisign push")
 
 
 def demo(argv: list[str]) -> None:
-    """`unisign demo --model FOLDER_OR_HUB_ID [--port N]`: the Gradio demo (`unisign.demo.main`)."""
+    """`unisign demo --model FOLDER_OR_HUB_ID [--port N]`: the Gradio demo (`unisign.apps.demo.main`)."""
     from .demo import main as demo_main
 
     demo_main(argv, prog="unisign demo")
@@ -359,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run a `unisign` command (expected errors are one line: see `unisign.errors`)."""
+    """Run a `unisign` command (expected errors are one line: see `unisign.utils.errors`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED_COMMANDS:
         with one_line_errors(f"unisign {argv[0]}", pop_debug_flag(argv)[1]):  # `--debug` stays: theirs to read

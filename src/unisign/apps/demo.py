@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import DTYPES
-from .data.sample import PoseSample
-from .extraction import extract_poses, load_poses
+from ..data.sample import PoseSample
+from ..extraction import extract_poses, load_poses
+from ..hub.push import SPACE_FOLDER
+from ..utils.precision import DTYPES
 from .visualization import pose_contact_sheet, write_pose_video
 
 
@@ -29,7 +30,6 @@ POSE_SUFFIX = ".pose"
 # convolutions would read mostly padding.
 MIN_FRAMES = 8
 # The Space folder of a source checkout (src/unisign/demo.py -> repository root); absent in an installed wheel.
-SPACE_FOLDER = Path(__file__).resolve().parents[2] / "spaces" / "unisign-demo"
 # Request folders older than this are removed (Gradio has copied their files into its own cache long before).
 KEEP_OUTPUTS_S = 3600
 
@@ -85,7 +85,7 @@ class DemoTranslator:
         import torch
         from transformers import pipeline
 
-        from .pipeline import TASK
+        from ..models.unisign.pipeline_unisign import TASK
 
         torch_dtype = getattr(torch, dtype) if dtype else "auto"
         try:

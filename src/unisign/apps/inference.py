@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transformers import pipeline
 
-from .pipeline import TASK, SignLanguageTranslationPipeline
+from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -16,7 +16,7 @@ BACKENDS = ("auto", "torch", "onnx")
 
 def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
     """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on."""
-    from .onnx import UniSignOnnxModel
+    from ..onnx import UniSignOnnxModel
 
     if device is not None and str(device) != "cpu":
         raise ValueError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
@@ -38,19 +38,19 @@ def load_translation_pipeline(
             ONNX export, PyTorch otherwise.
         device (`str` or `int`, *optional*): Torch device (PyTorch only; ONNX Runtime runs on the CPU).
         dtype (`str`, *optional*, defaults to `"auto"`): PyTorch precision: `"auto"` is bfloat16 only where it is
-            native (never emulated bf16, see `unisign.precision`), `None` keeps the saved dtype.
+            native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype.
         num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
 
     Returns:
         `SignLanguageTranslationPipeline`.
     """
-    from .onnx import is_onnx_folder
-    from .precision import resolve_inference_dtype
+    from ..onnx import is_onnx_folder
+    from ..utils.precision import resolve_inference_dtype
 
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}. Available backends: {list(BACKENDS)}.")
     if backend == "onnx" or (backend == "auto" and is_onnx_folder(model)):
-        from .processing_unisign import UniSignProcessor
+        from ..models.unisign.processing_unisign import UniSignProcessor
 
         if dtype not in (None, "auto", "float32"):
             raise ValueError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from .extraction import PoseEstimator, create_estimator
+from ..extraction import PoseEstimator, create_estimator
+from ..models.unisign.pipeline_unisign import SignLanguageTranslationPipeline
+from ..models.unisign.video_io import iter_camera_frames, iter_video_frames, probe_video
 from .inference import load_translation_pipeline
-from .pipeline import SignLanguageTranslationPipeline
-from .video_io import iter_camera_frames, iter_video_frames, probe_video
 
 
 # Nice value added to a streaming translator's background thread (Linux), so that pose estimation, which must keep up

@@ -1,7 +1,8 @@
 """Pictures of what the model sees: the 69 Uni-Sign keypoints drawn over the video or on a blank canvas.
 
 Each frame shows the four parts the processor feeds the model (body 9, hands 21 each, face 18 nodes, with the graph
-edges of `unisign.keypoints`; the face's nose-tip star is left out for legibility), only the points whose score is
+edges of `unisign.models.unisign.keypoints`; the face's nose-tip star is left out for legibility), only the points
+whose score is
 above the processor's threshold (0.3), in the colours of `keypoints.PART_COLOURS`. Frames that the RGB hand
 sampler (`video_processing_unisign.sample_hand_frames`, deterministic "top" mode, the processor's default) picks for a
 hand crop get a border in that hand's colour and a label. Outputs: an MP4 of every frame (`write_pose_video`,
@@ -16,10 +17,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
-from .data.sample import PoseSample
-from .keypoints import FACE_CENTER_NODE, HAND_PARTS, PART_COLOURS, PART_EDGES, PART_INDICES
-from .video_io import iter_video_frames, probe_video, read_video_frames
-from .video_processing_unisign import sample_hand_frames
+from ..data.sample import PoseSample
+from ..models.unisign.keypoints import FACE_CENTER_NODE, HAND_PARTS, PART_COLOURS, PART_EDGES, PART_INDICES
+from ..models.unisign.video_io import iter_video_frames, probe_video, read_video_frames
+from ..models.unisign.video_processing_unisign import sample_hand_frames
 
 
 CANVAS_COLOUR = (24, 24, 24)

@@ -1,6 +1,9 @@
-"""Readers that turn the datasets of the field into `PoseSample`s, and `datasets` conversion."""
+"""Readers that turn the datasets of the field into `PoseSample`s, and `datasets` conversion.
 
-from ..pose_file import POSE_FILE_LAYOUTS, pose_to_sample, read_pose_file, sample_to_pose, write_pose_file
+`PoseSample` and the `.pose` file reader and writer travel with the model (`unisign.models.unisign`); they are
+imported from `unisign` itself.
+"""
+
 from .pose_dataset import load_pose_dataset, samples_to_dataset_dict, save_pose_dataset
 from .reference import (
     REFERENCE_LAYOUTS,
@@ -14,4 +17,4 @@ from .reference import (
     task_target,
 )
 from .safe_pickle import UnsafePickleError, load_restricted_pickle
-from .sample import PoseSample, dataset_features, sample_from_row, samples_to_dataset
+from .sample import dataset_features, sample_from_row, samples_to_dataset

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
-from ..pose_sample import PoseSample
-from ..validation import check_range
+from ..models.unisign.keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
+from ..models.unisign.pose_sample import PoseSample
+from ..utils.validation import check_range
 
 
 def _wholebody_mirror_permutation() -> np.ndarray:

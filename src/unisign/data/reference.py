@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..models.unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
 from .safe_pickle import load_restricted_pickle
 from .sample import PoseSample
 

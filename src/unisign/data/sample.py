@@ -1,10 +1,10 @@
-"""The Hugging Face `datasets` schema of `PoseSample` (defined in `unisign.pose_sample`), both ways."""
+"""The Hugging Face `datasets` schema of `PoseSample` (defined in `unisign.models.unisign.pose_sample`), both ways."""
 
 import math
 
 import numpy as np
 
-from ..pose_sample import PoseSample
+from ..models.unisign.pose_sample import PoseSample
 
 
 def dataset_features():

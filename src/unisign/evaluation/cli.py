@@ -5,7 +5,8 @@
 
 `python evaluate.py ...` (the root script) runs the same `main`. Prediction and reference files are plain (one
 sentence a line) or in the reference's `sample: <name>, prediction: <text>` / `sample: <name>, ground-truth: <text>`
-format. Model runs generate in batches, then compute the task's scores (`unisign.metrics`). Frame sampling is
+format. Model runs generate in batches, then compute the task's scores (`unisign.evaluation.metrics`). Frame sampling
+is
 deterministic (evenly spaced frames, most reliable hand frames) unless asked otherwise, so two runs give the same
 numbers.
 """
@@ -22,15 +23,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers.utils import logging
 
-from .errors import one_line_errors, pop_debug_flag
+from ..models.unisign.processing_unisign import UniSignDataCollator
+from ..utils.errors import one_line_errors, pop_debug_flag
+from ..utils.validation import check_device, check_output_folder, checked_model, positive_int
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
-from .processing_unisign import UniSignDataCollator
-from .validation import check_device, check_output_folder, checked_model, positive_int
 
 
 logger = logging.get_logger(__name__)
 
-# how `unisign.metrics.score_translation` tokenises each language's text for BLEU (and ROUGE-L)
+# how `unisign.evaluation.metrics.score_translation` tokenises each language's text for BLEU (and ROUGE-L)
 BLEU_TOKENIZERS = {"zh": "characters (whitespace removed, one token per character, then sacrebleu 13a)", "en": "13a"}
 _SAMPLE_LINE = re.compile(r"^sample: (?P<name>.+?), (?P<field>prediction|ground-truth):(?: (?P<text>.*))?$")
 
@@ -223,7 +224,7 @@ def evaluate_split(
         generate_kwargs: Generation settings overriding the model's (`num_beams`, `max_new_tokens`, ...).
 
     Returns:
-        `dict`: the task's scores (see `unisign.metrics.compute_metrics`); translation scores also name the
+        `dict`: the task's scores (see `unisign.evaluation.metrics.compute_metrics`); translation scores also name the
         references' language (`lang`) and BLEU's tokenisation (`bleu_tokenizer`).
     """
     predictions = generate_texts(model, processor, dataset, batch_size, **generate_kwargs)
@@ -296,7 +297,7 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     score_parser.add_argument(
         "--metric-module",
         help="compute through this `evaluate` metric module (a folder or Hub id, e.g. "
-        "src/unisign/hub_metric/unisign_metric) instead of calling unisign.metrics directly",
+        "spaces/unisign_metric) instead of calling unisign.evaluation.metrics directly",
     )
     return parser
 
@@ -334,9 +335,9 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     """
     from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
-    from .data.dataset import SignDataset, load_split
-    from .inference import load_onnx_model
-    from .onnx import is_onnx_folder
+    from ..apps.inference import load_onnx_model
+    from ..data.dataset import SignDataset, load_split
+    from ..onnx import is_onnx_folder
 
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
@@ -391,7 +392,7 @@ def dataset_language(data, samples) -> str | None:
     Returns:
         `str` or `None` when the split does not say (or its clips disagree).
     """
-    from .data.reference import REFERENCE_LAYOUTS
+    from ..data.reference import REFERENCE_LAYOUTS
 
     if data.format == "reference" and data.dataset in REFERENCE_LAYOUTS:
         return REFERENCE_LAYOUTS[data.dataset].language

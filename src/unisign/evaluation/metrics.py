@@ -29,16 +29,15 @@ Edge cases, for every task:
   which is what the reference would report if it did not crash. The same holds for a reference made only of full
   stops.
 
-Prediction and reference files are read by `unisign.evaluation` (`read_prediction_and_reference_files`).
+Prediction and reference files are read by `unisign.evaluation.cli` (`read_prediction_and_reference_files`).
 
-The same functions are wrapped as an `evaluate` metric module in `EVALUATE_MODULE_DIR`, loadable offline with
-`evaluate.load(str(EVALUATE_MODULE_DIR))`.
+The same functions are wrapped as an `evaluate` metric module, the Space in `spaces/unisign_metric` of this
+repository: `evaluate.load("spaces/unisign_metric")`.
 """
 
 import importlib
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from types import ModuleType
 
 
@@ -51,9 +50,6 @@ ISLR_NORMALIZATIONS = ("none", "lower")
 WER_DELETION_COST = 3
 WER_INSERTION_COST = 3
 WER_SUBSTITUTION_COST = 4
-
-# The `evaluate` metric module wrapping these functions (see its README.md).
-EVALUATE_MODULE_DIR = Path(__file__).resolve().parent / "hub_metric" / "unisign_metric"
 
 _MAX_NAMES_IN_ERRORS = 5
 _FULL_WIDTH_TO_ASCII = str.maketrans({"，": ",", "？": "?"})
@@ -219,7 +215,7 @@ def score_translation(
         ImportError: if sacrebleu or rouge is missing, or `bleurt_checkpoint` is given without the `bleurt` package.
 
     Example:
-        >>> from unisign.metrics import score_translation
+        >>> from unisign.evaluation.metrics import score_translation
         >>> scores = score_translation(["the cat sat on the mat"], ["the cat sat on the mat"])
         >>> round(scores["bleu4"], 2), round(scores["rouge_l"], 2)
         (100.0, 100.0)
@@ -432,7 +428,6 @@ def compute_metrics(
 
 
 __all__ = [
-    "EVALUATE_MODULE_DIR",
     "ISLR_NORMALIZATIONS",
     "LANGUAGES",
     "TASKS",

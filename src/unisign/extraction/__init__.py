@@ -3,7 +3,6 @@
 The back-ends are imported only when used (`create_estimator`), so this package imports without mediapipe or rtmlib.
 """
 
-from ..video_io import VideoInfo, iter_video_frames, probe_video
 from .extractor import (
     BACKENDS,
     POSE_FILE_SUFFIXES,

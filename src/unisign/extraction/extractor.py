@@ -15,8 +15,8 @@ from transformers.utils import logging
 
 from ..data.reference import read_pose_pickle
 from ..data.sample import PoseSample
-from ..pose_file import POSE_FILE_SUFFIXES, read_pose_file
-from ..video_io import iter_video_frames, probe_video
+from ..models.unisign.pose_file import POSE_FILE_SUFFIXES, read_pose_file
+from ..models.unisign.video_io import iter_video_frames, probe_video
 
 
 logger = logging.get_logger(__name__)

@@ -1,6 +1,7 @@
 """MediaPipe Holistic (mediapipe 0.10.14, offline) as a COCO-WholeBody-133 pose estimator.
 
-Mapping (KEYPOINTS.md, the same tables `unisign.pose_file` reads `.pose` files with): body and feet from the 33
+Mapping (KEYPOINTS.md, the same tables `unisign.models.unisign.pose_file` reads `.pose` files with): body and feet
+from the 33
 pose landmarks, the 68 iBUG face points from the 468 FaceMesh landmarks, hands 1:1 (MediaPipe's "left" is the
 signer's left, as in COCO-WholeBody); the small toes (18, 21) have no counterpart.
 
@@ -26,9 +27,9 @@ mediapipe 0.10.14 was written for protobuf 4; with protobuf >= 5 its `packet_get
 
 import numpy as np
 
-from ..keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
-from ..pose_file import HOLISTIC_BODY, HOLISTIC_FACE
-from ..quiet_logs import native_stderr_filtered
+from ..models.unisign.keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
+from ..models.unisign.pose_file import HOLISTIC_BODY, HOLISTIC_FACE
+from ..utils.quiet_logs import native_stderr_filtered
 
 
 _INSTALL_HINT = (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..models.unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
 
 
 # rtmlib's `Wholebody.MODE` input sizes (width, height) of the detector and of RTMW

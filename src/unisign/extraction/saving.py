@@ -4,7 +4,7 @@ import pickle
 from pathlib import Path
 
 from ..data.sample import PoseSample
-from ..pose_file import write_pose_file
+from ..models.unisign.pose_file import write_pose_file
 
 
 def write_pose_pickle(sample: PoseSample, path: str | Path) -> None:

@@ -9,7 +9,7 @@ Cards name the model by its Hub id, never by a local path; without one, a placeh
 the card asks to replace. `write_card(folder, repo)` (`unisign card FOLDER --repo user/name`) writes the card of any
 model folder: a `unisign convert` folder, a `train.py` export, a `Seq2SeqTrainer` folder or a PEFT adapter.
 
-    from unisign.model_card import write_reference_cards
+    from unisign.hub.model_card import write_reference_cards
     write_reference_cards("model_cards")   # (re)write the cards of the eight released checkpoints
 """
 
@@ -212,7 +212,7 @@ def task_eval_results(
 
     Args:
         task: `ISLR`, `CSLR` or `SLT`.
-        scores: Scores as `unisign.metrics.compute_metrics` returns them (percentages).
+        scores: Scores as `unisign.evaluation.metrics.compute_metrics` returns them (percentages).
         dataset_type: Short dataset id, e.g. `csl-daily`.
         dataset_name: Dataset name shown on the Hub.
         split: The split the scores are on.
@@ -512,7 +512,7 @@ def write_reference_cards(folder: str | Path) -> list[Path]:
 
 # -- any model folder ---------------------------------------------------------------------------------------------
 
-# a score key of `unisign.metrics` -> the task it belongs to, to tell the task of a folder's recorded scores
+# a score key of `unisign.evaluation.metrics` -> the task it belongs to, to tell the task of a folder's recorded scores
 METRIC_TASKS = {metric.key: task for task, metrics in TASK_METRICS.items() for metric in metrics}
 UNRECORDED_LICENCE = (
     "Not recorded in the folder. A Uni-Sign model is under the licence of what it was trained from and on: the "
@@ -657,8 +657,8 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
     Returns:
         `list[str]`: The files written, `README.md` first.
     """
-    from .remote_code import add_remote_code
-    from .validation import check_model_folder
+    from ..models.unisign.remote_code import add_remote_code
+    from ..utils.validation import check_model_folder
 
     if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
         raise ValueError(f"The Hub id must look like `user/name`, got {repo!r}.")

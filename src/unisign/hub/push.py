@@ -9,9 +9,9 @@ missing). A dataset folder (from
 `unisign.synthetic.generate_dataset` or `unisign.data.save_pose_dataset`) must hold its card and its Parquet files.
 `upload_plan` checks that and lists the files; `push_to_hub` uploads exactly those.
 
-    python -m unisign.hub outputs/default_synthetic/best user/uni-sign-synthetic --dry-run
-    python -m unisign.hub outputs/synthetic-data user/unisign-synthetic-sign-language --repo-type dataset
-    python -m unisign.hub --space user/unisign-demo --dry-run   # the demo Space, with a copy of this package
+    python -m unisign.hub.push outputs/default_synthetic/best user/uni-sign-synthetic --dry-run
+    python -m unisign.hub.push outputs/synthetic-data user/unisign-synthetic-sign-language --repo-type dataset
+    python -m unisign.hub.push --space user/unisign-demo --dry-run   # the demo Space, with a copy of this package
 
 A Space folder (`spaces/unisign-demo`) must hold its card (`README.md` with the Space front matter), `app.py` and
 `requirements.txt`; its upload also carries this package's source as `unisign/`, so that `app.py` imports it on a
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from transformers.utils import logging
 
-from .errors import InvalidInputError, one_line_errors, pop_debug_flag
-from .validation import check_model_folder
+from ..utils.errors import InvalidInputError, one_line_errors, pop_debug_flag
+from ..utils.validation import check_model_folder
 
 
 logger = logging.get_logger(__name__)
@@ -59,6 +59,8 @@ DATASET_FILE_KINDS = {"dataset card": ("README.md",), "data": ("data/*.parquet",
 SPACE_FILE_KINDS = {"space card": ("README.md",), "app": ("app.py",), "requirements": ("requirements.txt",)}
 # where a Space upload puts the copy of this package (next to app.py, so that `import unisign` finds it)
 SPACE_PACKAGE_DIR = "unisign"
+# the demo Space in a checkout of this repository (`unisign push --space`, the demo's example clips)
+SPACE_FOLDER = Path(__file__).resolve().parents[3] / "spaces" / "unisign-demo"
 # never uploaded: temporary folders of an interrupted export, caches, hidden files, training checkpoints
 EXCLUDED = ("*.tmp/*", "*.old/*", "*/__pycache__/*", "__pycache__/*", ".*", "*/.*", "checkpoints/*", "*.lock")
 
@@ -221,8 +223,8 @@ def push_to_hub(
 
     Args:
         folder: The folder to share (see `upload_plan`). A model folder without a card, or whose card is still a
-            placeholder (`unisign.model_card.needs_card`), first gets its card and remote-code files
-            (`unisign.model_card.make_shareable`).
+            placeholder (`unisign.hub.model_card.needs_card`), first gets its card and remote-code files
+            (`unisign.hub.model_card.make_shareable`).
         repo_id: The Hub repository, `user/name`.
         repo_type: `model`, `dataset` or `space`; detected from the folder when `None`.
         dry_run: List the files (`UploadPlan.summary()`) and upload nothing: no network access at all.
@@ -276,8 +278,8 @@ def push_to_hub(
     return plan
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> None:
-    """Command line: `python -m unisign.hub FOLDER REPO_ID [--repo-type dataset] [--dry-run] [--private]`.
+def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub.push") -> None:
+    """Command line: `python -m unisign.hub.push FOLDER REPO_ID [--repo-type dataset] [--dry-run] [--private]`.
 
     `--space USER/NAME [FOLDER]` uploads the demo Space instead (FOLDER: the checkout's `spaces/unisign-demo`).
 
@@ -306,8 +308,6 @@ def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub") -> 
     if args.space:
         if repo_id is not None or repo_type not in (None, "space"):
             parser.error("with --space USER/NAME, give at most the Space folder (no REPO_ID, no other --repo-type).")
-        from .demo import SPACE_FOLDER
-
         folder, repo_id, repo_type = folder or SPACE_FOLDER, args.space, "space"
     elif folder is None or repo_id is None:
         parser.error("give FOLDER and REPO_ID (or --space USER/NAME).")

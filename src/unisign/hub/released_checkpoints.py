@@ -2,7 +2,7 @@
 
 The released file names (`<name>.pth`) say which checkpoint a file is, and so its language and clip length:
 `unisign convert` uses `released_checkpoint` to set the processor's default prompt language (and the ISLR
-checkpoints' 64 frames) when they are not given. `unisign.model_card.reference_card` writes their cards.
+checkpoints' 64 frames) when they are not given. `unisign.hub.model_card.reference_card` writes their cards.
 """
 
 from dataclasses import dataclass

@@ -31,28 +31,11 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.utils import logging
 
-from ..modeling_unisign import UniSignForConditionalGeneration, UniSignGraphConv, UniSignSTGCNBlock
+from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration, UniSignGraphConv, UniSignSTGCNBlock
+from .constants import DECODER_FILE, ENCODER_FILE, FOLDER_FILES, FORMAT_NAME, ONNX_CONFIG_FILE, OPSET, QUANTIZATIONS
 
 
 logger = logging.get_logger(__name__)
-
-ENCODER_FILE = "encoder_model.onnx"
-DECODER_FILE = "decoder_model.onnx"
-ONNX_CONFIG_FILE = "onnx_config.json"
-FORMAT_NAME = "unisign-onnx"
-OPSET = 17
-# what a model folder holds besides its weights and code: copied next to the graphs
-FOLDER_FILES = (
-    "config.json",
-    "generation_config.json",
-    "processor_config.json",
-    "preprocessor_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "spiece.model",
-    "README.md",
-)
 
 
 def encoder_inputs(embedded, attention_mask: torch.Tensor, pose_attention_mask: torch.Tensor):
@@ -267,7 +250,7 @@ def export_onnx(
         NotImplementedError: for RGB-pose models (their EfficientNet branch and hand-crop gathering are not exported).
         ValueError: for a bad `out` or `quantize`.
     """
-    from .quantization import QUANTIZATIONS, quantize_folder
+    from .quantization import quantize_folder
     from .runtime import require_onnxruntime
 
     require_onnxruntime()

@@ -11,10 +11,7 @@ import json
 import logging
 from pathlib import Path
 
-from .export import ONNX_CONFIG_FILE
-
-
-QUANTIZATIONS = ("int8",)
+from .constants import ONNX_CONFIG_FILE, QUANTIZATIONS
 
 
 class _WithoutPreProcessingAdvice(logging.Filter):
@@ -67,4 +64,4 @@ def quantize_folder(folder: str | Path, method: str = "int8") -> None:
     config_path.write_text(json.dumps(onnx_config, indent=2) + "\n")
 
 
-__all__ = ["QUANTIZATIONS", "quantize_folder"]
+__all__ = ["quantize_folder"]

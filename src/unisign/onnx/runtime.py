@@ -20,8 +20,8 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
 from transformers.utils import logging
 
-from ..configuration_unisign import UniSignConfig
-from .export import FORMAT_NAME, ONNX_CONFIG_FILE
+from ..models.unisign.configuration_unisign import UniSignConfig
+from .constants import FORMAT_NAME, ONNX_CONFIG_FILE
 
 
 logger = logging.get_logger(__name__)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.augmentation import WHOLEBODY_MIRROR
-from ..keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
+from ..models.unisign.keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
 from .phonology import BODY_LOCATIONS, HEAD_LOCATIONS, PALM_CONTACT, hand_points
 from .signer import Signer
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.sample import PoseSample
-from ..keypoints import LEFT_HAND_INDICES, PART_COLOURS, RIGHT_HAND_INDICES
+from ..models.unisign.keypoints import LEFT_HAND_INDICES, PART_COLOURS, RIGHT_HAND_INDICES
 from .signer import Signer
 
 
@@ -242,7 +242,7 @@ def _overlay_dots(image, keypoints: np.ndarray, scores: np.ndarray, threshold: f
     """Mark the detected points (confidence above `threshold`) on a frame, one colour per part."""
     from PIL import ImageDraw
 
-    from ..keypoints import PART_INDICES
+    from ..models.unisign.keypoints import PART_INDICES
 
     draw = ImageDraw.Draw(image)
     width, height = image.size

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from ..data.augmentation import PoseAugmentation
-from ..errors import UsageError
+from ..utils.errors import UsageError
 from .setting_checks import check_section
 
 
@@ -105,7 +105,7 @@ class DataArguments:
     eval_split: str | None = field(default="dev", metadata={"help": "Split scored during training (model selection)."})
     test_split: str | None = field(
         default=None,
-        metadata={"help": "Split scored once after training, on the best export, with `unisign.evaluation`."},
+        metadata={"help": "Split scored once after training, on the best export, with `unisign.evaluation.cli`."},
     )
     extra_test_splits: list[str] = field(
         default_factory=list,

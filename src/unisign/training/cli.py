@@ -74,7 +74,7 @@ def report_test_results(output_dir: Path, split: str, extra_splits: list[str], p
 
 def share(export: Path, config, args: argparse.Namespace) -> None:
     """Upload the export to the Hub, or list what would be uploaded; its card is first rewritten to show the Hub id."""
-    from ..hub import push_to_hub
+    from ..hub.push import push_to_hub
     from .arguments import config_to_dict
     from .export import write_model_card
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
     """
     from accelerate import PartialState
 
-    from ..errors import one_line_errors, pop_debug_flag
+    from ..utils.errors import one_line_errors, pop_debug_flag
     from . import load_config, train
     from .curves import plot_learning_curves
 
@@ -125,5 +125,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign train", description
         share(export, config, args)
 
 
-if __name__ == "__main__":  # how `unisign train` runs, in a fresh process with the OpenMP settings (see unisign.cli)
+if (
+    __name__ == "__main__"
+):  # how `unisign train` runs, in a fresh process with the OpenMP settings (see unisign.apps.cli)
     main()

@@ -10,8 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ..checksums import write_checksums
-from ..model_card import export_card, is_hub_id, portable_run_settings, write_card_source
+from ..hub.model_card import export_card, is_hub_id, portable_run_settings, write_card_source
+from ..utils.checksums import write_checksums
 
 
 def replace_folder(tmp: Path, final: Path) -> None:
@@ -35,7 +35,8 @@ def count_saved_parameters(folder: Path) -> int | None:
 
 
 def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> None:
-    """Write `folder/README.md`, the export's model card (`unisign.model_card.export_card`), and `card_source.json`.
+    """Write `folder/README.md`, the export's model card (`unisign.hub.model_card.export_card`), and
+    `card_source.json`.
 
     The scores come from the folder's `eval_results.json` (evaluation split) and `test_results.json` (test split,
     per task) when they exist. `card_source.json` keeps the run's settings (local paths reduced to their names) and

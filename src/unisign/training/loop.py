@@ -25,10 +25,10 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from ..data.dataset import SignDataset, load_split
-from ..metrics import compute_metrics
-from ..precision import cpu_has_bf16_instructions
-from ..processing_unisign import UniSignDataCollator
-from ..quiet_logs import filter_library_warnings
+from ..evaluation.metrics import compute_metrics
+from ..models.unisign.processing_unisign import UniSignDataCollator
+from ..utils.precision import cpu_has_bf16_instructions
+from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
@@ -229,7 +229,7 @@ def train(
 ) -> Path:
     """Run training as `config` says; returns the folder of the best export.
 
-    With `data.test_split`, the best export is then scored on that split, task by task, with `unisign.evaluation`
+    With `data.test_split`, the best export is then scored on that split, task by task, with `unisign.evaluation.cli`
     (see `evaluate_export_on_test_split`): predictions, references and scores go to `<output_dir>/test/<task>/` and
     the scores into the export's model card.
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from ..checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
-from ..errors import RunFolderError, UsageError
+from ..utils.checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
+from ..utils.errors import RunFolderError, UsageError
 from .arguments import TrainConfig, config_to_dict
 
 

@@ -4,14 +4,14 @@ Each `*Arguments` dataclass calls `check_section` from its `__post_init__`, so a
 Python code is checked the same way; the error names the setting, the value and what is allowed.
 """
 
-from ..validation import check_field_types, check_range, check_ranges
+from ..utils.validation import check_field_types, check_range, check_ranges
 
 
 AT_LEAST_ONE = {"minimum": 1}
 OPTIONAL_AT_LEAST_ONE = AT_LEAST_ONE  # None (unset) always passes `check_range`
 NON_NEGATIVE = {"minimum": 0}
 POSITIVE = {"minimum": 0, "above_minimum": True}
-# section -> setting -> bounds (keyword arguments of `unisign.validation.check_range`)
+# section -> setting -> bounds (keyword arguments of `unisign.utils.validation.check_range`)
 RANGES = {
     "model": {"new_tokenizer_vocab_size": AT_LEAST_ONE},
     "data": {"max_train_samples": AT_LEAST_ONE, "max_eval_samples": AT_LEAST_ONE, "num_workers": NON_NEGATIVE},

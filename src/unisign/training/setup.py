@@ -10,10 +10,10 @@ from accelerate.utils import DistributedType, InitProcessGroupKwargs
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.utils import logging
 
-from ..configuration_unisign import PROCESSOR_SETTINGS, UniSignConfig
 from ..data.dataset import SignDataset, load_split
-from ..modeling_unisign import UniSignForConditionalGeneration
-from ..processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
+from ..models.unisign.configuration_unisign import PROCESSOR_SETTINGS, UniSignConfig
+from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration
+from ..models.unisign.processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
 from .arguments import TrainConfig
 from .data import check_data_paths
 from .tokenizer import train_sentencepiece_tokenizer

@@ -1,4 +1,5 @@
-"""After training: the best export scored on the held-out test split, one task at a time, with `unisign.evaluation`.
+"""After training: the best export scored on the held-out test split, one task at a time, with
+`unisign.evaluation.cli`.
 
 The export is loaded as a user would load it (`AutoModelForSeq2SeqLM` / `AutoProcessor.from_pretrained`), so the
 scores are those of the saved files. For each task, `<output_dir>/test/<task>/` receives the predictions, the
@@ -14,7 +15,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoProcessor
 
 from ..data.dataset import SignDataset, load_split
-from ..evaluation import evaluate_split, read_prediction_and_reference_files
+from ..evaluation.cli import evaluate_split, read_prediction_and_reference_files
 from .arguments import TrainConfig, config_to_dict
 from .export import write_model_card
 

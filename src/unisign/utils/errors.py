@@ -1,6 +1,6 @@
 """The package's error types, and how the command lines report them: one line, a traceback only when asked.
 
-Every command (`unisign ...`, `train.py`, `evaluate.py`, `python -m unisign.hub`) runs inside `one_line_errors`:
+Every command (`unisign ...`, `train.py`, `evaluate.py`, `python -m unisign.hub.push`) runs inside `one_line_errors`:
 an expected error (bad input, bad option, a missing or damaged file) prints `<prog>: error: <one line>` and exits
 with 2 for a usage error (an option or setting out of range) and 1 otherwise; `--debug` (anywhere on the command
 line) or `UNISIGN_DEBUG=1` adds the traceback. Any other exception is a bug and keeps its full traceback.

@@ -7,6 +7,10 @@ On CPUs without AVX512-BF16 or AMX, PyTorch emulates bf16 matrix products and th
 import torch
 
 
+# the `--dtype` choices of `unisign translate` and `unisign demo`
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
 def cpu_has_bf16_instructions() -> bool:
     """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX), where bf16 autocast runs ~1.7x faster."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")

@@ -1,7 +1,7 @@
 """Checks at the boundary, before any work starts: option and setting values, output paths, devices, model folders.
 
-Each check raises one of the package's errors (`unisign.errors`) with a message that names the option or setting,
-the value and what is allowed; the command lines print it as one line (`unisign.errors.one_line_errors`).
+Each check raises one of the package's errors (`unisign.utils.errors`) with a message that names the option or setting,
+the value and what is allowed; the command lines print it as one line (`unisign.utils.errors.one_line_errors`).
 """
 
 import argparse

@@ -209,7 +209,7 @@ class UniSignConfig(PreTrainedConfig):
             if num_nodes != graph_nodes:
                 raise ValueError(
                     f"Part `{name}` has {num_nodes} keypoints in `pose_part_indices` but its graph has {graph_nodes} "
-                    "nodes: the part layouts of `unisign.keypoints` are fixed."
+                    "nodes: the part layouts of `unisign.models.unisign.keypoints` are fixed."
                 )
         if self.pose_temporal_kernel_size < 1 or self.pose_temporal_kernel_size % 2 == 0:
             raise ValueError(

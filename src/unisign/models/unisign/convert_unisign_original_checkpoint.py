@@ -16,10 +16,10 @@ import torch
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.utils import logging
 
+from ...hub.released_checkpoints import REFERENCE_CHECKPOINTS, released_checkpoint
+from ...utils.validation import check_plausible_weights, check_safetensors_file
 from .configuration_unisign import UniSignConfig
 from .modeling_unisign import UniSignForConditionalGeneration
-from .released_checkpoints import REFERENCE_CHECKPOINTS, released_checkpoint
-from .validation import check_plausible_weights, check_safetensors_file
 
 
 logger = logging.get_logger(__name__)

@@ -47,7 +47,7 @@ FACE_CENTER_NODE = len(FACE_INDICES) - 1  # nose tip
 BODY_ANCHOR_NODE = {"left_hand": 7, "right_hand": 8, "face": 0}  # left wrist, right wrist, nose (in BODY_INDICES)
 FINGERTIP_NODES = [4, 8, 12, 16, 20]
 
-# One RGB colour per part, shared by the pose drawings (`unisign.visualization`, `unisign.synthetic.render`).
+# One RGB colour per part, shared by the pose drawings (`unisign.apps.visualization`, `unisign.synthetic.render`).
 PART_COLOURS = {"body": (255, 60, 60), "face": (60, 200, 255), "left_hand": (60, 255, 60), "right_hand": (255, 200, 0)}
 
 __all__ = [

@@ -4,7 +4,7 @@
 works for any Uni-Sign folder; saved folders also carry this module as remote code (`custom_pipelines` in their
 config.json), so `pipeline(..., trust_remote_code=True)` works without the package for arrays and `.pose` files.
 Videos are turned into COCO-WholeBody-133 poses with `unisign.extraction` (the package and MediaPipe); RGB-pose
-models crop their hands from the same video. Live translation of a growing stream is `unisign.streaming`.
+models crop their hands from the same video. Live translation of a growing stream is `unisign.apps.streaming`.
 `load_translation_pipeline` builds the pipeline over a PyTorch folder or an ONNX export (`unisign.onnx`).
 """
 

@@ -1,7 +1,8 @@
 """Make a saved Uni-Sign folder work without this package: `from_pretrained(folder, trust_remote_code=True)`.
 
-`add_remote_code(folder)` copies the flat modules that define the config, model, processor (feature extractor, video
-processor) and pipeline into the folder, and writes `auto_map` (every Auto class the documentation names) and
+`add_remote_code(folder)` copies the modules of this folder (`unisign/models/unisign`: config, model, processor,
+feature extractor, video processor, pipeline and what they import) into the folder, and writes `auto_map` (every Auto
+class the documentation names) and
 `custom_pipelines` (the `sign-language-translation` task) into its config files. `save_pretrained` of the model and
 of the processor call it, and any folder made otherwise (a Trainer checkpoint, a merged LoRA model, an older save) gets
 the same by calling it once. The shipped modules are the package's own modules, not copies kept elsewhere: they
@@ -16,20 +17,11 @@ import shutil
 from pathlib import Path
 
 
-# The modules a folder carries: everything the processor, the model and the pipeline import, and this one.
-SHIPPED_MODULES = (
-    "configuration_unisign.py",
-    "modeling_unisign.py",
-    "keypoints.py",
-    "pose_sample.py",
-    "pose_file.py",
-    "video_io.py",
-    "feature_extraction_unisign.py",
-    "video_processing_unisign.py",
-    "processing_unisign.py",
-    "pipeline.py",
-    "remote_code.py",
-)
+# The modules a folder carries: every module of this folder (the unit that travels with the weights), except the
+# converter of the authors' checkpoints, which is a tool beside the unit, as in transformers.
+UNIT_FOLDER = Path(__file__).resolve().parent
+NOT_SHIPPED = ("__init__.py", "convert_unisign_original_checkpoint.py")
+SHIPPED_MODULES = tuple(sorted(path.name for path in UNIT_FOLDER.glob("*.py") if path.name not in NOT_SHIPPED))
 FEATURE_EXTRACTOR_CLASS = "feature_extraction_unisign.UniSignPoseFeatureExtractor"
 VIDEO_PROCESSOR_CLASS = "video_processing_unisign.UniSignVideoProcessor"
 PROCESSOR_AUTO_MAP = {
@@ -46,7 +38,7 @@ MODEL_AUTO_MAP = {
 # What `Pipeline.save_pretrained` writes for a pipeline registered with `PIPELINE_REGISTRY.register_pipeline`.
 CUSTOM_PIPELINES = {
     "sign-language-translation": {
-        "impl": "pipeline.SignLanguageTranslationPipeline",
+        "impl": "pipeline_unisign.SignLanguageTranslationPipeline",
         "pt": ["AutoModelForSeq2SeqLM"],
         "type": "multimodal",
     }
@@ -106,7 +98,7 @@ def add_remote_code(folder: str | Path) -> list[str]:
         raise FileNotFoundError(f"`{folder}` is not a directory.")
     if not (folder / "config.json").is_file() and not (folder / "processor_config.json").is_file():
         raise ValueError(f"`{folder}` has neither config.json nor processor_config.json: not a saved Uni-Sign folder.")
-    source = Path(__file__).resolve().parent
+    source = UNIT_FOLDER
     written = []
     for name in SHIPPED_MODULES:
         target = folder / name

@@ -1,0 +1,1 @@
+"""Scores as the reference computes them (`metrics`) and the evaluation command line (`cli`)."""
