@@ -263,6 +263,36 @@ def test_translate_command_streams_in_the_background_every_other_frame(translato
     assert lines[-1].startswith("[final 29 frames, ")  # 29 poses: frames 0, 2, ..., 56 of the 58
 
 
+def test_the_background_worker_runs_only_the_newest_waiting_request():
+    import threading
+    import time
+
+    from unisign.apps.streaming import _LatestRequestWorker
+
+    started, release = threading.Event(), threading.Event()
+
+    def run(name: str) -> str:
+        started.set()
+        release.wait(10)
+        return name
+
+    worker = _LatestRequestWorker(run)
+    try:
+        assert not worker.submit(("first",))
+        assert started.wait(10) and worker.running == ("first",)
+        assert not worker.submit(("stale",))  # waits behind the running one
+        assert worker.submit(("newest",))  # replaces the waiting one, which never runs
+        release.set()
+        results, deadline = [], time.monotonic() + 10
+        while len(results) < 2 and time.monotonic() < deadline:
+            results += worker.collect()
+            time.sleep(0.01)
+        assert results == ["first", "newest"] and worker.running is None
+    finally:
+        release.set()
+        worker.close()
+
+
 def test_background_errors_are_raised_in_the_callers_thread(translator):
     from unisign.apps.streaming import StreamingTranslator
 

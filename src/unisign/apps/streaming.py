@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -47,80 +48,73 @@ class PartialTranslation:
     is_final: bool = False
 
 
-class _LatestRequestWorker:
-    """Runs `function(*request)` in a daemon thread, one request at a time, newest first.
+def _lower_priority() -> None:
+    """Lower the calling thread's priority by `BACKGROUND_NICENESS` (Linux, where nice() sets one thread's only)."""
+    if sys.platform == "linux":
+        os.nice(BACKGROUND_NICENESS)
 
-    A request submitted while another waits replaces it (the stale one is dropped); results are collected by the
+
+class _LatestRequestWorker:
+    """Runs `function(*request)` in a single-worker `ThreadPoolExecutor`, one request at a time, newest first.
+
+    A request submitted while another waits replaces it (the waiting future is cancelled); results are collected by the
     caller's thread, and an error raised by `function` is raised again there, by the next call. On Linux the thread
-    runs `BACKGROUND_NICENESS` lower in priority than the thread that made it.
+    runs `BACKGROUND_NICENESS` lower in priority than the thread that made it. Only the caller's thread calls these
+    methods, so the futures alone carry the state between the two threads.
     """
 
     def __init__(self, function: Callable):
         self._function = function
-        self._condition = threading.Condition()
-        self._pending: tuple | None = None
-        self.running: tuple | None = None  # the request being run
-        self._closed = False
-        self._results: list = []
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="unisign-streaming-translation", daemon=True)
-        self._thread.start()
+        self._executor = futures.ThreadPoolExecutor(1, "unisign-streaming-translation", initializer=_lower_priority)
+        self._requests: dict[futures.Future, tuple] = {}  # submitted, not yet collected, oldest first
+        self._waiting: futures.Future | None = None  # the newest request, cancelled if a newer one comes first
 
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+    @property
+    def running(self) -> tuple | None:
+        """The request being run, if any."""
+        return next((request for future, request in self._requests.items() if future.running()), None)
+
+    def _finished(self) -> list[futures.Future]:
+        """The finished futures, oldest first; raises (once) the error of one whose `function` failed."""
+        finished = [future for future in self._requests if future.done()]
+        for future in finished:
+            if not future.cancelled() and future.exception() is not None:
+                del self._requests[future]
+                raise future.exception()
+        return finished
+
+    def _drop_waiting(self) -> bool:
+        """Cancel the newest request if it has not started; returns whether it was dropped so."""
+        dropped = self._waiting is not None and self._waiting.cancel()
+        self._waiting = None
+        return dropped
 
     def submit(self, request: tuple) -> bool:
         """Queue a request, replacing one that has not started yet; returns whether one was dropped so."""
-        with self._condition:
-            self._raise_error()
-            dropped, self._pending = self._pending is not None, request
-            self._condition.notify_all()
-            return dropped
+        self._finished()
+        dropped = self._drop_waiting()
+        self._waiting = self._executor.submit(self._function, *request)
+        self._requests[self._waiting] = request
+        return dropped
 
     def collect(self) -> list:
         """The results finished since the last call, oldest first."""
-        with self._condition:
-            self._raise_error()
-            results, self._results = self._results, []
-            return results
+        finished = self._finished()
+        for future in finished:
+            del self._requests[future]
+        return [future.result() for future in finished if not future.cancelled()]
 
     def wait(self) -> bool:
         """Drop the waiting request, if any, and wait for the running one to end; returns whether one was dropped."""
-        with self._condition:
-            dropped, self._pending = self._pending is not None, None
-            self._condition.wait_for(lambda: self.running is None)
-            self._raise_error()
-            return dropped
+        dropped = self._drop_waiting()
+        futures.wait(self._requests)
+        self._finished()
+        return dropped
 
     def close(self) -> None:
         """Drop the waiting request, let the running one finish and stop the thread."""
-        with self._condition:
-            self._closed, self._pending = True, None
-            self._condition.notify_all()
-        self._thread.join()
-
-    def _run(self) -> None:
-        if sys.platform == "linux":  # on Linux, nice() sets the calling thread's priority only
-            os.nice(BACKGROUND_NICENESS)
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._pending is not None or self._closed)
-                if self._closed:
-                    return
-                self.running, self._pending = self._pending, None
-            try:
-                result, error = self._function(*self.running), None
-            except Exception as exception:  # raised again in the caller's thread
-                result, error = None, exception
-            with self._condition:
-                if error is None:
-                    self._results.append(result)
-                else:
-                    self._error = error
-                self.running = None
-                self._condition.notify_all()
+        self._waiting = None
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class _StopWhenSet(StoppingCriteria):

@@ -240,6 +240,7 @@ def task_eval_results(
     ]
 
 
+# ours: huggingface_hub writes `EvalResult`s into the YAML `model-index` only, it has no Markdown table of them
 def evaluation_table(eval_results: list[EvalResult]) -> str:
     """A Markdown table of the results (the same numbers as the `model-index` metadata)."""
     if not eval_results:

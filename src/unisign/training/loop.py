@@ -219,6 +219,7 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None
         seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
         replace_folder(tmp, final)
         published(checkpoints)
+        # not Accelerate's total_limit: it prunes before an unsealed in-place save, and resume restarts at checkpoint_0
         for old in sorted(checkpoints.glob("step-????????"))[:-keep]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()

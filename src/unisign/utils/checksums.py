@@ -13,16 +13,12 @@ from pathlib import Path
 
 
 CHECKSUMS_FILE = "checksums.json"
-_CHUNK = 1 << 20
 
 
 def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
+    """The SHA-256 of a file, streamed by `hashlib.file_digest` (never the whole file in memory)."""
     with open(path, "rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _files(folder: Path, pattern: str = "*") -> list[Path]:
