@@ -310,8 +310,8 @@ def test_damaged_checkpoints_through_convert(golden_dir, tmp_path, capsys):
 
 
 def test_damaged_settings_and_prediction_files(tmp_path, capsys, monkeypatch):
-    from unisign.evaluation import cli as evaluation
     from unisign import training
+    from unisign.evaluation import cli as evaluation
     from unisign.training.cli import main as train_main
 
     accepted = []
