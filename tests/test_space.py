@@ -130,7 +130,7 @@ def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no
         )
         for folder, prefix in ((SPACE, ""), (package, "unisign/"))
     )
-    assert "unisign/demo.py" in package_files and "app.py" in space_files
+    assert "unisign/apps/demo.py" in package_files and "app.py" in space_files
     assert [file.path_in_repo for file in plan.files] == space_files + package_files
     for path in space_files + package_files:
         assert f"  {path} " in printed
@@ -146,8 +146,8 @@ def test_a_space_upload_creates_a_gradio_space_and_commits_exactly_the_planned_f
     _, repo_id, operations, options = no_network[2]
     assert repo_id == "someone/unisign-demo" and options["repo_type"] == "space"
     assert [operation.path_in_repo for operation in operations] == [file.path_in_repo for file in plan.files]
-    demo_source = next(operation for operation in operations if operation.path_in_repo == "unisign/demo.py")
-    assert Path(demo_source.path_or_fileobj).read_text() == (REPO_ROOT / "src/unisign/demo.py").read_text()
+    demo_source = next(operation for operation in operations if operation.path_in_repo == "unisign/apps/demo.py")
+    assert Path(demo_source.path_or_fileobj).read_text() == (REPO_ROOT / "src/unisign/apps/demo.py").read_text()
 
 
 def test_a_space_folder_without_its_app_or_with_a_package_of_its_own_is_refused(tmp_path, no_network):  # noqa: F811

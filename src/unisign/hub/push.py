@@ -140,7 +140,7 @@ def _folder_files(folder: Path) -> list[str]:
 
 def _package_files() -> tuple[UploadFile, ...]:
     """This package's own files (source, bundled JSON/YAML/Markdown), as `unisign/...` of a Space upload."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     return tuple(
         UploadFile(f"{SPACE_PACKAGE_DIR}/{path}", (package / path).stat().st_size, "package", package / path)
         for path in _folder_files(package)
