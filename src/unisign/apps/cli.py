@@ -66,7 +66,7 @@ def card(args: argparse.Namespace) -> None:
     """Write a model folder's card and remote-code files, ready for `unisign push`."""
     from ..hub.model_card import make_shareable
 
-    written = make_shareable(args.folder, args.repo)
+    written = make_shareable(args.folder, args.repo, args.code_repo)
     print(f"Wrote {', '.join(written)} in {args.folder}.")
 
 
@@ -296,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     carder = commands.add_parser("card", help="write a model folder's card and remote code (before unisign push)")
     carder.add_argument("folder", help="a converted, train.py, Seq2SeqTrainer or PEFT adapter folder")
     carder.add_argument("--repo", help="the Hub id it is shared as, user/name (default: a placeholder)")
+    carder.add_argument("--code-repo", help="point auto_map to the code in this Hub repo (org/repo) instead of copies")
     carder.set_defaults(handler=card)
 
     extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
