@@ -118,12 +118,15 @@ def test_a_local_folder_of_a_released_name_is_that_folder(tmp_path, monkeypatch)
         released.released_name("released:how2sign")
 
 
-def test_offline_without_the_files_is_one_line_naming_them(offline_cache, golden_dir):
+def test_offline_without_the_files_is_one_line_naming_them(offline_cache):
     with pytest.raises(InvalidInputError) as missing:
         unisign.from_released(NAME)
     message = str(missing.value)
     assert "\n" not in message and f"`{NAME}.pth` of ZechengLi19/Uni-Sign" in message
     assert "HF_HUB_OFFLINE=1" in message and f"hf download ZechengLi19/Uni-Sign {NAME}.pth" in message
+
+
+def test_offline_without_the_text_model_names_it(offline_cache, golden_dir):
     add_authors_checkpoint(offline_cache, golden_dir)
     with pytest.raises(InvalidInputError, match=r"google/mt5-base.*hf download google/mt5-base config.json"):
         unisign.from_released(NAME)
