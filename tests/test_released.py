@@ -142,3 +142,20 @@ def test_translate_reports_a_missing_released_checkpoint_in_one_line(offline_cac
     error = str(exit_info.value.code)
     assert error.startswith("unisign translate: error: ") and "\n" not in error
     assert f"hf download ZechengLi19/Uni-Sign {NAME}.pth" in error
+
+
+def test_an_interrupted_conversion_leaves_nothing_that_looks_converted(released_cache, conversions, monkeypatch):
+    save_converted = released.save_converted
+
+    def interrupted(model, processor, out, *args):
+        save_converted(model, processor, out, *args)
+        raise KeyboardInterrupt  # after the folder is complete but before it is renamed into place
+
+    monkeypatch.setattr(released, "save_converted", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        unisign.from_released(NAME)
+    root = released.converted_root()
+    assert list(root.iterdir()) == []  # neither the folder nor its partial copy
+    monkeypatch.setattr(released, "save_converted", save_converted)
+    model, _ = unisign.from_released(NAME)
+    assert len(conversions) == 2 and [path.name for path in root.iterdir()] == [f"{NAME}-{AUTHORS_COMMIT}"]
