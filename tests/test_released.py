@@ -159,3 +159,12 @@ def test_an_interrupted_conversion_leaves_nothing_that_looks_converted(released_
     monkeypatch.setattr(released, "save_converted", save_converted)
     model, _ = unisign.from_released(NAME)
     assert len(conversions) == 2 and [path.name for path in root.iterdir()] == [f"{NAME}-{AUTHORS_COMMIT}"]
+
+
+def test_convert_of_a_file_still_needs_its_text_config(tmp_path):
+    from unisign.apps import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["convert", str(tmp_path / "my_model.pth"), "--out", str(tmp_path / "out")])
+    error = str(exit_info.value)
+    assert error.startswith("unisign convert: error: `--text-config` is required") and "\n" not in error
