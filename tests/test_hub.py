@@ -68,7 +68,8 @@ def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_no
     assert no_network == []  # no Hub client was even created
     listed = {file.path_in_repo: file for file in plan.files}
     expected = {path.name for path in model_folder.iterdir() if path.is_file()}
-    assert set(listed) == expected  # everything in the folder except hidden files
+    scores = {f".eval_results/{path.name}" for path in (model_folder / ".eval_results").glob("*.yaml")}
+    assert scores and set(listed) == expected | scores  # all but hidden files, the Hub's `.eval_results` excepted
     kinds = {file.kind for file in plan.files}
     assert {"config", "weights", "processor", "tokenizer", "model card", "code"} <= kinds
     assert listed["config.json"].kind == "config" and listed["model.safetensors"].kind == "weights"

@@ -19,6 +19,7 @@ from transformers import (
 
 from .apps.streaming import StreamingTranslator
 from .evaluation import metrics
+from .hub.released import from_released
 from .models.unisign.configuration_unisign import UniSignConfig
 from .models.unisign.convert_unisign_original_checkpoint import convert_reference_checkpoint
 from .models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
@@ -66,6 +67,7 @@ __all__ = [
     "UniSignVideoProcessor",
     "add_remote_code",
     "convert_reference_checkpoint",
+    "from_released",
     "metrics",
     "pose_to_sample",
     "read_pose_file",

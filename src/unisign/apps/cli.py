@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..utils.errors import InvalidInputError, one_line, one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, UsageError, one_line, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
     check_device,
@@ -34,9 +34,16 @@ BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not i
 def convert(args: argparse.Namespace) -> None:
     """Convert a reference checkpoint into a folder that loads with one `from_pretrained`, with its card."""
     from .. import convert_reference_checkpoint
-    from ..hub.model_card import make_shareable, write_card_source
+    from ..hub.released import download_released, released_name, save_converted
     from ..models.unisign.convert_unisign_original_checkpoint import checkpoint_language
 
+    name = released_name(args.checkpoint)
+    if name is not None:  # a released name: its `.pth` and mT5's config and tokenizer, from the Hub or its cache
+        checkpoint, text_model, _ = download_released(name)
+        args.checkpoint, args.text_config = str(checkpoint), args.text_config or str(text_model)
+        args.tokenizer = args.tokenizer or str(text_model)
+    elif args.text_config is None:
+        raise UsageError("`--text-config` is required with a checkpoint file (e.g. `--text-config google/mt5-base`).")
     check_input_file(args.checkpoint, "checkpoint")
     out = check_output_folder(args.out, (args.checkpoint, args.text_config, args.tokenizer))
     resolve_model_reference(args.text_config, "--text-config", "mT5 config")
@@ -48,13 +55,7 @@ def convert(args: argparse.Namespace) -> None:
         args.checkpoint, args.text_config, tokenizer=args.tokenizer, language=language, **config_kwargs
     )
     model, processor = result if isinstance(result, tuple) else (result, None)
-    model.save_pretrained(out)
-    if processor is not None:
-        processor.save_pretrained(out)
-    if not (out / "config.json").is_file():  # `save_pretrained` only logs an error for some bad folders
-        raise OSError(f"Nothing was written to `{out}`.")
-    write_card_source(out, {"kind": "converted", "checkpoint": Path(args.checkpoint).stem, "language": language})
-    make_shareable(out)
+    save_converted(model, processor, out, Path(args.checkpoint).stem, language)
     print(
         f"Wrote {out} ({sum(p.numel() for p in model.parameters()):,} parameters, use_rgb={model.config.use_rgb}, "
         f"language={language}{'' if processor else ', no processor: give --tokenizer for one'}) with its card."
@@ -65,7 +66,7 @@ def card(args: argparse.Namespace) -> None:
     """Write a model folder's card and remote-code files, ready for `unisign push`."""
     from ..hub.model_card import make_shareable
 
-    written = make_shareable(args.folder, args.repo)
+    written = make_shareable(args.folder, args.repo, args.code_repo)
     print(f"Wrote {', '.join(written)} in {args.folder}.")
 
 
@@ -130,6 +131,7 @@ def translate(args: argparse.Namespace) -> None:
     """Translate a video, a `.pose` file or a reference `.pkl` (or a stream of frames, with `--stream`) into text."""
     import torch
 
+    from ..hub.released import resolve_released_model
     from .inference import load_translation_pipeline
     from .streaming import StreamingTranslator
 
@@ -142,6 +144,7 @@ def translate(args: argparse.Namespace) -> None:
             raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
     check_device(args.device)
+    args.model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
     onnx_export = Path(args.model, "onnx_config.json").is_file()  # its graphs replace the weights checked below
     try:
         model = args.model if onnx_export else checked_model(args.model)
@@ -269,8 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=summary, add_help=False)
 
     converter = commands.add_parser("convert", help="reference checkpoint (.pth/.safetensors) -> Hub-ready folder")
-    converter.add_argument("checkpoint", help="the authors' checkpoint, e.g. csl_daily_pose_only_slt.pth")
-    converter.add_argument("--text-config", required=True, help="mT5 config folder or Hub id, e.g. google/mt5-base")
+    converter.add_argument(
+        "checkpoint",
+        help="the authors' checkpoint file, e.g. csl_daily_pose_only_slt.pth, or a released name (downloaded)",
+    )
+    converter.add_argument(
+        "--text-config", help="mT5 config folder or Hub id, e.g. google/mt5-base (a released name: google/mt5-base)"
+    )
     converter.add_argument("--out", required=True, help="output folder")
     converter.add_argument("--tokenizer", help="mT5 tokenizer folder or Hub id: also writes the processor")
     converter.add_argument(
@@ -288,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     carder = commands.add_parser("card", help="write a model folder's card and remote code (before unisign push)")
     carder.add_argument("folder", help="a converted, train.py, Seq2SeqTrainer or PEFT adapter folder")
     carder.add_argument("--repo", help="the Hub id it is shared as, user/name (default: a placeholder)")
+    carder.add_argument("--code-repo", help="point auto_map to the code in this Hub repo (org/repo) instead of copies")
     carder.set_defaults(handler=card)
 
     extractor = commands.add_parser("extract", help="video -> COCO-WholeBody-133 poses (.pose or reference .pkl)")
@@ -309,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     translator = commands.add_parser("translate", help="video, .pose or .pkl (or a live stream) -> text")
     translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
-    translator.add_argument("--model", required=True, help="Uni-Sign model folder or Hub id")
+    translator.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
     translator.add_argument("--num-beams", type=positive_int, default=4, help="beam width (1: greedy)")
     translator.add_argument("--max-new-tokens", type=positive_int, default=100, help="longest translation in tokens")

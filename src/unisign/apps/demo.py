@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument(
         "--model",
         default=os.environ.get("UNISIGN_MODEL"),
-        help="Uni-Sign folder or Hub id (default: $UNISIGN_MODEL)",
+        help="Uni-Sign folder, Hub id or released name (default: $UNISIGN_MODEL)",
     )
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
@@ -351,8 +351,11 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
         import torch
 
         torch.set_num_threads(max(1, args.threads))
+    from ..hub.released import resolve_released_model
+
     try:
-        translator = DemoTranslator(args.model, device=args.device, dtype=args.dtype)
+        model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
+        translator = DemoTranslator(model, device=args.device, dtype=args.dtype)
     except ValueError as error:
         parser.exit(2, f"{prog}: error: {error}\n")
     build_demo(translator, args.examples, args.num_beams, args.max_new_tokens).launch(

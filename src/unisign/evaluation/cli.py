@@ -248,7 +248,9 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     """Build the command-line parser: the `score` subcommand, and the model options at the top level."""
     parser = argparse.ArgumentParser(prog=prog, description="Score Uni-Sign outputs as the reference evaluation does.")
     model_options = parser.add_argument_group("run a model over a dataset split")
-    model_options.add_argument("--model", help="model folder or Hub id, or a folder written by `unisign export-onnx`")
+    model_options.add_argument(
+        "--model", help="model folder, Hub id or released name, or a folder written by `unisign export-onnx`"
+    )
     model_options.add_argument(
         "--data",
         help="pose dataset folder or Hub id (Parquet, see unisign.data.save_pose_dataset), or with --labels the "
@@ -337,11 +339,12 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
 
     from ..apps.inference import load_onnx_model
     from ..data.dataset import SignDataset, load_split
+    from ..hub.released import resolve_released_model
     from ..onnx import is_onnx_folder
 
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
-    folder = checked_model(args.model)
+    folder = checked_model(resolve_released_model(args.model))  # a released name: its converted folder
     if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
         model = load_onnx_model(folder, args.device)
     else:

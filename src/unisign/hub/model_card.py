@@ -21,6 +21,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .eval_results import write_eval_results
 from .released_checkpoints import REFERENCE_CHECKPOINTS, REFERENCE_HUB_REPO, SIGN_LANGUAGES, ReferenceCheckpoint
 
 
@@ -169,7 +170,10 @@ def render_card(content: CardContent) -> ModelCard:
         datasets=content.datasets or None,
         library_name="peft" if content.adapter_base else "transformers",
         pipeline_tag=PIPELINE_TAGS[content.tasks[0]],
-        tags=TAGS + [task.lower() for task in content.tasks],
+        # the sign language's ISO 639-3 code as a tag too: the Hub's language filter lists only some of them
+        tags=TAGS
+        + [task.lower() for task in content.tasks]
+        + ([content.sign_language] if content.sign_language else []),
     )
     evaluation = evaluation_table(content.eval_results)
     if content.evaluation_notes:
@@ -501,13 +505,14 @@ def reference_card(checkpoint: ReferenceCheckpoint, repo: str | None = None) -> 
 
 
 def write_reference_cards(folder: str | Path) -> list[Path]:
-    """Write `<folder>/<checkpoint name>/README.md` for every released checkpoint; returns the paths."""
+    """Write `<folder>/<checkpoint name>/README.md` (and `.eval_results/`) for every released checkpoint; the paths."""
     paths = []
     for checkpoint in REFERENCE_CHECKPOINTS:
         path = Path(folder) / checkpoint.name / "README.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        reference_card(checkpoint).save(path)
-        paths.append(path)
+        card = reference_card(checkpoint)
+        card.save(path)
+        paths += [path, *write_eval_results(path.parent, card)]
     return paths
 
 
@@ -640,13 +645,15 @@ def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
 
 
 def write_card(folder: str | Path, repo: str | None = None) -> Path:
-    """Write `folder/README.md` (see `folder_card`); returns its path."""
+    """Write `folder/README.md` (see `folder_card`) and its scores as `.eval_results/*.yaml`; returns the card."""
     path = Path(folder) / "README.md"
-    folder_card(folder, repo).save(path)
+    card = folder_card(folder, repo)
+    card.save(path)
+    write_eval_results(folder, card)
     return path
 
 
-def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
+def make_shareable(folder: str | Path, repo: str | None = None, code_repo: str | None = None) -> list[str]:
     """Write what a model folder needs on the Hub: its card (`folder_card`) and the remote-code files.
 
     The folder is checked first (`check_model_folder`: weights complete and finite, tokenizer consistent).
@@ -654,6 +661,8 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
     Args:
         folder: A model folder (converted, `train.py`, `Seq2SeqTrainer` or PEFT adapter).
         repo: The Hub id it is shared as (`user/name`); the card shows a placeholder when `None`.
+        code_repo: A Hub repository holding the modelling code that the folder's `auto_map` points to instead of
+            copies of it (`add_remote_code`).
 
     Returns:
         `list[str]`: The files written, `README.md` first.
@@ -661,12 +670,13 @@ def make_shareable(folder: str | Path, repo: str | None = None) -> list[str]:
     from ..models.unisign.remote_code import add_remote_code
     from ..utils.validation import check_model_folder
 
-    if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
-        raise ValueError(f"The Hub id must look like `user/name`, got {repo!r}.")
+    for name in (repo, code_repo):
+        if name is not None and (name.count("/") != 1 or not all(name.split("/"))):
+            raise ValueError(f"The Hub id must look like `user/name`, got {name!r}.")
     check_model_folder(folder)  # a damaged folder (model or adapter) gets its one-line error before any write
     is_model = (Path(folder) / "config.json").is_file()  # else a PEFT adapter: its code travels with its base
     write_card(folder, repo)
-    return ["README.md", *(add_remote_code(folder) if is_model else [])]
+    return ["README.md", *(add_remote_code(folder, code_repo) if is_model else [])]
 
 
 # what marks a card as still to be written: ours without a Hub id, or the templates PEFT and the Trainer save

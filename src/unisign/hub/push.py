@@ -63,6 +63,8 @@ SPACE_PACKAGE_DIR = "unisign"
 SPACE_FOLDER = Path(__file__).resolve().parents[3] / "spaces" / "unisign-demo"
 # never uploaded: temporary folders of an interrupted export, caches, hidden files, training checkpoints
 EXCLUDED = ("*.tmp/*", "*.old/*", "*/__pycache__/*", "__pycache__/*", ".*", "*/.*", "checkpoints/*", "*.lock")
+# hidden files that are sent all the same: the scores in the Hub's benchmark-results format (`hub.eval_results`)
+KEPT_HIDDEN = (".eval_results/*.yaml",)
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,21 @@ def _folder_files(folder: Path) -> list[str]:
     return sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
-        if path.is_file() and not any(fnmatch.fnmatch(path.relative_to(folder).as_posix(), p) for p in EXCLUDED)
+        if path.is_file() and _uploaded(path.relative_to(folder).as_posix())
     )
+
+
+def _code_in_another_repo(folder: Path) -> bool:
+    """Whether the model's `auto_map` points to a code repository (`unisign card --code-repo`), not the folder."""
+    config = folder / "config.json"
+    auto_map = json.loads(config.read_text()).get("auto_map", {}) if config.is_file() else {}
+    return bool(auto_map) and all("--" in str(reference) for reference in auto_map.values())
+
+
+def _uploaded(path_in_repo: str) -> bool:
+    """Whether an upload sends the file: not `EXCLUDED`, or `KEPT_HIDDEN`."""
+    excluded = any(fnmatch.fnmatch(path_in_repo, pattern) for pattern in EXCLUDED)
+    return not excluded or any(fnmatch.fnmatch(path_in_repo, pattern) for pattern in KEPT_HIDDEN)
 
 
 def _package_files() -> tuple[UploadFile, ...]:
@@ -187,7 +202,8 @@ def _unchecked_upload_plan(folder: str | Path, repo_id: str, repo_type: str | No
         raise ValueError(f"`{folder}` has a `{SPACE_PACKAGE_DIR}/` folder: the upload adds this package there itself.")
     files = tuple(UploadFile(path, (folder / path).stat().st_size, _kind(path, kinds)) for path in paths)
     is_adapter = repo_type == "model" and not (folder / "config.json").is_file()
-    required = [kind for kind in kinds if not (is_adapter and kind in ADAPTER_OPTIONAL_KINDS)]
+    optional = ADAPTER_OPTIONAL_KINDS if is_adapter else ("code",) if _code_in_another_repo(folder) else ()
+    required = [kind for kind in kinds if kind not in optional]
     if repo_type == "space":
         files += _package_files()
     missing = [kind for kind in required if not any(file.kind == kind for file in files)]

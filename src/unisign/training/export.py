@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ..hub.eval_results import write_eval_results
 from ..hub.model_card import export_card, is_hub_id, portable_run_settings, write_card_source
 from ..utils.checksums import write_checksums
 
@@ -68,6 +69,7 @@ def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> N
     write_card_source(folder, source)
     card = export_card(settings, validation, test, repo, num_parameters, generation, adapter_base)
     card.save(folder / "README.md")
+    write_eval_results(folder, card)
 
 
 def portable_base_reference(base: str, adapter_folder: Path) -> str:

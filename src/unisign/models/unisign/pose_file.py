@@ -6,8 +6,9 @@ Readable layouts, recognised by their component names:
   landmarks, the 68 face points from FaceMesh, hands 1:1); the small toes (18, 21) have no counterpart;
 - OpenPose 137 (`pose_keypoints_2d` BODY_25, `face_keypoints_2d` 70, `hand_{left,right}_keypoints_2d`): body and
   feet by name, the first 68 face points (iBUG order; the two pupils are dropped), hands 1:1;
-- COCO-WholeBody 133 (`BODY`, `FACE`, `LEFT_HAND`, `RIGHT_HAND`, as written by `write_pose_file`) and AlphaPose 133
-  (the same with a `_133` suffix): 1:1.
+- COCO-WholeBody 133 (`BODY`, `FACE`, `LEFT_HAND`, `RIGHT_HAND`: pose-format's own header, written by its MMPose
+  estimator and by `write_pose_file`) and AlphaPose 133 (the same with a `_133` suffix): 1:1, losslessly (the
+  keypoints of a pose-format MMPose file equal those of the authors' `.pkl` of the clip at float32 precision).
 
 Score semantics (the score channel is what the 0.3 threshold of the processor sees):
 - COCO-WholeBody / AlphaPose 133: the detector's keypoint scores, unchanged (RTMPose/RTMW scores are what Uni-Sign

@@ -57,24 +57,40 @@ def _update_json(path: Path, update) -> bool:
     return True
 
 
-def _add_to_model_config(config: dict) -> None:
-    if config.get("model_type") != "unisign":
-        raise ValueError(f"config.json has model_type {config.get('model_type')!r}, not 'unisign'.")
-    config["auto_map"] = {**config.get("auto_map", {}), **MODEL_AUTO_MAP}
-    config["custom_pipelines"] = {**config.get("custom_pipelines", {}), **CUSTOM_PIPELINES}
+def _in_repo(class_ref: str, code_repo: str | None) -> str:
+    """`module.Class`, or `org/repo--module.Class`: transformers' reference to a class in another repository."""
+    return f"{code_repo}--{class_ref}" if code_repo else class_ref
 
 
-def _add_to_processor_config(config: dict) -> None:
-    config["auto_map"] = {**config.get("auto_map", {}), **PROCESSOR_AUTO_MAP}
-    for entry, auto_class, class_ref in (
-        ("feature_extractor", "AutoFeatureExtractor", FEATURE_EXTRACTOR_CLASS),
-        ("video_processor", "AutoVideoProcessor", VIDEO_PROCESSOR_CLASS),
-    ):
-        if isinstance(config.get(entry), dict):
-            config[entry]["auto_map"] = {**config[entry].get("auto_map", {}), auto_class: class_ref}
+def _model_config_update(code_repo: str | None):
+    def update(config: dict) -> None:
+        if config.get("model_type") != "unisign":
+            raise ValueError(f"config.json has model_type {config.get('model_type')!r}, not 'unisign'.")
+        auto_map = {name: _in_repo(ref, code_repo) for name, ref in MODEL_AUTO_MAP.items()}
+        pipelines = {
+            task: {**entry, "impl": _in_repo(entry["impl"], code_repo)} for task, entry in CUSTOM_PIPELINES.items()
+        }
+        config["auto_map"] = {**config.get("auto_map", {}), **auto_map}
+        config["custom_pipelines"] = {**config.get("custom_pipelines", {}), **pipelines}
+
+    return update
 
 
-def add_remote_code(folder: str | Path) -> list[str]:
+def _processor_config_update(code_repo: str | None):
+    def update(config: dict) -> None:
+        auto_map = {name: _in_repo(ref, code_repo) for name, ref in PROCESSOR_AUTO_MAP.items()}
+        config["auto_map"] = {**config.get("auto_map", {}), **auto_map}
+        for entry, auto_class in (
+            ("feature_extractor", "AutoFeatureExtractor"),
+            ("video_processor", "AutoVideoProcessor"),
+        ):
+            if isinstance(config.get(entry), dict):
+                config[entry]["auto_map"] = {**config[entry].get("auto_map", {}), auto_class: auto_map[auto_class]}
+
+    return update
+
+
+def add_remote_code(folder: str | Path, code_repo: str | None = None) -> list[str]:
     """Make a saved Uni-Sign folder self-contained: it then loads with `trust_remote_code=True` and no `unisign`.
 
     Copies `SHIPPED_MODULES` into the folder and writes `auto_map` (`AutoConfig`, `AutoModel`,
@@ -82,9 +98,14 @@ def add_remote_code(folder: str | Path) -> list[str]:
     into `config.json`, and `auto_map` into `processor_config.json` (and its component entries) when the folder has
     one. Existing entries of other classes are kept; running it twice gives the same folder.
 
+    With `code_repo`, the entries point to the modules of that one Hub repository instead (`org/repo--module.Class`,
+    which transformers downloads with their relative imports), and the folder keeps no copy of them: many weight
+    repositories then share one copy of the code.
+
     Args:
         folder (`str` or `Path`): A folder written by `save_pretrained` (model, processor or both), `unisign
             convert`, `train.py` or a `Trainer`.
+        code_repo (`str`, *optional*): A Hub repository (`org/repo`) holding `SHIPPED_MODULES` at its root.
 
     Returns:
         `list[str]`: Names of the files written, in the folder.
@@ -98,16 +119,21 @@ def add_remote_code(folder: str | Path) -> list[str]:
         raise FileNotFoundError(f"`{folder}` is not a directory.")
     if not (folder / "config.json").is_file() and not (folder / "processor_config.json").is_file():
         raise ValueError(f"`{folder}` has neither config.json nor processor_config.json: not a saved Uni-Sign folder.")
+    if code_repo is not None and (code_repo.count("/") != 1 or not all(code_repo.split("/"))):
+        raise ValueError(f"The code repository must be a Hub id `org/repo`, got {code_repo!r}.")
     source = UNIT_FOLDER
     written = []
     for name in SHIPPED_MODULES:
         target = folder / name
+        if code_repo is not None:
+            target.unlink(missing_ok=True)  # the code is the code repository's: no second copy to drift
+            continue
         if not (target.exists() and target.resolve() == (source / name)):
             shutil.copyfile(source / name, target)
         written.append(name)
-    if _update_json(folder / "config.json", _add_to_model_config):
+    if _update_json(folder / "config.json", _model_config_update(code_repo)):
         written.append("config.json")
-    if _update_json(folder / "processor_config.json", _add_to_processor_config):
+    if _update_json(folder / "processor_config.json", _processor_config_update(code_repo)):
         written.append("processor_config.json")
     return written
 
