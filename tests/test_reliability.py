@@ -330,9 +330,35 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
             "`data.language`: Cannot convert 'ListConfig' to string",
         ),
         ("training.adam_betas=[0.9", ""),  # malformed YAML
+        # OmegaConf names no setting for these (a list for a mapping, a tuple's item, a whole section of a wrong type)
+        ("model.config=[1]", "`model.config` has a wrong type ([1])"),
+        ("training.adam_betas=[0.9, a]", "`training.adam_betas` has a wrong type ([0.9, 'a'])"),
+        ("data.augmentation=5", "`data.augmentation` has a wrong type (5)"),
+        ("data.task=[SLT, 5]", "`data.task` must be a task name or a non-empty list of them, got ['SLT', 5]"),
+        ("data.task=5", "`data.task` must be a task name or a non-empty list of them, got 5"),
     ]:
         outcome = run_command(train_main, ["--config", str(config), override], capsys)
         assert_one_line_error(outcome, fragment)
+    assert_one_line_error(run_command(train_main, ["--examples", "-1"], capsys), "--examples: must be at least 0")
+
+
+@pytest.mark.parametrize(
+    "section, settings, message",
+    [
+        ("OptimizationArguments", {"batch_size": "abc"}, "`training.batch_size`: Value 'abc' of type 'str'"),
+        ("OptimizationArguments", {"adam_betas": (0.9,)}, "`training.adam_betas`: TupleConfig length 1"),
+        ("DataArguments", {"in_memory": [1]}, "`data.in_memory`: Value '[1]' is not a valid bool"),
+        ("LoraArguments", {"target_modules": "q"}, "`lora.target_modules`: Invalid value assigned: str"),
+        ("LoraArguments", {"r": 0}, "`lora.r` must be >= 1, got 0"),
+    ],
+)
+def test_settings_built_in_python_are_checked_by_the_same_types_and_ranges(section, settings, message):
+    from unisign.training import arguments
+    from unisign.utils.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        getattr(arguments, section)(**settings)
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 # -- 7. quieter logs ----------------------------------------------------------------------------------------------

@@ -1,18 +1,14 @@
-"""Checks at the boundary, before any work starts: option and setting values, output paths, devices, model folders.
+"""Checks at the boundary, before any work starts: setting ranges, output paths, devices, model folders.
 
 Each check raises one of the package's errors (`unisign.utils.errors`) with a message that names the option or setting,
 the value and what is allowed; the command lines print it as one line (`unisign.utils.errors.one_line_errors`).
 """
 
-import argparse
-import dataclasses
 import json
 import math
 import os
 import socket
 import struct
-import types
-import typing
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,90 +25,7 @@ TOKENIZER_VOCABULARY_FILES += ("vocab.json", "vocab.txt")
 HUB_PROBE_TIMEOUT_S = 3.0
 
 
-# -- command line option types (argparse turns a raised ArgumentTypeError into `argument --x: ...`, exit 2) ----------
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """An argparse type: a finite number in [0, 1] (a keypoint score threshold)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also false for NaN
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
-
-
-# -- settings (dataclass fields) -----------------------------------------------------------------------------------
-
-
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a mapping"}
-_TYPE_NAMES[type(None)] = "null"
-
-
-def _type_name(annotation) -> str:
-    """`int | None` -> `a whole number or null`; `list[str]` -> `a list of text`."""
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(member) for member in typing.get_args(annotation))
-    if origin in (list, tuple):
-        members = typing.get_args(annotation)
-        return f"a list ({_type_name(members[0])} each)" if members else "a list"
-    return _TYPE_NAMES.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
-
-
-def _matches(value, annotation) -> bool:
-    """Whether `value` is of the (simple) annotated type: int, float, str, bool, None, list/dict/tuple and unions."""
-    origin = typing.get_origin(annotation)
-    if annotation is typing.Any:
-        return True
-    if origin in (types.UnionType, typing.Union):
-        return any(_matches(value, member) for member in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:  # an integer is a fine number
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if annotation is str:
-        return isinstance(value, str)
-    if origin in (list, tuple) or annotation in (list, tuple):
-        members = typing.get_args(annotation)
-        if not isinstance(value, list | tuple):
-            return False
-        if origin is tuple and members and len(members) != len(value):
-            return False
-        member_types = members if origin is tuple else members[:1] * len(value)
-        return all(_matches(item, member) for item, member in zip(value, member_types, strict=False))
-    if origin is dict or annotation is dict:
-        return isinstance(value, dict)
-    return True  # a type these settings do not use: not checked here
-
-
-def check_field_types(instance, section: str) -> None:
-    """Raise `UsageError` naming the first field of dataclass `instance` whose value has the wrong type."""
-    hints = typing.get_type_hints(type(instance))
-    for field in dataclasses.fields(instance):
-        value = getattr(instance, field.name)
-        if dataclasses.is_dataclass(hints[field.name]) or _matches(value, hints[field.name]):
-            continue
-        raise UsageError(
-            f"`{section}.{field.name}` must be {_type_name(hints[field.name])}, got {value!r} "
-            f"({type(value).__name__})."
-        )
+# -- settings (ranges; their types are OmegaConf's, `unisign.training.arguments`) ---------------------------------
 
 
 def check_range(
@@ -390,7 +303,6 @@ def checked_model(reference: str, option: str = "--model") -> str:
 
 __all__ = [
     "check_device",
-    "check_field_types",
     "check_input_file",
     "check_model_folder",
     "check_output_file",
@@ -402,7 +314,5 @@ __all__ = [
     "check_tokenizer_folder",
     "checked_model",
     "has_suffix",
-    "positive_int",
     "resolve_model_reference",
-    "unit_interval",
 ]
