@@ -337,8 +337,12 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument("--device", help="torch device (default: the first GPU, else CPU)")
     parser.add_argument("--dtype", choices=DTYPES, help="model precision (default: as saved)")
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
-    parser.add_argument("--num-beams", type=positive_int, default=4, help="the page's beam width to start with (1: greedy)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=100, help="the page's longest translation to start with")
+    parser.add_argument(
+        "--num-beams", type=positive_int, default=4, help="the page's beam width to start with (1: greedy)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=positive_int, default=100, help="the page's longest translation to start with"
+    )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
     args = parser.parse_args(argv)

@@ -50,7 +50,9 @@ def build_parser(prog: str = "unisign train", description: str | None = None) ->
         "--allow-changed-settings", action="store_true", help="with --resume: continue with settings that differ"
     )
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error (or UNISIGN_DEBUG=1)")
-    parser.add_argument("--examples", type=non_negative_int, default=3, help="test translations printed per task (default 3)")
+    parser.add_argument(
+        "--examples", type=non_negative_int, default=3, help="test translations printed per task (default 3)"
+    )
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the best export to this Hub model repo")
     parser.add_argument("--dry-run", action="store_true", help="with --push-to-hub: list the files, upload nothing")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
