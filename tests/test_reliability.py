@@ -279,6 +279,25 @@ def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monke
     assert time.perf_counter() - started < 10
 
 
+def test_the_hub_probe_asks_through_huggingface_hub_with_its_timeout(monkeypatch):
+    import huggingface_hub.utils
+    from huggingface_hub import constants
+
+    from unisign.utils import validation
+
+    asked = []
+
+    class Session:  # what huggingface_hub's session does without a network (its proxies and endpoint apply)
+        def head(self, url, timeout):
+            asked.append((url, timeout))
+            raise ConnectionError("no network")
+
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
+    monkeypatch.setattr(huggingface_hub.utils, "get_session", Session)
+    assert validation._hub_reachable() is False
+    assert asked == [(constants.ENDPOINT, 2)]
+
+
 def test_folders_where_files_are_expected(unisign, model_dir, tmp_path):
     (tmp_path / "clip.pose").mkdir()
     assert_one_line_error(unisign(*translate_args(model_dir, tmp_path / "clip.pose")), "is a folder")

@@ -7,22 +7,16 @@ the value and what is allowed; the command lines print it as one line (`unisign.
 import json
 import math
 import os
-import socket
-import struct
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .errors import InvalidInputError, UsageError
 
 
-# safetensors: an 8-byte little-endian header length, then the JSON header, then the tensors' bytes
-_SAFETENSORS_HEADER_LIMIT = 100 * 1024 * 1024
 # |weight| above this is no trained model's: random bytes read as float32 exceed it ~40% of the time
 MAX_PLAUSIBLE_WEIGHT = 1e8
 # files of a tokenizer's vocabulary (fast tokenizers, SentencePiece, BPE and WordPiece)
 TOKENIZER_VOCABULARY_FILES = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 TOKENIZER_VOCABULARY_FILES += ("vocab.json", "vocab.txt")
-HUB_PROBE_TIMEOUT_S = 3.0
 
 
 # -- settings (ranges; their types are OmegaConf's, `unisign.training.arguments`) ---------------------------------
@@ -149,14 +143,16 @@ def _looks_like_local_path(reference: str) -> bool:
 
 
 def _hub_reachable() -> bool:
-    """Whether the Hub's endpoint accepts a connection within a few seconds (instead of retrying for ~40 s)."""
-    from huggingface_hub import constants
+    """Whether the Hub answers at all, within huggingface_hub's `HF_HUB_ETAG_TIMEOUT` (instead of ~40 s of retries).
 
-    endpoint = urlparse(constants.ENDPOINT)
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    Asked through huggingface_hub's own HTTP session, so that its proxies, certificates and `HF_ENDPOINT` apply.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
     try:
-        socket.create_connection((endpoint.hostname, port), timeout=HUB_PROBE_TIMEOUT_S).close()
-    except OSError:
+        get_session().head(constants.ENDPOINT, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+    except Exception:  # the session's transport errors (httpx or requests, by huggingface_hub version)
         return False
     return True
 
@@ -211,24 +207,12 @@ def check_plausible_weights(name: str, tensor, source) -> None:
 
 
 def check_safetensors_file(path: Path) -> None:
-    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights."""
+    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights.
+
+    `safe_open` checks the header and that its tensors cover the file exactly (a truncated file fails there).
+    """
     from safetensors import safe_open
 
-    size = path.stat().st_size
-    with open(path, "rb") as file:
-        head = file.read(8)
-        if len(head) < 8:
-            raise InvalidInputError(f"`{path}` is truncated ({size} bytes): not a safetensors file.")
-        (header_length,) = struct.unpack("<Q", head)
-        if header_length > min(size - 8, _SAFETENSORS_HEADER_LIMIT):
-            raise InvalidInputError(f"`{path}` is truncated or not a safetensors file (damaged header).")
-        try:
-            header = json.loads(file.read(header_length))
-            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
-        except (ValueError, KeyError, TypeError, IndexError):
-            raise InvalidInputError(f"`{path}` is damaged: its safetensors header is not readable.") from None
-    if size < 8 + header_length + end:
-        raise InvalidInputError(f"`{path}` is truncated: {size:,} bytes of the {8 + header_length + end:,} it lists.")
     try:
         with safe_open(path, framework="pt") as weights:
             for name in weights.keys():  # noqa: SIM118  (safe_open has no __iter__)
@@ -236,7 +220,9 @@ def check_safetensors_file(path: Path) -> None:
     except InvalidInputError:
         raise
     except Exception as error:  # safetensors raises its own SafetensorError for bytes it cannot read
-        raise InvalidInputError(f"`{path}` is damaged and cannot be read ({error}).") from None
+        reason = str(error).removeprefix("Error while deserializing header: ")
+        size = path.stat().st_size
+        raise InvalidInputError(f"`{path}` is truncated or damaged ({size:,} bytes): {reason}.") from None
 
 
 def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
