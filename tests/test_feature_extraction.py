@@ -270,6 +270,17 @@ def test_float_frames_with_a_visible_hand_are_refused():
         UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((4, 24, 32, 3), np.float32))
 
 
+def test_the_video_processor_refuses_non_finite_keypoints_as_the_feature_extractor_does():
+    keypoints, scores = random_clip(4)
+    scores[:] = 0.9
+    keypoints[2, LEFT_HAND_INDICES[3]] = np.nan  # a visible hand's point: its crop box would be NaN
+    message = r"NaN or infinite values \(frames \[2\]\)"
+    with pytest.raises(ValueError, match=message):
+        UniSignVideoProcessor().crop_clip(keypoints, scores, frames=np.zeros((4, 24, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match=message):
+        UniSignPoseFeatureExtractor()((keypoints, scores))
+
+
 # -- properties of the normalisation ----------------------------------------------------------------------------------
 
 

@@ -91,6 +91,21 @@ def test_golden_generation_gives_the_reference_ids(golden_export, num_beams):
     assert torch.equal(generated, model.generate(**inputs, max_new_tokens=12, num_beams=num_beams))
 
 
+def test_bad_inputs_get_the_checks_and_messages_of_the_pytorch_model(golden_export):
+    model, onnx_model, _, inputs = golden_export
+    wrong_shape = {**inputs, "pose_values": inputs["pose_values"][..., :2]}
+    messages = []
+    for translator in (model, onnx_model):
+        with pytest.raises(ValueError, match="`pose_values` must have shape") as error:
+            translator.generate(**wrong_shape, max_new_tokens=2)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    padding_first = inputs["pose_attention_mask"].clone()
+    padding_first[:, 0] = 0  # padding before a real frame: the ONNX graph would read it as a frame
+    with pytest.raises(ValueError, match="must be 1 on each clip's real frames"):
+        onnx_model.generate(**{**inputs, "pose_attention_mask": padding_first}, max_new_tokens=2)
+
+
 def test_rgb_models_are_refused(golden_dir, tmp_path):
     state_dict = {k: v.float() for k, v in load_file(golden_dir / "official_state_dict.safetensors").items()}
     model = convert_reference_checkpoint(state_dict, AutoConfig.from_pretrained(golden_dir / "tiny-mt5"))

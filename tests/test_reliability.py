@@ -279,6 +279,25 @@ def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monke
     assert time.perf_counter() - started < 10
 
 
+def test_the_hub_probe_asks_through_huggingface_hub_with_its_timeout(monkeypatch):
+    import huggingface_hub.utils
+    from huggingface_hub import constants
+
+    from unisign.utils import validation
+
+    asked = []
+
+    class Session:  # what huggingface_hub's session does without a network (its proxies and endpoint apply)
+        def head(self, url, timeout):
+            asked.append((url, timeout))
+            raise ConnectionError("no network")
+
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
+    monkeypatch.setattr(huggingface_hub.utils, "get_session", Session)
+    assert validation._hub_reachable() is False
+    assert asked == [(constants.ENDPOINT, 2)]
+
+
 def test_folders_where_files_are_expected(unisign, model_dir, tmp_path):
     (tmp_path / "clip.pose").mkdir()
     assert_one_line_error(unisign(*translate_args(model_dir, tmp_path / "clip.pose")), "is a folder")
@@ -330,9 +349,35 @@ def test_training_settings_and_files_get_one_line(capsys, tmp_path):
             "`data.language`: Cannot convert 'ListConfig' to string",
         ),
         ("training.adam_betas=[0.9", ""),  # malformed YAML
+        # OmegaConf names no setting for these (a list for a mapping, a tuple's item, a whole section of a wrong type)
+        ("model.config=[1]", "`model.config` has a wrong type ([1])"),
+        ("training.adam_betas=[0.9, a]", "`training.adam_betas` has a wrong type ([0.9, 'a'])"),
+        ("data.augmentation=5", "`data.augmentation` has a wrong type (5)"),
+        ("data.task=[SLT, 5]", "`data.task` must be a task name or a non-empty list of them, got ['SLT', 5]"),
+        ("data.task=5", "`data.task` must be a task name or a non-empty list of them, got 5"),
     ]:
         outcome = run_command(train_main, ["--config", str(config), override], capsys)
         assert_one_line_error(outcome, fragment)
+    assert_one_line_error(run_command(train_main, ["--examples", "-1"], capsys), "--examples: must be at least 0")
+
+
+@pytest.mark.parametrize(
+    "section, settings, message",
+    [
+        ("OptimizationArguments", {"batch_size": "abc"}, "`training.batch_size`: Value 'abc' of type 'str'"),
+        ("OptimizationArguments", {"adam_betas": (0.9,)}, "`training.adam_betas`: TupleConfig length 1"),
+        ("DataArguments", {"in_memory": [1]}, "`data.in_memory`: Value '[1]' is not a valid bool"),
+        ("LoraArguments", {"target_modules": "q"}, "`lora.target_modules`: Invalid value assigned: str"),
+        ("LoraArguments", {"r": 0}, "`lora.r` must be >= 1, got 0"),
+    ],
+)
+def test_settings_built_in_python_are_checked_by_the_same_types_and_ranges(section, settings, message):
+    from unisign.training import arguments
+    from unisign.utils.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        getattr(arguments, section)(**settings)
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 # -- 7. quieter logs ----------------------------------------------------------------------------------------------

@@ -174,6 +174,16 @@ def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
     assert "give `--model FOLDER_OR_HUB_ID`" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--num-beams", "--max-new-tokens", "--threads"])
+def test_unisign_demo_refuses_counts_below_one_before_loading_anything(option, capsys):
+    from unisign.apps import demo
+
+    with pytest.raises(SystemExit) as exit_info:  # `--threads 0` was raised to 1 silently, beams 0 failed per request
+        demo.main(["--model", "/nowhere/model", option, "0"])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: must be at least 1, got 0" in capsys.readouterr().err
+
+
 # What one request does
 
 

@@ -363,3 +363,13 @@ def test_render_sample_draws_the_clean_pose_and_contact_sheet():
     assert sheet.height > 120 and sheet.width > 3 * 100
     with pytest.raises(ValueError, match="133, 2"):
         render_pose(np.zeros((3, 17, 2)), 64, 64)
+
+
+def test_the_command_line_refuses_negative_split_sizes_in_one_line(tmp_path, capsys):
+    from unisign.synthetic.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:  # was a traceback from `generate_dataset`
+        main(["generate", str(tmp_path / "data"), "--num-train", "-1"])
+    assert exit_info.value.code == 2
+    assert "argument --num-train: must be at least 0, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..utils.arguments import positive_int, unit_interval
 from ..utils.errors import InvalidInputError, UsageError, one_line, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
@@ -22,9 +23,7 @@ from ..utils.validation import (
     check_output_folder,
     checked_model,
     has_suffix,
-    positive_int,
     resolve_model_reference,
-    unit_interval,
 )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
+from ..utils.arguments import positive_int
 from ..utils.precision import DTYPES
 from .visualization import pose_contact_sheet, write_pose_video
 
@@ -335,9 +336,13 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--device", help="torch device (default: the first GPU, else CPU)")
     parser.add_argument("--dtype", choices=DTYPES, help="model precision (default: as saved)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
-    parser.add_argument("--num-beams", type=int, default=4, help="the page's beam width to start with (1: greedy)")
-    parser.add_argument("--max-new-tokens", type=int, default=100, help="the page's longest translation to start with")
+    parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--num-beams", type=positive_int, default=4, help="the page's beam width to start with (1: greedy)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=positive_int, default=100, help="the page's longest translation to start with"
+    )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
     args = parser.parse_args(argv)
@@ -350,7 +355,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, args.threads))
+        torch.set_num_threads(args.threads)
     from ..hub.released import resolve_released_model
 
     try:

@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 from transformers.utils import logging
 
 from ..models.unisign.processing_unisign import UniSignDataCollator
+from ..utils.arguments import positive_int
 from ..utils.errors import one_line_errors, pop_debug_flag
-from ..utils.validation import check_device, check_output_folder, checked_model, positive_int
+from ..utils.validation import check_device, check_output_folder, checked_model
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 
 

@@ -21,6 +21,7 @@ from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
 from transformers.utils import logging
 
 from ..models.unisign.configuration_unisign import UniSignConfig
+from ..models.unisign.modeling_unisign import check_pose_input_shapes, check_pose_input_values
 from .constants import FORMAT_NAME, ONNX_CONFIG_FILE
 
 
@@ -159,27 +160,6 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         """The encoder side is `encode`; `generate` gets its output as `encoder_outputs`."""
         return self.encode
 
-    def _check_inputs(self, input_ids, attention_mask, pose_values, pose_attention_mask) -> None:
-        """The shape checks of the PyTorch model, so that bad inputs fail with one clear line, not inside ORT."""
-        expected_nodes, channels = self.config.num_pose_nodes, self.config.pose_input_channels
-        if pose_values is None or pose_values.dim() != 4 or pose_values.shape[2:] != (expected_nodes, channels):
-            shape = None if pose_values is None else tuple(pose_values.shape)
-            raise ValueError(
-                f"`pose_values` must have shape (batch_size, num_frames, {expected_nodes}, {channels}), got {shape}."
-            )
-        batch_size, num_frames = pose_values.shape[:2]
-        if num_frames == 0:
-            raise ValueError("`pose_values` has zero frames: a clip needs at least one frame.")
-        if input_ids is None or input_ids.dim() != 2 or input_ids.shape[0] != batch_size:
-            shape = None if input_ids is None else tuple(input_ids.shape)
-            raise ValueError(f"`input_ids` must have shape (batch_size={batch_size}, prompt_length), got {shape}.")
-        if attention_mask.shape != input_ids.shape or pose_attention_mask.shape != (batch_size, num_frames):
-            raise ValueError(
-                "`attention_mask` must match `input_ids`, and `pose_attention_mask` `pose_values[:, :, 0, 0]`."
-            )
-        if not torch.isfinite(pose_values).all():
-            raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
-
     def encode(
         self,
         input_ids: torch.LongTensor,
@@ -200,7 +180,10 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             pose_attention_mask = torch.ones(pose_values.shape[:2], dtype=torch.long)
         if input_ids is not None and attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        self._check_inputs(input_ids, attention_mask, pose_values, pose_attention_mask)
+        # the PyTorch model's checks, so that bad inputs fail with one clear line, not inside ORT (on the CPU, the
+        # value checks cost no wait for an accelerator)
+        check_pose_input_shapes(self.config, input_ids, attention_mask, pose_values, pose_attention_mask)
+        check_pose_input_values(pose_values, pose_attention_mask)
         feeds = {
             "input_ids": input_ids.cpu().numpy().astype(np.int64),
             "attention_mask": attention_mask.cpu().numpy().astype(np.int64),

@@ -7,6 +7,7 @@ Examples:
 
 import argparse
 
+from ..utils.arguments import non_negative_int
 from .generator import TASKS, generate_clip, generate_dataset
 from .render import contact_sheet
 from .signer import sample_signer
@@ -40,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate", help="write a Parquet dataset with a card (cached)")
     generate.add_argument("output_dir")
-    generate.add_argument("--num-train", type=int, default=2000)
-    generate.add_argument("--num-validation", type=int, default=200)
-    generate.add_argument("--num-test", type=int, default=200)
+    generate.add_argument("--num-train", type=non_negative_int, default=2000)
+    generate.add_argument("--num-validation", type=non_negative_int, default=200)
+    generate.add_argument("--num-test", type=non_negative_int, default=200)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     generate.add_argument("--overwrite", action="store_true")

@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 from omegaconf import OmegaConf
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
 from ..data.augmentation import PoseAugmentation
 from ..utils.errors import UsageError
-from .setting_checks import check_section
+from .setting_checks import check_section, setting_error
 
 
 STAGES = ("stage1", "stage2", "finetune")
@@ -152,6 +152,16 @@ class DataArguments:
 
     def __post_init__(self):
         check_section(self, "data")
+        tasks = self.task  # `Any` to OmegaConf (a name or a list of names): checked here, before `tasks` reads it
+        if not isinstance(tasks, str | list | tuple) or not tasks or not all(isinstance(t, str) for t in tasks):
+            raise UsageError(f"`data.task` must be a task name or a non-empty list of them, got {tasks!r}.")
+        tasks = [tasks.upper()] if isinstance(tasks, str) else [task.upper() for task in tasks]
+        unknown = [task for task in tasks if task not in TASKS]
+        if unknown:
+            raise UsageError(f"Unknown `data.task` {unknown}. Available tasks: {TASKS}.")
+        if len(set(tasks)) != len(tasks):
+            raise UsageError(f"`data.task` lists a task twice: {tasks}.")
+        self.task = tasks[0] if len(tasks) == 1 else tasks
         reserved = {self.test_split, *(task.lower() for task in self.tasks)}
         clashing = [split for split in self.extra_test_splits if split in reserved]
         if clashing or len(set(self.extra_test_splits)) < len(self.extra_test_splits):
@@ -248,16 +258,6 @@ class TrainConfig:
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"Unknown `stage` {self.stage!r}. Available stages: {STAGES}.")
-        tasks = self.data.task
-        if not isinstance(tasks, str | list | tuple) or not tasks or not all(isinstance(t, str) for t in tasks):
-            raise ValueError(f"`data.task` must be a task name or a non-empty list of them, got {tasks!r}.")
-        tasks = [tasks.upper()] if isinstance(tasks, str) else [task.upper() for task in tasks]
-        unknown = [task for task in tasks if task not in TASKS]
-        if unknown:
-            raise ValueError(f"Unknown `data.task` {unknown}. Available tasks: {TASKS}.")
-        if len(set(tasks)) != len(tasks):
-            raise ValueError(f"`data.task` lists a task twice: {tasks}.")
-        self.data.task = tasks[0] if len(tasks) == 1 else tasks
 
 
 def parse_override(override: str) -> tuple[list[str], object]:
@@ -291,13 +291,27 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         target[keys[-1]] = value
+    schema = OmegaConf.structured(TrainConfig)
     try:  # OmegaConf checks names and types against the dataclasses (and reads `2e-3` in a float field as a number)
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), values))
-    except OmegaConfBaseException as error:  # its message spans several lines: keep the first, name the setting
-        message = str(error).splitlines()[0]
-        if isinstance(error, ConfigKeyError) and dataclasses.is_dataclass(error.object_type):
-            message += f". Valid settings: {sorted(field.name for field in dataclasses.fields(error.object_type))}"
-        raise ValueError(f"`{error.full_key}`: {message}." if error.full_key else f"{message}.") from None
+        return OmegaConf.to_object(OmegaConf.merge(schema, values))
+    except (OmegaConfBaseException, TypeError) as error:  # TypeError: a list where a mapping belongs
+        if isinstance(error, OmegaConfBaseException) and error.full_key:
+            raise setting_error(error) from None
+        key, value = _setting_of_wrong_type(schema, values)
+        message = str(error).splitlines()[0].rstrip(".").replace("Value '$VALUE' of type '$VALUE_TYPE'", "an item")
+        raise UsageError(f"`{key}` has a wrong type ({value!r}): {message}.") from None
+
+
+def _setting_of_wrong_type(schema, values: dict) -> tuple[str, object]:
+    """The first `section.key` (and its value) that OmegaConf rejects alone: some of its errors (a list for a
+    mapping, an item of a tuple) do not name the setting."""
+    for section, settings in values.items():
+        for key, value in settings.items() if isinstance(settings, dict) else [(None, settings)]:
+            try:
+                OmegaConf.merge(schema, {section: value if key is None else {key: value}})
+            except (OmegaConfBaseException, TypeError):
+                return (section if key is None else f"{section}.{key}"), value
+    return "settings", values
 
 
 def config_to_dict(config: TrainConfig) -> dict:

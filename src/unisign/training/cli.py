@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..utils.arguments import non_negative_int
+
 
 # OpenMP threads wait for work between the many small kernels of a CPU step. libgomp's default (spin ~300,000 times,
 # then sleep) doubles the step time as soon as another process shares the cores; never spinning
@@ -48,7 +50,9 @@ def build_parser(prog: str = "unisign train", description: str | None = None) ->
         "--allow-changed-settings", action="store_true", help="with --resume: continue with settings that differ"
     )
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error (or UNISIGN_DEBUG=1)")
-    parser.add_argument("--examples", type=int, default=3, help="test translations printed per task (default 3)")
+    parser.add_argument(
+        "--examples", type=non_negative_int, default=3, help="test translations printed per task (default 3)"
+    )
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the best export to this Hub model repo")
     parser.add_argument("--dry-run", action="store_true", help="with --push-to-hub: list the files, upload nothing")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")

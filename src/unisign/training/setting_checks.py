@@ -1,10 +1,17 @@
 """Types and ranges of the training settings, checked when each section is built (before any work starts).
 
-Each `*Arguments` dataclass calls `check_section` from its `__post_init__`, so a setting from a file, an override or
-Python code is checked the same way; the error names the setting, the value and what is allowed.
+Types are OmegaConf's alone: `load_config` merges a file and its overrides into the structured `TrainConfig`, and a
+section built in Python code goes through `OmegaConf.structured` in its `__post_init__`. Ranges are values, checked
+here with `unisign.utils.validation.check_range`. Every error is one line that names the setting.
 """
 
-from ..utils.validation import check_field_types, check_range, check_ranges
+import dataclasses
+
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from ..utils.errors import UsageError
+from ..utils.validation import check_range, check_ranges
 
 
 AT_LEAST_ONE = {"minimum": 1}
@@ -39,9 +46,21 @@ RANGES = {
 }
 
 
+def setting_error(error: OmegaConfBaseException, section: str = "") -> UsageError:
+    """OmegaConf's error as one line that names the setting (its own message spans several lines)."""
+    message = str(error).splitlines()[0].rstrip(".")
+    if isinstance(error, ConfigKeyError) and dataclasses.is_dataclass(error.object_type):
+        message += f". Valid settings: {sorted(field.name for field in dataclasses.fields(error.object_type))}"
+    key = ".".join(part for part in (section, error.full_key) if part)
+    return UsageError(f"`{key}`: {message}." if key else f"{message}.")
+
+
 def check_section(arguments, section: str) -> None:
     """Raise `UsageError` for the first setting of `arguments` (a `*Arguments` dataclass) of a wrong type or range."""
-    check_field_types(arguments, section)
+    try:  # a section from `load_config` was checked by the merge already; one built in Python code is checked here
+        OmegaConf.structured(arguments)
+    except OmegaConfBaseException as error:
+        raise setting_error(error, section) from None
     check_ranges(arguments, section, RANGES.get(section, {}))
     if section == "training":
         for beta in arguments.adam_betas:

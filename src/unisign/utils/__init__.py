@@ -1,1 +1,1 @@
-"""What every room uses and that imports nothing of the package: errors, input checks, checksums, logs, precision."""
+"""What every room uses, importing nothing of the package: errors, argument types, checks, checksums, logs, dtypes."""

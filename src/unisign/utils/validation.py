@@ -1,118 +1,25 @@
-"""Checks at the boundary, before any work starts: option and setting values, output paths, devices, model folders.
+"""Checks at the boundary, before any work starts: setting ranges, output paths, devices, model folders.
 
 Each check raises one of the package's errors (`unisign.utils.errors`) with a message that names the option or setting,
 the value and what is allowed; the command lines print it as one line (`unisign.utils.errors.one_line_errors`).
 """
 
-import argparse
-import dataclasses
 import json
 import math
 import os
-import socket
-import struct
-import types
-import typing
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .errors import InvalidInputError, UsageError
 
 
-# safetensors: an 8-byte little-endian header length, then the JSON header, then the tensors' bytes
-_SAFETENSORS_HEADER_LIMIT = 100 * 1024 * 1024
 # |weight| above this is no trained model's: random bytes read as float32 exceed it ~40% of the time
 MAX_PLAUSIBLE_WEIGHT = 1e8
 # files of a tokenizer's vocabulary (fast tokenizers, SentencePiece, BPE and WordPiece)
 TOKENIZER_VOCABULARY_FILES = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 TOKENIZER_VOCABULARY_FILES += ("vocab.json", "vocab.txt")
-HUB_PROBE_TIMEOUT_S = 3.0
 
 
-# -- command line option types (argparse turns a raised ArgumentTypeError into `argument --x: ...`, exit 2) ----------
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """An argparse type: a finite number in [0, 1] (a keypoint score threshold)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also false for NaN
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
-
-
-# -- settings (dataclass fields) -----------------------------------------------------------------------------------
-
-
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a mapping"}
-_TYPE_NAMES[type(None)] = "null"
-
-
-def _type_name(annotation) -> str:
-    """`int | None` -> `a whole number or null`; `list[str]` -> `a list of text`."""
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(member) for member in typing.get_args(annotation))
-    if origin in (list, tuple):
-        members = typing.get_args(annotation)
-        return f"a list ({_type_name(members[0])} each)" if members else "a list"
-    return _TYPE_NAMES.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
-
-
-def _matches(value, annotation) -> bool:
-    """Whether `value` is of the (simple) annotated type: int, float, str, bool, None, list/dict/tuple and unions."""
-    origin = typing.get_origin(annotation)
-    if annotation is typing.Any:
-        return True
-    if origin in (types.UnionType, typing.Union):
-        return any(_matches(value, member) for member in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:  # an integer is a fine number
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if annotation is str:
-        return isinstance(value, str)
-    if origin in (list, tuple) or annotation in (list, tuple):
-        members = typing.get_args(annotation)
-        if not isinstance(value, list | tuple):
-            return False
-        if origin is tuple and members and len(members) != len(value):
-            return False
-        member_types = members if origin is tuple else members[:1] * len(value)
-        return all(_matches(item, member) for item, member in zip(value, member_types, strict=False))
-    if origin is dict or annotation is dict:
-        return isinstance(value, dict)
-    return True  # a type these settings do not use: not checked here
-
-
-def check_field_types(instance, section: str) -> None:
-    """Raise `UsageError` naming the first field of dataclass `instance` whose value has the wrong type."""
-    hints = typing.get_type_hints(type(instance))
-    for field in dataclasses.fields(instance):
-        value = getattr(instance, field.name)
-        if dataclasses.is_dataclass(hints[field.name]) or _matches(value, hints[field.name]):
-            continue
-        raise UsageError(
-            f"`{section}.{field.name}` must be {_type_name(hints[field.name])}, got {value!r} "
-            f"({type(value).__name__})."
-        )
+# -- settings (ranges; their types are OmegaConf's, `unisign.training.arguments`) ---------------------------------
 
 
 def check_range(
@@ -236,14 +143,16 @@ def _looks_like_local_path(reference: str) -> bool:
 
 
 def _hub_reachable() -> bool:
-    """Whether the Hub's endpoint accepts a connection within a few seconds (instead of retrying for ~40 s)."""
-    from huggingface_hub import constants
+    """Whether the Hub answers at all, within huggingface_hub's `HF_HUB_ETAG_TIMEOUT` (instead of ~40 s of retries).
 
-    endpoint = urlparse(constants.ENDPOINT)
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    Asked through huggingface_hub's own HTTP session, so that its proxies, certificates and `HF_ENDPOINT` apply.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
     try:
-        socket.create_connection((endpoint.hostname, port), timeout=HUB_PROBE_TIMEOUT_S).close()
-    except OSError:
+        get_session().head(constants.ENDPOINT, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+    except Exception:  # the session's transport errors (httpx or requests, by huggingface_hub version)
         return False
     return True
 
@@ -298,24 +207,12 @@ def check_plausible_weights(name: str, tensor, source) -> None:
 
 
 def check_safetensors_file(path: Path) -> None:
-    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights."""
+    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights.
+
+    `safe_open` checks the header and that its tensors cover the file exactly (a truncated file fails there).
+    """
     from safetensors import safe_open
 
-    size = path.stat().st_size
-    with open(path, "rb") as file:
-        head = file.read(8)
-        if len(head) < 8:
-            raise InvalidInputError(f"`{path}` is truncated ({size} bytes): not a safetensors file.")
-        (header_length,) = struct.unpack("<Q", head)
-        if header_length > min(size - 8, _SAFETENSORS_HEADER_LIMIT):
-            raise InvalidInputError(f"`{path}` is truncated or not a safetensors file (damaged header).")
-        try:
-            header = json.loads(file.read(header_length))
-            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
-        except (ValueError, KeyError, TypeError, IndexError):
-            raise InvalidInputError(f"`{path}` is damaged: its safetensors header is not readable.") from None
-    if size < 8 + header_length + end:
-        raise InvalidInputError(f"`{path}` is truncated: {size:,} bytes of the {8 + header_length + end:,} it lists.")
     try:
         with safe_open(path, framework="pt") as weights:
             for name in weights.keys():  # noqa: SIM118  (safe_open has no __iter__)
@@ -323,7 +220,9 @@ def check_safetensors_file(path: Path) -> None:
     except InvalidInputError:
         raise
     except Exception as error:  # safetensors raises its own SafetensorError for bytes it cannot read
-        raise InvalidInputError(f"`{path}` is damaged and cannot be read ({error}).") from None
+        reason = str(error).removeprefix("Error while deserializing header: ")
+        size = path.stat().st_size
+        raise InvalidInputError(f"`{path}` is truncated or damaged ({size:,} bytes): {reason}.") from None
 
 
 def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
@@ -390,7 +289,6 @@ def checked_model(reference: str, option: str = "--model") -> str:
 
 __all__ = [
     "check_device",
-    "check_field_types",
     "check_input_file",
     "check_model_folder",
     "check_output_file",
@@ -402,7 +300,5 @@ __all__ = [
     "check_tokenizer_folder",
     "checked_model",
     "has_suffix",
-    "positive_int",
     "resolve_model_reference",
-    "unit_interval",
 ]

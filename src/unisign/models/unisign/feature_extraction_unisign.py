@@ -186,6 +186,38 @@ def check_normalized_coordinates(keypoints: np.ndarray, scores: np.ndarray, fram
         )
 
 
+def check_keypoints(keypoints, scores) -> tuple[np.ndarray, np.ndarray]:
+    """Raise a clear `ValueError` unless a clip's keypoints and scores are COCO-WholeBody-133 frames, all finite.
+
+    Used by the feature extractor and by the video processor (the one place for checks of pose values).
+
+    Args:
+        keypoints (array-like of shape `(num_frames, 133, 2)`): x, y per point.
+        scores (array-like of shape `(num_frames, 133)`): detection confidence per point (0 for a missing one).
+
+    Returns:
+        `(keypoints, scores)` as float32 arrays.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    scores = np.asarray(scores, dtype=np.float32)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_WHOLEBODY_KEYPOINTS, 2):
+        raise ValueError(
+            f"`keypoints` must have shape (num_frames, {NUM_WHOLEBODY_KEYPOINTS}, 2) (COCO-WholeBody-133), got "
+            f"{keypoints.shape}. Convert other layouts with `unisign.data.read_pose_file` first."
+        )
+    if scores.shape != keypoints.shape[:2]:
+        raise ValueError(f"`scores` must have shape {keypoints.shape[:2]} to match `keypoints`, got {scores.shape}.")
+    if keypoints.shape[0] == 0:
+        raise ValueError("The clip has no frames: Uni-Sign needs at least one frame of keypoints.")
+    if not (np.isfinite(keypoints).all() and np.isfinite(scores).all()):
+        bad_frames = np.flatnonzero(~(np.isfinite(keypoints).all((1, 2)) & np.isfinite(scores).all(1)))
+        raise ValueError(
+            f"The keypoints or scores contain NaN or infinite values (frames {bad_frames[:10].tolist()}"
+            f"{'...' if bad_frames.size > 10 else ''}). Mark missing points with score 0 and finite coordinates."
+        )
+    return keypoints, scores
+
+
 def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
     """Read one clip given as a `PoseSample`, a `pose_format.Pose`, `(keypoints, scores)` or a `(T, 133, 3)` array.
 
@@ -213,23 +245,7 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
             "Each clip must be a `PoseSample`, a `pose_format.Pose`, a `(keypoints, scores)` tuple or an array of "
             f"shape (num_frames, 133, 3); got {type(clip).__name__}."
         )
-    keypoints = np.asarray(keypoints, dtype=np.float32)
-    scores = np.asarray(scores, dtype=np.float32)
-    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_WHOLEBODY_KEYPOINTS, 2):
-        raise ValueError(
-            f"`keypoints` must have shape (num_frames, {NUM_WHOLEBODY_KEYPOINTS}, 2) (COCO-WholeBody-133), got "
-            f"{keypoints.shape}. Convert other layouts with `unisign.data.read_pose_file` first."
-        )
-    if scores.shape != keypoints.shape[:2]:
-        raise ValueError(f"`scores` must have shape {keypoints.shape[:2]} to match `keypoints`, got {scores.shape}.")
-    if keypoints.shape[0] == 0:
-        raise ValueError("The clip has no frames: Uni-Sign needs at least one frame of keypoints.")
-    if not (np.isfinite(keypoints).all() and np.isfinite(scores).all()):
-        bad_frames = np.flatnonzero(~(np.isfinite(keypoints).all((1, 2)) & np.isfinite(scores).all(1)))
-        raise ValueError(
-            f"The keypoints or scores contain NaN or infinite values (frames {bad_frames[:10].tolist()}"
-            f"{'...' if bad_frames.size > 10 else ''}). Mark missing points with score 0 and finite coordinates."
-        )
+    keypoints, scores = check_keypoints(keypoints, scores)
     if frame_size is not None:
         width, height = frame_size
         if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:

@@ -427,6 +427,67 @@ class UniSignPriorGuidedFusion(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------
 
 
+def check_pose_input_shapes(config, input_ids, attention_mask, pose_values, pose_attention_mask) -> None:
+    """Raise a clear `ValueError` unless the pose and prompt tensors have the shapes `config` expects.
+
+    Shapes only (free: no wait for the accelerator). Used by the model and by its ONNX export's runtime.
+
+    Args:
+        config (`UniSignConfig`): The model's config (`num_pose_nodes`, `pose_input_channels`).
+        input_ids (`torch.LongTensor` of shape `(batch_size, prompt_length)`): The tokenised prompt.
+        attention_mask (`torch.LongTensor` of shape `(batch_size, prompt_length)`, *optional*): Its mask.
+        pose_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_pose_nodes, pose_input_channels)`).
+        pose_attention_mask (`torch.LongTensor` of shape `(batch_size, num_frames)`): 1 on real frames.
+    """
+    if input_ids is None:
+        raise ValueError(
+            "`input_ids` (the tokenised prompt, e.g. 'Translate sign language video to English: </s>') is "
+            "required; `UniSignProcessor` makes it."
+        )
+    if pose_values is None:
+        raise ValueError("`pose_values` of shape (batch_size, num_frames, num_keypoints, 3) is required.")
+    expected_nodes, channels = config.num_pose_nodes, config.pose_input_channels
+    if pose_values.dim() != 4 or pose_values.shape[2:] != (expected_nodes, channels):
+        raise ValueError(
+            f"`pose_values` must have shape (batch_size, num_frames, {expected_nodes}, {channels}) (keypoints of "
+            f"the parts {list(PART_NAMES)} with x, y, score), got {tuple(pose_values.shape)}."
+        )
+    batch_size, num_frames = pose_values.shape[:2]
+    if num_frames == 0:
+        raise ValueError("`pose_values` has zero frames: a clip needs at least one frame.")
+    if input_ids.dim() != 2 or input_ids.shape[0] != batch_size:
+        raise ValueError(
+            f"`input_ids` must have shape (batch_size={batch_size}, prompt_length), got {tuple(input_ids.shape)}."
+        )
+    if attention_mask is not None and attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"`attention_mask` must match `input_ids` {tuple(input_ids.shape)}, got {tuple(attention_mask.shape)}."
+        )
+    if pose_attention_mask.shape != (batch_size, num_frames):
+        raise ValueError(
+            f"`pose_attention_mask` must have shape (batch_size, num_frames) = {(batch_size, num_frames)}, got "
+            f"{tuple(pose_attention_mask.shape)}."
+        )
+
+
+def check_pose_input_values(pose_values, pose_attention_mask) -> torch.Tensor:
+    """Raise a clear `ValueError` for non-finite poses or a frame mask that is not a prefix of ones per clip.
+
+    Reads tensor values (waits for the accelerator). Returns the real frames per clip, shape `(batch_size,)`.
+    """
+    batch_size, num_frames = pose_values.shape[:2]
+    if not torch.isfinite(pose_values).all():
+        raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
+    frames_per_clip = pose_attention_mask.sum(dim=1)
+    is_prefix = pose_attention_mask == (torch.arange(num_frames, device=pose_values.device) < frames_per_clip[:, None])
+    if not is_prefix.all() or (frames_per_clip == 0).any():
+        raise ValueError(
+            "`pose_attention_mask` must be 1 on each clip's real frames and 0 on the padding after them, with at "
+            "least one real frame per clip."
+        )
+    return frames_per_clip
+
+
 class UniSignPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading conventions shared by Uni-Sign models."""
 
@@ -559,35 +620,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
         Shapes are checked on every call (free: no wait for the accelerator); values only with
         `config.check_input_values` (see `_check_input_values`).
         """
-        if input_ids is None:
-            raise ValueError(
-                "`input_ids` (the tokenised prompt, e.g. 'Translate sign language video to English: </s>') is "
-                "required; `UniSignProcessor` makes it."
-            )
-        if pose_values is None:
-            raise ValueError("`pose_values` of shape (batch_size, num_frames, num_keypoints, 3) is required.")
-        expected_nodes, channels = self.config.num_pose_nodes, self.config.pose_input_channels
-        if pose_values.dim() != 4 or pose_values.shape[2:] != (expected_nodes, channels):
-            raise ValueError(
-                f"`pose_values` must have shape (batch_size, num_frames, {expected_nodes}, {channels}) (keypoints of "
-                f"the parts {list(PART_NAMES)} with x, y, score), got {tuple(pose_values.shape)}."
-            )
-        batch_size, num_frames = pose_values.shape[:2]
-        if num_frames == 0:
-            raise ValueError("`pose_values` has zero frames: a clip needs at least one frame.")
-        if input_ids.dim() != 2 or input_ids.shape[0] != batch_size:
-            raise ValueError(
-                f"`input_ids` must have shape (batch_size={batch_size}, prompt_length), got {tuple(input_ids.shape)}."
-            )
-        if attention_mask is not None and attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"`attention_mask` must match `input_ids` {tuple(input_ids.shape)}, got {tuple(attention_mask.shape)}."
-            )
-        if pose_attention_mask.shape != (batch_size, num_frames):
-            raise ValueError(
-                f"`pose_attention_mask` must have shape (batch_size, num_frames) = {(batch_size, num_frames)}, got "
-                f"{tuple(pose_attention_mask.shape)}."
-            )
+        check_pose_input_shapes(self.config, input_ids, attention_mask, pose_values, pose_attention_mask)
         if hand_inputs is None:
             if self.prior_guided_fusion is not None:
                 raise ValueError(
@@ -616,17 +649,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
     def _check_input_values(self, pose_values, pose_attention_mask, hand_inputs):
         """The checks of `_check_inputs` that read tensor values (each waits for the accelerator)."""
         batch_size, num_frames = pose_values.shape[:2]
-        if not torch.isfinite(pose_values).all():
-            raise ValueError("`pose_values` contains NaN or inf; the processor maps missing keypoints to 0.")
-        frames_per_clip = pose_attention_mask.sum(dim=1)
-        is_prefix = pose_attention_mask == (
-            torch.arange(num_frames, device=pose_values.device) < frames_per_clip[:, None]
-        )
-        if not is_prefix.all() or (frames_per_clip == 0).any():
-            raise ValueError(
-                "`pose_attention_mask` must be 1 on each clip's real frames and 0 on the padding after them, with at "
-                "least one real frame per clip."
-            )
+        frames_per_clip = check_pose_input_values(pose_values, pose_attention_mask)
         if hand_inputs is None:
             return
         pixels, priors, frame_indices, sample_indices, sides = hand_inputs

@@ -22,13 +22,12 @@ from transformers import BatchFeature
 from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import VideoProcessorMixin
 
-from .feature_extraction_unisign import as_random_generator
+from .feature_extraction_unisign import as_random_generator, check_keypoints
 from .keypoints import (
     FINGERTIP_NODES,
     HAND_PARTS,
     LEFT_HAND_INDICES,
     NUM_HAND_KEYPOINTS,
-    NUM_WHOLEBODY_KEYPOINTS,
     RIGHT_HAND_INDICES,
 )
 from .video_io import read_video_frames
@@ -355,16 +354,7 @@ class UniSignVideoProcessor(VideoProcessorMixin):
         Returns:
             `dict[str, np.ndarray]`: the `hand_*` entries of `crop_hands`.
         """
-        keypoints, scores = np.asarray(keypoints, dtype=np.float32), np.asarray(scores, dtype=np.float32)
-        if (
-            keypoints.ndim != 3
-            or keypoints.shape[1:] != (NUM_WHOLEBODY_KEYPOINTS, 2)
-            or scores.shape != keypoints.shape[:2]
-        ):
-            raise ValueError(
-                f"`keypoints` (num_frames, {NUM_WHOLEBODY_KEYPOINTS}, 2) and `scores` (num_frames, "
-                f"{NUM_WHOLEBODY_KEYPOINTS}) are needed, got {keypoints.shape} and {scores.shape}."
-            )
+        keypoints, scores = check_keypoints(keypoints, scores)
         if frame_indices is None:
             frame_indices = np.arange(len(keypoints), dtype=np.int64)
         rng = as_random_generator(rng)
