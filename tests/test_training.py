@@ -304,3 +304,37 @@ def test_auto_precision_is_bf16_only_where_the_hardware_computes_it(monkeypatch)
         assert loop.resolve_mixed_precision("auto") == expected
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert loop.resolve_mixed_precision("auto") == "bf16"
+
+
+# -- the processor a fine-tune exports -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chinese_start(assets, tmp_path_factory):
+    """A tiny Uni-Sign folder whose processor defaults to Chinese and has a non-default video processor."""
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.video_processing_unisign import UniSignVideoProcessor
+
+    from .training_helpers import TINY_LM
+
+    folder = tmp_path_factory.mktemp("chinese-start")
+    tokenizer = AutoTokenizer.from_pretrained(assets.tokenizer)
+    text_config = {"vocab_size": len(tokenizer), **TINY_LM}
+    UniSignForConditionalGeneration(UniSignConfig(text_config=text_config, **TINY_POSE)).save_pretrained(folder)
+    video_processor = UniSignVideoProcessor(hand_crop_size=56, hand_sampling="random", hand_box_scale=1.5)
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, video_processor, language="zh").save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("prompts", [None, {"en": "Translate sign language video to English: ", "zh": "Z: "}])
+def test_a_fine_tune_from_another_language_exports_its_own_language(prompts, chinese_start, assets, tmp_path):
+    from unisign.training.setup import build_model_and_processor
+
+    overrides = tiny_overrides(assets, tmp_path / "run") + [f"model.init_from={chinese_start}"]
+    config = load_config(CONFIGS / "finetune_islr_wlasl.yaml", overrides)  # English data, Chinese start
+    config.model.prompts = prompts
+    _, processor = build_model_and_processor(config)
+    assert processor.language == config.data.language == "en"
+    saved = AutoProcessor.from_pretrained(chinese_start).video_processor.to_dict()
+    assert processor.video_processor.to_dict() == saved  # the starting folder's hand-crop settings are kept
