@@ -195,3 +195,42 @@ def test_a_kill_while_a_checkpoint_is_written_resumes_from_the_one_before(assets
     assert checkpoints(output_dir) == ["step-00000002", "step-00000004", "step-00000006"]
     assert_same_weights(output_dir / "last", straight.weights)
     assert logged_steps(output_dir) == [1, 2, 3, 4, 5, 6]
+
+
+def test_overwrite_removes_only_what_a_run_marked_as_its_own(assets, straight, tmp_path):
+    """A user's `logs/`, `test/` and `tokenizer/` in `output_dir` are never deleted; a marked run's state is."""
+    users = tmp_path / "dataset"
+    files = {"logs/labelling-notes.txt": "who labelled what", "test/clip.pose": "pose", "tokenizer/vocab.txt": "a"}
+    for name, text in files.items():
+        (users / name).parent.mkdir(parents=True, exist_ok=True)
+        (users / name).write_text(text)
+    with pytest.raises(RunFolderError, match=r"holds logs, test, tokenizer, which no run marked"):
+        train(run_config(assets, users, "training.max_steps=2"), overwrite=True)
+    assert {name: (users / name).read_text() for name in files} == files
+
+    output_dir = tmp_path / "run"  # a run's folder, with a user's notes beside the run's state
+    shutil.copytree(straight.output_dir, output_dir)
+    (output_dir / "notes.txt").write_text("mine")
+    train(run_config(assets, output_dir, "training.max_steps=2"), overwrite=True)
+    assert checkpoints(output_dir) == ["step-00000002"] and (output_dir / "notes.txt").read_text() == "mine"
+
+    (output_dir / ".unisign-run.json").unlink()  # a run that marked nothing (older)
+    with pytest.raises(RunFolderError, match=r"holds checkpoints, last, logs, train_config.yaml, which no run marked"):
+        train(run_config(assets, output_dir, "training.max_steps=2"), overwrite=True)
+    assert checkpoints(output_dir) == ["step-00000002"]
+
+
+def test_a_second_run_in_a_locked_folder_stops_in_one_line(assets, tmp_path):
+    from filelock import FileLock
+
+    from .training_helpers import run_train_script
+
+    output_dir = tmp_path / "run"
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump(config_to_dict(run_config(assets, output_dir, "training.max_steps=2"))))
+    output_dir.mkdir()
+    with FileLock(output_dir / ".unisign-run.lock"):  # the first run, still training
+        second = run_train_script(config_file)
+    assert second.returncode != 0 and "Traceback" not in second.stderr
+    assert f"Another run is training in `{output_dir}`" in second.stderr.strip().splitlines()[-1]
+    assert sorted(path.name for path in output_dir.iterdir()) == [".unisign-run.lock"]  # nothing written

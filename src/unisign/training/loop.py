@@ -6,6 +6,7 @@ Launch (docs/distributed.md):
     accelerate launch --config_file configs/accelerate/ddp_cpu.yaml train.py --config ...   # CPU processes, gloo
 """
 
+import contextlib
 import json
 import math
 import os
@@ -32,7 +33,7 @@ from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
-from .run_folder import cut_log, prepare_run_folder, published, seal_checkpoint
+from .run_folder import cut_log, lock_run_folder, prepare_run_folder, published, seal_checkpoint
 from .setup import (
     accelerator_placement,
     apply_lora,
@@ -244,7 +245,7 @@ def train(
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    training, data = config.training, config.data
+    training = config.training
     output_dir = Path(training.output_dir)
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
@@ -258,6 +259,16 @@ def train(
         **accelerator_placement(),
     )
     check_launch(accelerator)
+    # one process per folder: the main one holds the folder's lock until the run ends (a second run stops in one line)
+    lock = lock_run_folder(output_dir) if accelerator.is_main_process else contextlib.nullcontext()
+    with lock:
+        return _train(accelerator, config, resume, overwrite, allow_changed_settings)
+
+
+def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allow_changed_settings: bool) -> Path:
+    """`train` once the `Accelerator` is set up and the run's folder locked."""
+    training, data = config.training, config.data
+    output_dir = Path(training.output_dir)
     # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
     checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
     # the main process generates data and trains a tokenizer; the others reuse them
