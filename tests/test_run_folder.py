@@ -234,3 +234,28 @@ def test_a_second_run_in_a_locked_folder_stops_in_one_line(assets, tmp_path):
     assert second.returncode != 0 and "Traceback" not in second.stderr
     assert f"Another run is training in `{output_dir}`" in second.stderr.strip().splitlines()[-1]
     assert sorted(path.name for path in output_dir.iterdir()) == [".unisign-run.lock"]  # nothing written
+
+
+class RunsCode:
+    """A pickle that creates a file when it is unpickled (what a crafted checkpoint could do with `os.system`)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("name", ["custom_checkpoint_0.pkl", "optimizer.bin", "random_states_0.pkl"])
+def test_resume_refuses_a_crafted_checkpoint_in_one_line_without_running_it(name, assets, straight, tmp_path):
+    from unisign.utils.checksums import write_checksums
+
+    output_dir, marker = tmp_path / "run", tmp_path / "ran"
+    shutil.copytree(straight.output_dir, output_dir)
+    checkpoint = output_dir / "checkpoints" / "step-00000006"
+    torch.save(RunsCode(marker), checkpoint / name)
+    (checkpoint / "checksums.json").unlink()
+    write_checksums(checkpoint)  # the checksums rewritten too: the checkpoint looks intact
+    with pytest.raises(RunFolderError, match=r"holds more than training state \(Unsupported global: GLOBAL io.open"):
+        train(run_config(assets, output_dir), resume=True)
+    assert not marker.exists()

@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 import os
+import pickle
 import shutil
 import signal
 import time
@@ -33,7 +34,7 @@ from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
-from .run_folder import cut_log, lock_run_folder, prepare_run_folder, published, seal_checkpoint
+from .run_folder import cut_log, lock_run_folder, prepare_run_folder, published, seal_checkpoint, unsafe_state
 from .setup import (
     accelerator_placement,
     apply_lora,
@@ -319,7 +320,10 @@ def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allo
         accelerator.register_for_checkpointing(scheduler)
 
     if resume:
-        accelerator.load_state(str(checkpoint))
+        try:  # Accelerate reads the states with torch's restricted unpickler (custom states: `check_pickles`)
+            accelerator.load_state(str(checkpoint))
+        except pickle.UnpicklingError as error:
+            raise unsafe_state(Path(checkpoint), error) from None
         accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
         if accelerator.is_main_process:
             cut_log(output_dir, progress.step)

@@ -17,12 +17,15 @@
 
 import json
 import logging
+import pickle
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+from accelerate.utils import load as restricted_load
 from filelock import FileLock, Timeout
 
 from ..utils.checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
@@ -188,6 +191,7 @@ def prepare_run_folder(
     checkpoint = intact_checkpoint(output_dir)
     if checkpoint is None:
         raise FileNotFoundError(f"`--resume`: no intact checkpoint in {output_dir / 'checkpoints'}.")
+    check_pickles(checkpoint)
     if is_main_process:
         claim(output_dir, run_outputs(config))  # changed settings may write more (e.g. a test split added)
     if changes and is_main_process:
@@ -210,6 +214,36 @@ def intact_checkpoint(output_dir: Path) -> Path | None:
             return checkpoint
         logger.warning(f"Checkpoint {checkpoint} is damaged ({problem}); trying the one before it.")
     return None
+
+
+def check_pickles(checkpoint: Path) -> None:
+    """Refuse a checkpoint whose small states are more than data (a pickle that would run code when resumed).
+
+    `Accelerator.load_state` reads the weights from safetensors and the optimizer, scheduler, sampler and RNG states
+    with torch's restricted unpickler (`weights_only=True`, plus numpy's arrays), but unpickles the registered objects'
+    states (`custom_checkpoint_<i>.pkl`: the run's `Progress`) in full, and skips RNG states it cannot read without a
+    word (the resumed run would then differ). A run folder downloaded to continue someone's training may hold crafted
+    ones, with their checksums rewritten: each is first read here with the restricted unpickler.
+
+    Raises:
+        RunFolderError: a custom or RNG state that the restricted unpickler refuses.
+    """
+    for path in sorted([*checkpoint.glob("custom_checkpoint_*.pkl"), *checkpoint.glob("random_states_*.pkl")]):
+        try:
+            restricted_load(path, map_location="cpu")  # `weights_only=True`, with the numpy globals RNG states hold
+        except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+            raise unsafe_state(path, error) from None
+
+
+def unsafe_state(path: Path, error: Exception) -> RunFolderError:
+    """The one-line error for a checkpoint file that the restricted unpickler refuses."""
+    # torch's message is many lines that end with how to load the file in full; the reason is one of them
+    found = re.search(r"WeightsUnpickler error: (.*?)(?:\. |\n|$)", str(error))
+    reason = found.group(1) if found else (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return RunFolderError(
+        f"`--resume`: {path} holds more than training state ({reason}), so it is not loaded: a pickle may run code. "
+        "Resume only a run folder you trust, from an intact checkpoint this package wrote."
+    )
 
 
 def seal_checkpoint(folder: Path) -> None:
@@ -244,6 +278,7 @@ def cut_log(output_dir: Path, step: int) -> None:
 __all__ = [
     "RESUMABLE_SETTINGS",
     "changed_settings",
+    "check_pickles",
     "claim",
     "cut_log",
     "intact_checkpoint",
@@ -254,5 +289,6 @@ __all__ = [
     "run_outputs",
     "run_state",
     "save_settings",
+    "unsafe_state",
     "seal_checkpoint",
 ]
