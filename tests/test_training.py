@@ -338,3 +338,43 @@ def test_a_fine_tune_from_another_language_exports_its_own_language(prompts, chi
     assert processor.language == config.data.language == "en"
     saved = AutoProcessor.from_pretrained(chinese_start).video_processor.to_dict()
     assert processor.video_processor.to_dict() == saved  # the starting folder's hand-crop settings are kept
+
+
+# -- gradient checkpointing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_gradient_checkpointing_trains_the_same_eval_mode_model(use_reentrant):
+    """Two SGD steps with and without checkpointing: the same batch-norm running statistics and eval-mode logits.
+
+    The recomputation of a checkpointed layer in the backward pass runs its batch norms a second time; their running
+    statistics must be updated once per step, as without checkpointing (float64: the recomputation rounds alike).
+    """
+    from unisign import UniSignForConditionalGeneration
+
+    from .modeling_helpers import random_inputs, tiny_config
+
+    config = tiny_config()
+    inputs = random_inputs(config)
+    labels = torch.tensor([[5, 6, 1], [7, 1, -100]])
+
+    def trained(checkpointing: bool) -> tuple[dict, torch.Tensor]:
+        torch.manual_seed(0)
+        model = UniSignForConditionalGeneration(config).double().train()
+        if checkpointing:
+            model.gradient_checkpointing_enable({"use_reentrant": use_reentrant})
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(2):
+            model(**inputs, labels=labels).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        statistics = {name: buffer.clone() for name, buffer in model.named_buffers() if "running_" in name}
+        with torch.no_grad():
+            return statistics, model.eval()(**inputs, labels=labels).logits
+
+    plain_statistics, plain_logits = trained(checkpointing=False)
+    statistics, logits = trained(checkpointing=True)
+    assert statistics.keys() == plain_statistics.keys() and len(statistics) > 20
+    for name, value in plain_statistics.items():
+        torch.testing.assert_close(statistics[name], value, rtol=1e-9, atol=1e-12, msg=name)
+    torch.testing.assert_close(logits, plain_logits, rtol=1e-9, atol=1e-12)
