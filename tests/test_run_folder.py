@@ -259,3 +259,19 @@ def test_resume_refuses_a_crafted_checkpoint_in_one_line_without_running_it(name
     with pytest.raises(RunFolderError, match=r"holds more than training state \(Unsupported global: GLOBAL io.open"):
         train(run_config(assets, output_dir), resume=True)
     assert not marker.exists()
+
+
+def test_a_batch_without_target_tokens_stops_the_run_instead_of_training_on_nan(assets, tmp_path, monkeypatch):
+    from unisign.models.unisign.processing_unisign import UniSignDataCollator
+    from unisign.utils.errors import InvalidInputError
+
+    collate = UniSignDataCollator.__call__
+
+    def without_targets(self, samples):
+        batch = collate(self, samples)
+        batch["labels"][:] = -100
+        return batch
+
+    monkeypatch.setattr(UniSignDataCollator, "__call__", without_targets)
+    with pytest.raises(InvalidInputError, match=r"batch 1\) has no target token \(every label is -100\)"):
+        train(run_config(assets, tmp_path / "run", "training.max_steps=2"))

@@ -29,6 +29,7 @@ from transformers import get_cosine_schedule_with_warmup
 from ..data.dataset import SignDataset, load_split
 from ..evaluation.metrics import compute_metrics
 from ..models.unisign.processing_unisign import UniSignDataCollator
+from ..utils.errors import InvalidInputError
 from ..utils.precision import cpu_has_bf16_instructions
 from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
@@ -347,6 +348,11 @@ def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allo
         train_loader.dataset.set_epoch(progress.epoch)
         loader = accelerator.skip_first_batches(train_loader, progress.batches_done_in_epoch)
         for batch in loader:
+            if not (batch["labels"] != -100).any():  # a mean over no target token: a NaN loss, NaN weights after it
+                raise InvalidInputError(
+                    f"A training batch of epoch {progress.epoch} (batch {progress.batches_done_in_epoch + 1}) has no "
+                    "target token (every label is -100), so its loss would be NaN: check the targets and the collator."
+                )
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
