@@ -378,3 +378,20 @@ def test_gradient_checkpointing_trains_the_same_eval_mode_model(use_reentrant):
     for name, value in plain_statistics.items():
         torch.testing.assert_close(statistics[name], value, rtol=1e-9, atol=1e-12, msg=name)
     torch.testing.assert_close(logits, plain_logits, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        ("- 1\n- 2\n", [], r"is not a mapping of settings \(it holds a list\)"),
+        ("7\n", [], r"is not a mapping of settings \(it holds a int\)"),
+        ("training:\n", ["training.seed=1"], r"Override 'training.seed=1': `training` is None, not a section"),
+        ("stage: finetune\n", ["training=5", "training.seed=1"], r"`training` is 5, not a section"),
+        ("stage: finetune\n", ["training=null"], r"`training`: field 'training' is not Optional"),
+    ],
+)
+def test_malformed_settings_are_one_line_errors(text, overrides, message, tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config(path, overrides)
