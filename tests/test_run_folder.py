@@ -275,3 +275,26 @@ def test_a_batch_without_target_tokens_stops_the_run_instead_of_training_on_nan(
     monkeypatch.setattr(UniSignDataCollator, "__call__", without_targets)
     with pytest.raises(InvalidInputError, match=r"batch 1\) has no target token \(every label is -100\)"):
         train(run_config(assets, tmp_path / "run", "training.max_steps=2"))
+
+
+def test_a_full_disk_while_saving_a_checkpoint_stops_in_one_line_and_leaves_no_partial_checkpoint(
+    assets, tmp_path, monkeypatch
+):
+    import errno
+
+    from accelerate import Accelerator
+
+    save_state = Accelerator.save_state
+
+    def disk_fills_up(self, output_dir=None, **kwargs):
+        if str(output_dir).endswith("step-00000004.tmp"):
+            Path(output_dir).mkdir(parents=True)
+            (Path(output_dir) / "model.safetensors").write_bytes(b"half")  # what the disk took before it was full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save_state(self, output_dir, **kwargs)
+
+    monkeypatch.setattr(Accelerator, "save_state", disk_fills_up)
+    output_dir = tmp_path / "run"
+    with pytest.raises(RunFolderError, match=r"Could not write the checkpoint of step 4 \(\[Errno 28\] No space left"):
+        train(run_config(assets, output_dir))
+    assert checkpoints(output_dir) == ["step-00000002"]  # no `step-00000004.tmp`

@@ -35,7 +35,15 @@ from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
-from .run_folder import cut_log, lock_run_folder, prepare_run_folder, published, seal_checkpoint, unsafe_state
+from .run_folder import (
+    cut_log,
+    lock_run_folder,
+    prepare_run_folder,
+    published,
+    seal_checkpoint,
+    unsafe_state,
+    written_whole,
+)
 from .setup import (
     accelerator_placement,
     apply_lora,
@@ -216,10 +224,12 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    with written_whole(tmp, f"the checkpoint of step {step}"):
+        accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
+        with written_whole(tmp, f"the checkpoint of step {step}"):
+            seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
         replace_folder(tmp, final)
         published(checkpoints)
         for old in sorted(checkpoints.glob("step-????????"))[:-keep]:

@@ -246,6 +246,33 @@ def unsafe_state(path: Path, error: Exception) -> RunFolderError:
     )
 
 
+# how a failed write shows besides an `OSError` (a full disk, a quota): torch.save's and safetensors' messages
+WRITE_FAILURES = ("No space left", "os error 28", "file write failed", "Disk quota exceeded", "os error 122")
+
+
+@contextmanager
+def written_whole(tmp: Path, what: str) -> Iterator[None]:
+    """Remove `tmp`, the temporary folder of a checkpoint or export being written, if writing it fails.
+
+    A failed write (a full disk, a quota) then stops the run with one line, and the run folder holds only whole
+    checkpoints and exports: `--resume` continues from the newest checkpoint. Other errors keep their traceback.
+
+    Raises:
+        RunFolderError: the write failed.
+    """
+    try:
+        yield
+    except BaseException as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if isinstance(error, OSError) or any(text in str(error) for text in WRITE_FAILURES):
+            raise RunFolderError(
+                f"Could not write {what} ({message}); nothing half-written was left. Free some space and continue "
+                "the run with `--resume` (from its newest checkpoint)."
+            ) from error
+        raise
+
+
 def seal_checkpoint(folder: Path) -> None:
     """Record the checkpoint's checksums and flush its files to the disk (before the rename that publishes it)."""
     write_checksums(folder)
