@@ -395,3 +395,24 @@ def test_malformed_settings_are_one_line_errors(text, overrides, message, tmp_pa
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         load_config(path, overrides)
+
+
+def test_the_evaluation_loss_is_the_mean_over_items(assets, tmp_path):
+    """4 dev items in batches of 3 and 1: the loss weighs each batch by its items, not each batch alike."""
+    from accelerate import Accelerator
+
+    from unisign.training.loop import build_dataloaders, evaluate_task
+    from unisign.training.setup import build_model_and_processor
+
+    overrides = tiny_overrides(assets, tmp_path / "run") + ["training.eval_batch_size=3", "model.init_from=null"]
+    overrides += [f"model.language_model={assets.language_model}", f"model.tokenizer={assets.tokenizer}"]
+    config = load_config(CONFIGS / "finetune_slt_csl_daily.yaml", overrides)
+    model, processor = build_model_and_processor(config)
+    (loader,) = build_dataloaders(config, processor, None)[1].values()
+    with torch.no_grad():
+        batches = [(model.eval()(**batch).loss.item(), len(batch["labels"])) for batch in loader]
+    assert [size for _, size in batches] == [3, 1]
+    expected = sum(loss * size for loss, size in batches) / 4
+    accelerator = Accelerator(cpu=True)
+    loss = evaluate_task(accelerator, model, processor, accelerator.prepare(loader), config)["loss"]
+    assert loss == pytest.approx(expected, rel=1e-6)

@@ -170,7 +170,10 @@ def evaluate_task(accelerator, model, processor, loader, config: TrainConfig) ->
     predictions, losses = [], []
     synced = shards_parameters(accelerator)
     for batch in tqdm(loader, desc="Evaluating", disable=not accelerator.is_local_main_process, leave=False):
-        losses.append(accelerator.gather_for_metrics(model(**batch).loss.detach()[None]))
+        # the batch's loss once per item: `gather_for_metrics` drops the items repeated to fill the last batches of a
+        # distributed run, and the mean is then over items (a last, smaller batch weighs as its items)
+        loss = model(**batch).loss.detach()
+        losses.append(accelerator.gather_for_metrics(loss.repeat(batch["pose_values"].shape[0])))
         # in the training precision (`prepare` puts autocast around the wrapped model's forward only)
         with accelerator.autocast():
             generated = unwrapped.generate(
