@@ -298,3 +298,21 @@ def test_a_full_disk_while_saving_a_checkpoint_stops_in_one_line_and_leaves_no_p
     with pytest.raises(RunFolderError, match=r"Could not write the checkpoint of step 4 \(\[Errno 28\] No space left"):
         train(run_config(assets, output_dir))
     assert checkpoints(output_dir) == ["step-00000002"]  # no `step-00000004.tmp`
+
+
+def test_after_resuming_with_changed_settings_best_is_chosen_anew(assets, tmp_path, caplog):
+    """`best/` holds the resumed run's evaluations only: not a later step of the interrupted run, nor its scores."""
+    output_dir = tmp_path / "run"
+    evaluating = ["data.eval_split=dev", "training.eval_every=2", "training.eval_batch_size=4"]
+    evaluating += ["training.eval_num_beams=1", "training.eval_max_new_tokens=2"]
+    train(run_config(assets, output_dir, *evaluating))
+    shutil.rmtree(output_dir / "checkpoints" / "step-00000006")  # resumed from step 4
+    with caplog.at_level(logging.WARNING, logger="unisign.training.loop"):
+        train(run_config(assets, output_dir, *evaluating, "training.seed=1"), resume=True, allow_changed_settings=True)
+    lines = (output_dir / "logs" / "train_log.jsonl").read_text().splitlines()
+    evaluations = {record["step"]: record for record in map(json.loads, lines) if "eval/loss" in record}
+    assert sorted(evaluations) == [2, 4, 6]
+    best = json.loads((output_dir / "best" / "eval_results.json").read_text())
+    resumed = [evaluations[6]]  # the only evaluation of the resumed run; the best of it is best/
+    assert best["loss"] in [record["eval/loss"] for record in resumed]
+    assert "`best/` is replaced at the next evaluation" in caplog.text

@@ -8,6 +8,7 @@ Launch (docs/distributed.md):
 
 import contextlib
 import json
+import logging
 import math
 import os
 import pickle
@@ -57,6 +58,8 @@ from .setup import (
 )
 from .testing import evaluate_export_on_test_split
 
+
+logger = logging.getLogger(__name__)
 
 # the metric that picks the best checkpoint, and whether higher is better
 SELECTION_METRIC = {"SLT": ("bleu4", True), "CSLR": ("wer", False), "ISLR": ("top1_per_instance", True)}
@@ -285,7 +288,9 @@ def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allo
     training, data = config.training, config.data
     output_dir = Path(training.output_dir)
     # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
-    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
+    checkpoint, changes = prepare_run_folder(
+        config, resume, overwrite, allow_changed_settings, accelerator.is_main_process
+    )
     # the main process generates data and trains a tokenizer; the others reuse them
     with accelerator.main_process_first(), whole_model_construction(accelerator):
         if data.format == "synthetic":
@@ -339,6 +344,11 @@ def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allo
         except pickle.UnpicklingError as error:
             raise unsafe_state(Path(checkpoint), error) from None
         accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
+        if changes and progress.best_score is not None:
+            # `best/` may hold a later step of the interrupted run than the checkpoint, and scores under other settings
+            # may not compare: the selection starts anew, so the first evaluation replaces `best/`
+            logger.warning("Changed settings: `best/` is replaced at the next evaluation, and compared from there on.")
+            progress.best_score = None
         if accelerator.is_main_process:
             cut_log(output_dir, progress.step)
     elif accelerator.is_main_process:

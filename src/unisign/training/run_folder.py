@@ -140,8 +140,11 @@ def lock_run_folder(output_dir: Path) -> Iterator[None]:
 
 def prepare_run_folder(
     config: TrainConfig, resume: bool, overwrite: bool, allow_changed_settings: bool, is_main_process: bool
-) -> Path | None:
-    """Check (and for `overwrite`, empty) the run's folder before any compute; returns the checkpoint to resume.
+) -> tuple[Path | None, list[str]]:
+    """Check (and for `overwrite`, empty) the run's folder before any compute.
+
+    Returns:
+        The checkpoint to resume (`None` for a new run), and the settings changed since it (allowed ones).
 
     Raises:
         UsageError: `resume` with `overwrite`.
@@ -174,7 +177,7 @@ def prepare_run_folder(
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
             (output_dir / OWN_FILE).unlink(missing_ok=True)
             claim(output_dir, run_outputs(config))
-        return None
+        return None, []
     saved_file = output_dir / SETTINGS_FILE
     if not saved_file.is_file():
         raise FileNotFoundError(f"`--resume`: {saved_file} is missing, so {output_dir} holds no run to continue.")
@@ -196,7 +199,7 @@ def prepare_run_folder(
         claim(output_dir, run_outputs(config))  # changed settings may write more (e.g. a test split added)
     if changes and is_main_process:
         save_settings(config)
-    return checkpoint
+    return checkpoint, changes
 
 
 def save_settings(config: TrainConfig) -> None:
