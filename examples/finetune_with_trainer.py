@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> Seq2SeqTrainer:
     )
     trainer.train()
     metrics = trainer.evaluate()
+    # the Trainer passed its settings to `generate`: the folder's generation config gets them, so that `generate` and
+    # `pipeline()` with the shared folder generate as the evaluation did (not up to the library's default 20 tokens)
+    model.generation_config.update(max_length=args.generation_max_length, num_beams=args.generation_num_beams)
     trainer.save_model(args.output_dir)
+    model.generation_config.save_pretrained(args.output_dir)  # a LoRA adapter's folder too
     trainer.save_metrics("eval", metrics)
     print(f"Saved to {args.output_dir}: {metrics}")
     return trainer

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, GenerationConfig
 from transformers.utils import logging as hf_logging
 
 from unisign import UniSignForConditionalGeneration, UniSignProcessor
@@ -61,6 +61,8 @@ def test_the_recipe_trains_scores_and_honours_the_generation_settings(
     pad_token_id = trainer.processing_class.tokenizer.pad_token_id
     assert (generated[:, 3:] == pad_token_id).all()  # `generation_max_length` 3: start token and two more at most
     assert (generated[:, 1:3] != pad_token_id).any()
+    saved = GenerationConfig.from_pretrained(tmp_path)  # what `generate` and `pipeline()` use with the shared folder
+    assert (saved.max_length, saved.max_new_tokens, saved.num_beams) == (3, None, 2)
     scores = json.loads((tmp_path / "eval_results.json").read_text())
     assert {"eval_bleu4", "eval_rouge_l"} <= set(scores)
     assert (tmp_path / ("adapter_config.json" if lora else "config.json")).is_file()

@@ -195,3 +195,124 @@ def test_a_kill_while_a_checkpoint_is_written_resumes_from_the_one_before(assets
     assert checkpoints(output_dir) == ["step-00000002", "step-00000004", "step-00000006"]
     assert_same_weights(output_dir / "last", straight.weights)
     assert logged_steps(output_dir) == [1, 2, 3, 4, 5, 6]
+
+
+def test_overwrite_removes_only_what_a_run_marked_as_its_own(assets, straight, tmp_path):
+    """A user's `logs/`, `test/` and `tokenizer/` in `output_dir` are never deleted; a marked run's state is."""
+    users = tmp_path / "dataset"
+    files = {"logs/labelling-notes.txt": "who labelled what", "test/clip.pose": "pose", "tokenizer/vocab.txt": "a"}
+    for name, text in files.items():
+        (users / name).parent.mkdir(parents=True, exist_ok=True)
+        (users / name).write_text(text)
+    with pytest.raises(RunFolderError, match=r"holds logs, test, tokenizer, which no run marked"):
+        train(run_config(assets, users, "training.max_steps=2"), overwrite=True)
+    assert {name: (users / name).read_text() for name in files} == files
+
+    output_dir = tmp_path / "run"  # a run's folder, with a user's notes beside the run's state
+    shutil.copytree(straight.output_dir, output_dir)
+    (output_dir / "notes.txt").write_text("mine")
+    train(run_config(assets, output_dir, "training.max_steps=2"), overwrite=True)
+    assert checkpoints(output_dir) == ["step-00000002"] and (output_dir / "notes.txt").read_text() == "mine"
+
+    (output_dir / ".unisign-run.json").unlink()  # a run that marked nothing (older)
+    with pytest.raises(RunFolderError, match=r"holds checkpoints, last, logs, train_config.yaml, which no run marked"):
+        train(run_config(assets, output_dir, "training.max_steps=2"), overwrite=True)
+    assert checkpoints(output_dir) == ["step-00000002"]
+
+
+def test_a_second_run_in_a_locked_folder_stops_in_one_line(assets, tmp_path):
+    from filelock import FileLock
+
+    from .training_helpers import run_train_script
+
+    output_dir = tmp_path / "run"
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump(config_to_dict(run_config(assets, output_dir, "training.max_steps=2"))))
+    output_dir.mkdir()
+    with FileLock(output_dir / ".unisign-run.lock"):  # the first run, still training
+        second = run_train_script(config_file)
+    assert second.returncode != 0 and "Traceback" not in second.stderr
+    assert f"Another run is training in `{output_dir}`" in second.stderr.strip().splitlines()[-1]
+    assert sorted(path.name for path in output_dir.iterdir()) == [".unisign-run.lock"]  # nothing written
+
+
+class RunsCode:
+    """A pickle that creates a file when it is unpickled (what a crafted checkpoint could do with `os.system`)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("name", ["custom_checkpoint_0.pkl", "optimizer.bin", "random_states_0.pkl"])
+def test_resume_refuses_a_crafted_checkpoint_in_one_line_without_running_it(name, assets, straight, tmp_path):
+    from unisign.utils.checksums import write_checksums
+
+    output_dir, marker = tmp_path / "run", tmp_path / "ran"
+    shutil.copytree(straight.output_dir, output_dir)
+    checkpoint = output_dir / "checkpoints" / "step-00000006"
+    torch.save(RunsCode(marker), checkpoint / name)
+    (checkpoint / "checksums.json").unlink()
+    write_checksums(checkpoint)  # the checksums rewritten too: the checkpoint looks intact
+    with pytest.raises(RunFolderError, match=r"holds more than training state \(Unsupported global: GLOBAL io.open"):
+        train(run_config(assets, output_dir), resume=True)
+    assert not marker.exists()
+
+
+def test_a_batch_without_target_tokens_stops_the_run_instead_of_training_on_nan(assets, tmp_path, monkeypatch):
+    from unisign.models.unisign.processing_unisign import UniSignDataCollator
+    from unisign.utils.errors import InvalidInputError
+
+    collate = UniSignDataCollator.__call__
+
+    def without_targets(self, samples):
+        batch = collate(self, samples)
+        batch["labels"][:] = -100
+        return batch
+
+    monkeypatch.setattr(UniSignDataCollator, "__call__", without_targets)
+    with pytest.raises(InvalidInputError, match=r"batch 1\) has no target token \(every label is -100\)"):
+        train(run_config(assets, tmp_path / "run", "training.max_steps=2"))
+
+
+def test_a_full_disk_while_saving_a_checkpoint_stops_in_one_line_and_leaves_no_partial_checkpoint(
+    assets, tmp_path, monkeypatch
+):
+    import errno
+
+    from accelerate import Accelerator
+
+    save_state = Accelerator.save_state
+
+    def disk_fills_up(self, output_dir=None, **kwargs):
+        if str(output_dir).endswith("step-00000004.tmp"):
+            Path(output_dir).mkdir(parents=True)
+            (Path(output_dir) / "model.safetensors").write_bytes(b"half")  # what the disk took before it was full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save_state(self, output_dir, **kwargs)
+
+    monkeypatch.setattr(Accelerator, "save_state", disk_fills_up)
+    output_dir = tmp_path / "run"
+    with pytest.raises(RunFolderError, match=r"Could not write the checkpoint of step 4 \(\[Errno 28\] No space left"):
+        train(run_config(assets, output_dir))
+    assert checkpoints(output_dir) == ["step-00000002"]  # no `step-00000004.tmp`
+
+
+def test_after_resuming_with_changed_settings_best_is_chosen_anew(assets, tmp_path, caplog):
+    """`best/` holds the resumed run's evaluations only: not a later step of the interrupted run, nor its scores."""
+    output_dir = tmp_path / "run"
+    evaluating = ["data.eval_split=dev", "training.eval_every=2", "training.eval_batch_size=4"]
+    evaluating += ["training.eval_num_beams=1", "training.eval_max_new_tokens=2"]
+    train(run_config(assets, output_dir, *evaluating))
+    shutil.rmtree(output_dir / "checkpoints" / "step-00000006")  # resumed from step 4
+    with caplog.at_level(logging.WARNING, logger="unisign.training.loop"):
+        train(run_config(assets, output_dir, *evaluating, "training.seed=1"), resume=True, allow_changed_settings=True)
+    lines = (output_dir / "logs" / "train_log.jsonl").read_text().splitlines()
+    evaluations = {record["step"]: record for record in map(json.loads, lines) if "eval/loss" in record}
+    assert sorted(evaluations) == [2, 4, 6]
+    best = json.loads((output_dir / "best" / "eval_results.json").read_text())
+    resumed = [evaluations[6]]  # the only evaluation of the resumed run; the best of it is best/
+    assert best["loss"] in [record["eval/loss"] for record in resumed]
+    assert "`best/` is replaced at the next evaluation" in caplog.text

@@ -304,3 +304,115 @@ def test_auto_precision_is_bf16_only_where_the_hardware_computes_it(monkeypatch)
         assert loop.resolve_mixed_precision("auto") == expected
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert loop.resolve_mixed_precision("auto") == "bf16"
+
+
+# -- the processor a fine-tune exports -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chinese_start(assets, tmp_path_factory):
+    """A tiny Uni-Sign folder whose processor defaults to Chinese and has a non-default video processor."""
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+    from unisign.models.unisign.video_processing_unisign import UniSignVideoProcessor
+
+    from .training_helpers import TINY_LM
+
+    folder = tmp_path_factory.mktemp("chinese-start")
+    tokenizer = AutoTokenizer.from_pretrained(assets.tokenizer)
+    text_config = {"vocab_size": len(tokenizer), **TINY_LM}
+    UniSignForConditionalGeneration(UniSignConfig(text_config=text_config, **TINY_POSE)).save_pretrained(folder)
+    video_processor = UniSignVideoProcessor(hand_crop_size=56, hand_sampling="random", hand_box_scale=1.5)
+    UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, video_processor, language="zh").save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("prompts", [None, {"en": "Translate sign language video to English: ", "zh": "Z: "}])
+def test_a_fine_tune_from_another_language_exports_its_own_language(prompts, chinese_start, assets, tmp_path):
+    from unisign.training.setup import build_model_and_processor
+
+    overrides = tiny_overrides(assets, tmp_path / "run") + [f"model.init_from={chinese_start}"]
+    config = load_config(CONFIGS / "finetune_islr_wlasl.yaml", overrides)  # English data, Chinese start
+    config.model.prompts = prompts
+    _, processor = build_model_and_processor(config)
+    assert processor.language == config.data.language == "en"
+    saved = AutoProcessor.from_pretrained(chinese_start).video_processor.to_dict()
+    assert processor.video_processor.to_dict() == saved  # the starting folder's hand-crop settings are kept
+
+
+# -- gradient checkpointing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_gradient_checkpointing_trains_the_same_eval_mode_model(use_reentrant):
+    """Two SGD steps with and without checkpointing: the same batch-norm running statistics and eval-mode logits.
+
+    The recomputation of a checkpointed layer in the backward pass runs its batch norms a second time; their running
+    statistics must be updated once per step, as without checkpointing (float64: the recomputation rounds alike).
+    """
+    from unisign import UniSignForConditionalGeneration
+
+    from .modeling_helpers import random_inputs, tiny_config
+
+    config = tiny_config()
+    inputs = random_inputs(config)
+    labels = torch.tensor([[5, 6, 1], [7, 1, -100]])
+
+    def trained(checkpointing: bool) -> tuple[dict, torch.Tensor]:
+        torch.manual_seed(0)
+        model = UniSignForConditionalGeneration(config).double().train()
+        if checkpointing:
+            model.gradient_checkpointing_enable({"use_reentrant": use_reentrant})
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(2):
+            model(**inputs, labels=labels).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        statistics = {name: buffer.clone() for name, buffer in model.named_buffers() if "running_" in name}
+        with torch.no_grad():
+            return statistics, model.eval()(**inputs, labels=labels).logits
+
+    plain_statistics, plain_logits = trained(checkpointing=False)
+    statistics, logits = trained(checkpointing=True)
+    assert statistics.keys() == plain_statistics.keys() and len(statistics) > 20
+    for name, value in plain_statistics.items():
+        torch.testing.assert_close(statistics[name], value, rtol=1e-9, atol=1e-12, msg=name)
+    torch.testing.assert_close(logits, plain_logits, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        ("- 1\n- 2\n", [], r"is not a mapping of settings \(it holds a list\)"),
+        ("7\n", [], r"is not a mapping of settings \(it holds a int\)"),
+        ("training:\n", ["training.seed=1"], r"Override 'training.seed=1': `training` is None, not a section"),
+        ("stage: finetune\n", ["training=5", "training.seed=1"], r"`training` is 5, not a section"),
+        ("stage: finetune\n", ["training=null"], r"`training`: field 'training' is not Optional"),
+    ],
+)
+def test_malformed_settings_are_one_line_errors(text, overrides, message, tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config(path, overrides)
+
+
+def test_the_evaluation_loss_is_the_mean_over_items(assets, tmp_path):
+    """4 dev items in batches of 3 and 1: the loss weighs each batch by its items, not each batch alike."""
+    from accelerate import Accelerator
+
+    from unisign.training.loop import build_dataloaders, evaluate_task
+    from unisign.training.setup import build_model_and_processor
+
+    overrides = tiny_overrides(assets, tmp_path / "run") + ["training.eval_batch_size=3", "model.init_from=null"]
+    overrides += [f"model.language_model={assets.language_model}", f"model.tokenizer={assets.tokenizer}"]
+    config = load_config(CONFIGS / "finetune_slt_csl_daily.yaml", overrides)
+    model, processor = build_model_and_processor(config)
+    (loader,) = build_dataloaders(config, processor, None)[1].values()
+    with torch.no_grad():
+        batches = [(model.eval()(**batch).loss.item(), len(batch["labels"])) for batch in loader]
+    assert [size for _, size in batches] == [3, 1]
+    expected = sum(loss * size for loss, size in batches) / 4
+    accelerator = Accelerator(cpu=True)
+    loss = evaluate_task(accelerator, model, processor, accelerator.prepare(loader), config)["loss"]
+    assert loss == pytest.approx(expected, rel=1e-6)

@@ -285,11 +285,20 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
             raise FileNotFoundError(f"No config file at {path}.")
         text = path.read_text()
         values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"{path} is not a mapping of settings (it holds a {type(values).__name__}): give `stage` and the "
+                "sections `model`, `data`, `training`, `lora` (see configs/)."
+            )
     for override in overrides:
         keys, value = parse_override(override)
         target = values
-        for key in keys[:-1]:
+        for depth, key in enumerate(keys[:-1]):
             target = target.setdefault(key, {})
+            if not isinstance(target, dict):  # e.g. `training.seed=1` after a `training: null` or `training=5`
+                raise ValueError(
+                    f"Override {override!r}: `{'.'.join(keys[: depth + 1])}` is {target!r}, not a section of settings."
+                )
         target[keys[-1]] = value
     schema = OmegaConf.structured(TrainConfig)
     try:  # OmegaConf checks names and types against the dataclasses (and reads `2e-3` in a float field as a number)

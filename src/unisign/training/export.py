@@ -13,6 +13,7 @@ from pathlib import Path
 from ..hub.eval_results import write_eval_results
 from ..hub.model_card import export_card, is_hub_id, portable_run_settings, write_card_source
 from ..utils.checksums import write_checksums
+from .run_folder import written_whole
 
 
 def replace_folder(tmp: Path, final: Path) -> None:
@@ -121,11 +122,12 @@ def export_model(accelerator, model, processor, folder: Path, metrics: dict, set
     for final, to_save, weights in outputs:
         tmp = final.with_name(final.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        to_save.save_pretrained(tmp, state_dict=weights)
-        if (tmp / "adapter_config.json").is_file():
-            make_adapter_portable(tmp, final)
-        processor.save_pretrained(tmp)
-        (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
-        write_model_card(tmp, settings)
-        write_checksums(tmp, "*.safetensors")  # commands that load the export verify its weights (the card changes)
+        with written_whole(tmp, f"the export {final}"):
+            to_save.save_pretrained(tmp, state_dict=weights)
+            if (tmp / "adapter_config.json").is_file():
+                make_adapter_portable(tmp, final)
+            processor.save_pretrained(tmp)
+            (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
+            write_model_card(tmp, settings)
+            write_checksums(tmp, "*.safetensors")  # loaders verify the weights (the card changes)
         replace_folder(tmp, final)

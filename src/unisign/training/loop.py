@@ -6,9 +6,12 @@ Launch (docs/distributed.md):
     accelerate launch --config_file configs/accelerate/ddp_cpu.yaml train.py --config ...   # CPU processes, gloo
 """
 
+import contextlib
 import json
+import logging
 import math
 import os
+import pickle
 import shutil
 import signal
 import time
@@ -27,12 +30,21 @@ from transformers import get_cosine_schedule_with_warmup
 from ..data.dataset import SignDataset, load_split
 from ..evaluation.metrics import compute_metrics
 from ..models.unisign.processing_unisign import UniSignDataCollator
+from ..utils.errors import InvalidInputError
 from ..utils.precision import cpu_has_bf16_instructions
 from ..utils.quiet_logs import filter_library_warnings
 from .arguments import DataArguments, TrainConfig, config_to_dict
 from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
-from .run_folder import cut_log, prepare_run_folder, published, seal_checkpoint
+from .run_folder import (
+    cut_log,
+    lock_run_folder,
+    prepare_run_folder,
+    published,
+    seal_checkpoint,
+    unsafe_state,
+    written_whole,
+)
 from .setup import (
     accelerator_placement,
     apply_lora,
@@ -46,6 +58,8 @@ from .setup import (
 )
 from .testing import evaluate_export_on_test_split
 
+
+logger = logging.getLogger(__name__)
 
 # the metric that picks the best checkpoint, and whether higher is better
 SELECTION_METRIC = {"SLT": ("bleu4", True), "CSLR": ("wer", False), "ISLR": ("top1_per_instance", True)}
@@ -159,7 +173,10 @@ def evaluate_task(accelerator, model, processor, loader, config: TrainConfig) ->
     predictions, losses = [], []
     synced = shards_parameters(accelerator)
     for batch in tqdm(loader, desc="Evaluating", disable=not accelerator.is_local_main_process, leave=False):
-        losses.append(accelerator.gather_for_metrics(model(**batch).loss.detach()[None]))
+        # the batch's loss once per item: `gather_for_metrics` drops the items repeated to fill the last batches of a
+        # distributed run, and the mean is then over items (a last, smaller batch weighs as its items)
+        loss = model(**batch).loss.detach()
+        losses.append(accelerator.gather_for_metrics(loss.repeat(batch["pose_values"].shape[0])))
         # in the training precision (`prepare` puts autocast around the wrapped model's forward only)
         with accelerator.autocast():
             generated = unwrapped.generate(
@@ -213,10 +230,12 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int) -> None
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    with written_whole(tmp, f"the checkpoint of step {step}"):
+        accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
+        with written_whole(tmp, f"the checkpoint of step {step}"):
+            seal_checkpoint(tmp)  # checksums, fsync: `--resume` then tells a damaged checkpoint from an intact one
         replace_folder(tmp, final)
         published(checkpoints)
         # not Accelerate's total_limit: it prunes before an unsealed in-place save, and resume restarts at checkpoint_0
@@ -245,7 +264,7 @@ def train(
     # 2 MB pages for large CPU tensors (read by torch at its first large allocation): mT5's 250k-row embedding and
     # head get fresh gradient buffers each step, and faulting them in 4 KB pages took ~1.4 s of a 7 s CPU step
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    training, data = config.training, config.data
+    training = config.training
     output_dir = Path(training.output_dir)
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
@@ -259,8 +278,20 @@ def train(
         **accelerator_placement(),
     )
     check_launch(accelerator)
+    # one process per folder: the main one holds the folder's lock until the run ends (a second run stops in one line)
+    lock = lock_run_folder(output_dir) if accelerator.is_main_process else contextlib.nullcontext()
+    with lock:
+        return _train(accelerator, config, resume, overwrite, allow_changed_settings)
+
+
+def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allow_changed_settings: bool) -> Path:
+    """`train` once the `Accelerator` is set up and the run's folder locked."""
+    training, data = config.training, config.data
+    output_dir = Path(training.output_dir)
     # one run per folder, resumed with its own settings from an intact checkpoint (`run_folder`); before any compute
-    checkpoint = prepare_run_folder(config, resume, overwrite, allow_changed_settings, accelerator.is_main_process)
+    checkpoint, changes = prepare_run_folder(
+        config, resume, overwrite, allow_changed_settings, accelerator.is_main_process
+    )
     # the main process generates data and trains a tokenizer; the others reuse them
     with accelerator.main_process_first(), whole_model_construction(accelerator):
         if data.format == "synthetic":
@@ -309,8 +340,16 @@ def train(
         accelerator.register_for_checkpointing(scheduler)
 
     if resume:
-        accelerator.load_state(str(checkpoint))
+        try:  # Accelerate reads the states with torch's restricted unpickler (custom states: `check_pickles`)
+            accelerator.load_state(str(checkpoint))
+        except pickle.UnpicklingError as error:
+            raise unsafe_state(Path(checkpoint), error) from None
         accelerator.print(f"Resumed from {checkpoint} at step {progress.step}.")
+        if changes and progress.best_score is not None:
+            # `best/` may hold a later step of the interrupted run than the checkpoint, and scores under other settings
+            # may not compare: the selection starts anew, so the first evaluation replaces `best/`
+            logger.warning("Changed settings: `best/` is replaced at the next evaluation, and compared from there on.")
+            progress.best_score = None
         if accelerator.is_main_process:
             cut_log(output_dir, progress.step)
     elif accelerator.is_main_process:
@@ -333,6 +372,11 @@ def train(
         train_loader.dataset.set_epoch(progress.epoch)
         loader = accelerator.skip_first_batches(train_loader, progress.batches_done_in_epoch)
         for batch in loader:
+            if not (batch["labels"] != -100).any():  # a mean over no target token: a NaN loss, NaN weights after it
+                raise InvalidInputError(
+                    f"A training batch of epoch {progress.epoch} (batch {progress.batches_done_in_epoch + 1}) has no "
+                    "target token (every label is -100), so its loss would be NaN: check the targets and the collator."
+                )
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)

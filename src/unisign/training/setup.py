@@ -159,14 +159,16 @@ def build_model_and_processor(
         and Path(model_args.init_from, "processor_config.json").is_file()
     ):
         processor = UniSignProcessor.from_pretrained(model_args.init_from)
-        if model_args.prompts:  # the run's prompts replace the saved ones (checked like any processor's)
-            processor = UniSignProcessor(
-                processor.feature_extractor,
-                processor.tokenizer,
-                prompts=model_args.prompts,
-                language=config.data.language,
-                max_target_length=processor.max_target_length,
-            )
+        # the run's prompts replace the saved ones (checked like any processor's); either way the export's default
+        # language is the one the model is trained on, not its starting folder's (e.g. an English run from zh)
+        processor = UniSignProcessor(
+            processor.feature_extractor,
+            processor.tokenizer,
+            processor.video_processor,
+            prompts=model_args.prompts or processor.prompts,
+            language=config.data.language,
+            max_target_length=processor.max_target_length,
+        )
         tokenizer = processor.tokenizer
     else:
         processor, tokenizer = None, load_tokenizer(config, output_dir, reuse_tokenizer)

@@ -10,11 +10,14 @@ N hand crops, G PGF groups (= heads), H heads, L prompt or target tokens, D lang
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from transformers import AutoModelForSeq2SeqLM, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
@@ -141,8 +144,8 @@ class UniSignSTGCNBlock(GradientCheckpointingLayer):
     """ST-GCN block: graph conv, optional temporal conv, residual, ReLU.
 
     `(B, C_in, T, V) -> (B, C_out, T, V)`, or `(B, T, V, C_in) -> (B, T, V, C_out)` on the fast path. With gradient
-    checkpointing its activations are recomputed in the backward pass (the recomputation updates the batch-norm
-    running statistics a second time, as for any checkpointed batch norm).
+    checkpointing its activations are recomputed in the backward pass (`keep_batch_norm_statistics`: the batch norms'
+    running statistics are still updated once per step).
     """
 
     def __init__(self, in_channels, out_channels, edges, num_nodes, temporal_kernel_size: int, fast_path=False):
@@ -488,6 +491,43 @@ def check_pose_input_values(pose_values, pose_attention_mask) -> torch.Tensor:
     return frames_per_clip
 
 
+def keep_batch_norm_statistics(checkpoint_function: Callable) -> Callable:
+    """`checkpoint_function`, its recomputation of a layer leaving the batch-norm running statistics as they were.
+
+    A checkpointed layer runs twice per step: in the forward pass, and again in the backward pass to recompute its
+    activations. Its batch norms would update their running mean and variance (and batch count) at both, so a run with
+    gradient checkpointing would give another eval-mode model than the same run without. The recomputation normalises
+    with the batch's statistics, not the running ones: it runs with momentum 0, which keeps the running statistics
+    exactly (autograd may hold them, so they are not written afterwards), and the batch count is put back.
+    """
+
+    def checkpointed(function: Callable, *args, **kwargs):
+        # `GradientCheckpointingLayer` checkpoints `partial(forward, layer, **kwargs)`
+        layer = function.args[0] if isinstance(function, partial) and function.args else None
+        modules = layer.modules() if isinstance(layer, nn.Module) else ()
+        norms = [m for m in modules if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+        calls = 0
+
+        def run(*inputs):
+            nonlocal calls
+            calls += 1
+            if calls == 1 or not norms:  # the forward pass (or a layer without batch norm)
+                return function(*inputs)
+            saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
+            for norm in norms:
+                norm.momentum = 0.0
+            try:
+                return function(*inputs)
+            finally:
+                for norm, (momentum, count) in zip(norms, saved, strict=True):
+                    norm.momentum = momentum
+                    norm.num_batches_tracked.copy_(count)
+
+        return checkpoint_function(run, *args, **kwargs)
+
+    return checkpointed
+
+
 class UniSignPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading conventions shared by Uni-Sign models."""
 
@@ -510,6 +550,13 @@ class UniSignPreTrainedModel(PreTrainedModel):
         if is_main_process:
             add_remote_code(save_directory)
         return result
+
+    def _set_gradient_checkpointing(
+        self, enable: bool = True, gradient_checkpointing_func: Callable = checkpoint, every_n_layers: int = 1
+    ):
+        """`PreTrainedModel._set_gradient_checkpointing`, the recomputation keeping the batch-norm statistics."""
+        function = keep_batch_norm_statistics(gradient_checkpointing_func)
+        super()._set_gradient_checkpointing(enable, function, every_n_layers)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
