@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from ..data.augmentation import PoseAugmentation
-from ..utils.errors import UsageError
+from ..utils.errors import MissingInputError, UsageError, input_errors
 from .setting_checks import check_section
 
 
@@ -268,7 +268,7 @@ def parse_override(override: str) -> tuple[list[str], object]:
     dotlist, which reads such values as mappings and cannot set a key of a `null` mapping.
     """
     if "=" not in override:
-        raise ValueError(f"Overrides look like `section.key=value`, got {override!r}.")
+        raise UsageError(f"Overrides look like `section.key=value`, got {override!r}.")
     key, raw = override.split("=", 1)
     value = yaml.safe_load(raw)
     if isinstance(value, dict) and not raw.lstrip().startswith("{"):
@@ -282,9 +282,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"No config file at {path}.")
-        text = path.read_text()
-        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
+            raise MissingInputError(f"No config file at {path}.")
+        with input_errors(path, "a config file"):  # not UTF-8, or not JSON
+            text = path.read_text(encoding="utf-8")
+            values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
     for override in overrides:
         keys, value = parse_override(override)
         target = values
@@ -297,7 +298,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         message = str(error).splitlines()[0]
         if isinstance(error, ConfigKeyError) and dataclasses.is_dataclass(error.object_type):
             message += f". Valid settings: {sorted(field.name for field in dataclasses.fields(error.object_type))}"
-        raise ValueError(f"`{error.full_key}`: {message}." if error.full_key else f"{message}.") from None
+        raise UsageError(f"`{error.full_key}`: {message}." if error.full_key else f"{message}.") from None
 
 
 def config_to_dict(config: TrainConfig) -> dict:
