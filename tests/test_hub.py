@@ -263,3 +263,16 @@ def test_card_on_a_full_disk_leaves_the_old_card_whole(model_folder, tmp_path, m
     assert "No space left on device" in str(exit_info.value.code)
     assert (folder / "README.md").read_bytes() == old
     assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_a_truncated_remote_code_file_is_refused_by_the_dry_run(model_folder, tmp_path, no_network):
+    folder = tmp_path / "folder"
+    shutil.copytree(model_folder, folder)
+    from unisign.hub.model_card import make_shareable
+
+    make_shareable(folder, "someone/tiny")  # a real card: the dry run lists the folder as it is
+    code = (folder / "modeling_unisign.py").read_text()
+    cut = code.index("\n    def ", len(code) // 3) + len("\n    def ") + 3  # in the middle of a `def` line
+    (folder / "modeling_unisign.py").write_text(code[:cut])
+    with pytest.raises(ValueError, match=r"modeling_unisign.py` is damaged \(truncated\?\)"):
+        push_to_hub(folder, "someone/tiny", dry_run=True)

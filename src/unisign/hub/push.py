@@ -19,6 +19,7 @@ Space where only `requirements.txt` is installed.
 """
 
 import argparse
+import ast
 import fnmatch
 import json
 import math
@@ -167,11 +168,32 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     plan = _unchecked_upload_plan(folder, repo_id, repo_type)
     if plan.repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
         check_model_folder(plan.folder)
+        check_remote_code(plan)
         if (plan.folder / "onnx_config.json").is_file():  # an ONNX export: its graphs are its weights
             from ..onnx.checks import check_onnx_folder
 
             check_onnx_folder(plan.folder)
     return plan
+
+
+def check_remote_code(plan: UploadPlan) -> None:
+    """Raise `InvalidInputError` for a Python file of the upload that does not parse.
+
+    Cut short (by a full disk), the remote code would fail with a traceback wherever the model is loaded with
+    `trust_remote_code=True`.
+    """
+    for file in plan.files:
+        if file.kind != "code" or not file.path_in_repo.endswith(".py"):
+            continue
+        path = plan.folder / file.path_in_repo
+        try:
+            ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError) as error:  # ValueError: null bytes
+            raise InvalidInputError(
+                f"`{path}` is damaged (truncated?): {error.msg if isinstance(error, SyntaxError) else error}"
+                f"{f' at line {error.lineno}' if isinstance(error, SyntaxError) else ''}. Write it again with "
+                f"`unisign card {plan.folder}`."
+            ) from None
 
 
 def _unchecked_upload_plan(
