@@ -225,7 +225,8 @@ def test_a_file_of_another_name_needs_its_language(tmp_path, golden_dir, referen
     )
     with pytest.raises(SystemExit) as exit_info:
         cli.main(convert_command(checkpoint, tmp_path / "unknown", golden_dir))
-    error = str(exit_info.value.code)  # the one line `sys.exit` prints
+    error = str(exit_info.value)  # the one line printed (a usage error: exit status 2)
+    assert exit_info.value.code == 2
     assert error.startswith("unisign convert: error: Cannot tell the language of my_finetune.pth")
     assert "--language" in error and "\n" not in error and not (tmp_path / "unknown").exists()
     cli.main(convert_command(checkpoint, tmp_path / "english", golden_dir, "--language", "en"))

@@ -127,7 +127,7 @@ def test_the_export_reloads_with_one_call_and_translates_with_each_task_prompt(t
     # `--push-to-hub someone/tiny-unisign`: the card shows the Hub id, English text and no sign language (synthetic)
     text = (export / "README.md").read_text()
     assert 'from_pretrained("someone/tiny-unisign")' in text and str(root) not in text
-    assert card["language"] == ["en"] and card["pipeline_tag"] == "video-classification"
+    assert card["language"] == ["en"] and card["pipeline_tag"] == "translation"  # text for each of its tasks
 
 
 def test_the_default_config_is_a_multitask_synthetic_run_with_a_prompt_per_task():

@@ -68,8 +68,8 @@ def test_score_reports_mismatched_files(cli, capsys, data_dir):
     _, references = official_files(data_dir, "test")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["score", "--predictions", str(predictions), "--references", str(references)])
-    assert exit_info.value.code == 1
-    error = capsys.readouterr().err
+    error = str(exit_info.value.code)  # exit status 1: Python prints the message to stderr
+    assert error.startswith("evaluate.py: error: ")
     assert "1176 references have no prediction" in error
     assert "1077 predictions have no reference" in error
 
@@ -122,7 +122,7 @@ def test_run_from_repository_root_uses_the_evaluate_library(tmp_path, data_dir):
     assert json.loads(result.stdout) == compute_metrics("slt", paired.predictions, paired.references, lang="zh")
 
 
-def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog, tmp_path):
+def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog, tmp_path, monkeypatch):
     import torch
     from transformers import AutoTokenizer
 
@@ -169,5 +169,26 @@ def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--model", str(tmp_path / "missing"), "--data", str(data), "--split", "dev"])
-    assert exit_info.value.code == 1
-    assert "error" in capsys.readouterr().err
+    assert "error: `--model" in str(exit_info.value.code)  # exit status 1, the message on stderr
+
+    # earlier results are not overwritten without a word
+    before = {path.name: path.read_bytes() for path in (tmp_path / "first").iterdir()}
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*arguments, "--output-dir", str(tmp_path / "first")])
+    assert "holds the results of an earlier evaluation" in str(exit_info.value.code)
+    assert {path.name: path.read_bytes() for path in (tmp_path / "first").iterdir()} == before
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "first"), "--overwrite"]) == 0
+    assert json.loads(capsys.readouterr().out) == {**outputs["first"], "lang": "en", "bleu_tokenizer": "13a"}
+
+    # a prompt language the model has no prompt for: a usage error; references in German: BLEU's 13a, with a warning
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*arguments, "--output-dir", str(tmp_path / "de"), "--language", "de"])
+    assert exit_info.value.code == 2 and "`--language de`" in capsys.readouterr().err
+    from unisign.evaluation import cli as evaluation
+
+    monkeypatch.setattr(evaluation, "dataset_language", lambda data, samples: "de")
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "german")]) == 0
+    german = json.loads(capsys.readouterr().out)
+    assert (german.pop("lang"), german.pop("bleu_tokenizer")) == ("en", "13a")
+    assert german == compute_metrics("slt", paired.predictions, paired.references, lang="en")
+    assert "references are in `de`" in caplog.text

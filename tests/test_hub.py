@@ -63,7 +63,11 @@ def model_folder(tmp_path_factory):
     return folder
 
 
-def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_nothing(model_folder, no_network):
+def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_nothing(
+    model_folder, no_network, tmp_path
+):
+    from unisign.hub.model_card import make_shareable
+
     plan = push_to_hub(model_folder, "someone/tiny", dry_run=True)
     assert no_network == []  # no Hub client was even created
     listed = {file.path_in_repo: file for file in plan.files}
@@ -78,9 +82,14 @@ def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_no
     }
     assert listed["processor_config.json"].kind == "processor" and listed["tokenizer.json"].kind == "tokenizer"
     assert listed["README.md"].kind == "model card"
+    written = tmp_path / "written"  # the placeholder card is replaced by the upload: the listing gives the new one
+    shutil.copytree(model_folder, written)
+    make_shareable(written, "someone/tiny")
+    assert listed["README.md"].size == (written / "README.md").stat().st_size
     for name, file in listed.items():
-        assert file.size == (model_folder / name).stat().st_size
-    assert plan.total_size == sum((model_folder / name).stat().st_size for name in listed)
+        if name not in ("README.md", "config.json", "processor_config.json"):  # the last two gain `auto_map` entries
+            assert file.size == (model_folder / name).stat().st_size
+    assert plan.total_size == sum(file.size for file in plan.files)
     summary = plan.summary()
     assert "model repository someone/tiny" in summary and f"{len(listed)} files" in summary
     assert all(name in summary for name in listed)
@@ -100,7 +109,8 @@ def test_a_folder_without_a_card_has_its_weights_checked_once(model_folder, tmp_
         unisign.utils.validation, "check_safetensors_file", lambda path: checked.append(path.name) or check(path)
     )
     main([str(folder), "someone/tiny", "--dry-run"])
-    assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.") and (folder / "README.md").is_file()
+    assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.")
+    assert not (folder / "README.md").exists()  # a dry run writes nothing
     assert checked == ["model.safetensors"]
     main([str(folder), "someone/tiny", "--dry-run"])
     assert checked == ["model.safetensors"] * 2
@@ -162,3 +172,108 @@ def test_the_command_line_dry_run_prints_the_list(model_folder, no_network, caps
     output = capsys.readouterr().out
     assert output.startswith("Dry run: nothing was uploaded.") and "model.safetensors" in output
     assert no_network == []
+
+
+def folder_state(folder) -> dict:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def test_a_dry_run_writes_nothing_and_lists_what_the_upload_would_write(model_folder, tmp_path, no_network, capsys):
+    from unisign.models.unisign.remote_code import SHIPPED_MODULES
+
+    folder = tmp_path / "bare"
+    shutil.copytree(model_folder, folder)
+    (folder / "README.md").unlink()
+    for name in SHIPPED_MODULES:
+        (folder / name).unlink()
+    before = folder_state(folder)
+    plan = push_to_hub(folder, "someone/tiny", dry_run=True)
+    assert folder_state(folder) == before
+    listed = {file.path_in_repo: file for file in plan.files}
+    assert {"README.md", *SHIPPED_MODULES} <= set(listed) and listed["README.md"].kind == "model card"
+    assert listed["modeling_unisign.py"].kind == "code" and listed["README.md"].size > 1000
+    assert no_network == []
+
+
+@pytest.mark.parametrize("repo", ["a/b/c", "user/na--me", "user/-model", "user/model.git", "user/" + "x" * 100])
+def test_hub_ids_the_hub_would_refuse_are_refused_before_any_write(repo, model_folder, tmp_path, capsys):
+    from unisign.apps import cli
+
+    folder = tmp_path / "folder"
+    shutil.copytree(model_folder, folder)
+    (folder / "README.md").unlink()
+    before = folder_state(folder)
+    for argv in (["card", str(folder), "--repo", repo], ["push", str(folder), repo, "--dry-run"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+        assert "is not a valid Hub id" in capsys.readouterr().err or "user/name" in str(exit_info.value)
+    assert folder_state(folder) == before
+
+
+def test_card_refuses_symlinks_and_other_models_before_writing(model_folder, tmp_path, capsys):
+    from unisign.apps import cli
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "README.md").write_text("my notes\n")
+    (outside / "pipeline_unisign.py").write_text("# mine\n")
+    folder = tmp_path / "linked"
+    shutil.copytree(model_folder, folder)
+    for name in ("README.md", "pipeline_unisign.py"):
+        (folder / name).unlink()
+        (folder / name).symlink_to(outside / name)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["card", str(folder), "--repo", "someone/tiny"])
+    assert "symbolic links" in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
+    assert (outside / "README.md").read_text() == "my notes\n"
+    assert (outside / "pipeline_unisign.py").read_text() == "# mine\n"
+
+    mt5 = tmp_path / "mt5"
+    mt5.mkdir()
+    (mt5 / "config.json").write_text(json.dumps({"model_type": "mt5", "d_model": 8}))
+    (mt5 / "README.md").write_text("the user's card\n")
+    before = folder_state(mt5)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["card", str(mt5)])
+    assert "'mt5' model, not a Uni-Sign one" in str(exit_info.value.code)
+    assert folder_state(mt5) == before
+
+
+def test_card_on_a_full_disk_leaves_the_old_card_whole(model_folder, tmp_path, monkeypatch):
+    import errno
+
+    from huggingface_hub import ModelCard
+
+    from unisign.apps import cli
+
+    folder = tmp_path / "folder"
+    shutil.copytree(model_folder, folder)
+    old = (folder / "README.md").read_bytes()
+
+    def full_disk(self, path):
+        with open(path, "w") as file:
+            file.write(str(self)[:100])  # what fitted
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(ModelCard, "save", full_disk)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["card", str(folder), "--repo", "someone/tiny"])
+    assert "No space left on device" in str(exit_info.value.code)
+    assert (folder / "README.md").read_bytes() == old
+    assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_a_truncated_remote_code_file_is_refused_by_the_dry_run(model_folder, tmp_path, no_network):
+    folder = tmp_path / "folder"
+    shutil.copytree(model_folder, folder)
+    from unisign.hub.model_card import make_shareable
+
+    make_shareable(folder, "someone/tiny")  # a real card: the dry run lists the folder as it is
+    code = (folder / "modeling_unisign.py").read_text()
+    cut = code.index("\n    def ", len(code) // 3) + len("\n    def ") + 3  # in the middle of a `def` line
+    (folder / "modeling_unisign.py").write_text(code[:cut])
+    with pytest.raises(ValueError, match=r"modeling_unisign.py` is damaged \(truncated\?\)"):
+        push_to_hub(folder, "someone/tiny", dry_run=True)

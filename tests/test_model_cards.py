@@ -91,12 +91,37 @@ def test_an_export_card_renders_and_its_model_index_parses_back(tmp_path):
     assert ModelCard.load(tmp_path / "README.md").data.license == "apache-2.0"  # trained from scratch
 
 
-def test_a_card_of_a_run_from_released_weights_does_not_claim_a_licence():
+def test_a_fine_tune_of_released_weights_carries_their_licence(tmp_path):
     settings = multitask_settings()
-    settings["model"]["init_from"] = "converted/csl_stage1_weight"
+    settings["model"]["init_from"] = "converted/csl_stage1_weight"  # named as the released file
     card = export_card(settings, {})
-    assert card.data.license is None and "CC BY-NC 4.0" in card.text
+    assert card.data.license == "cc-by-nc-4.0" and "CC BY-NC 4.0" in card.text
     assert card.data.eval_results is None
+    parent = tmp_path / "best"  # a local parent: its card's licence
+    parent.mkdir()
+    (parent / "README.md").write_text("---\nlicense: cc-by-nc-sa-4.0\n---\n# parent\n")
+    settings["model"]["init_from"] = str(parent)
+    card = export_card(settings, {})
+    assert card.data.license == "cc-by-nc-sa-4.0"
+    prose = card.text.split("<details>")[0]  # the text; the settings record below it keeps them as given
+    assert "./best" not in prose and str(tmp_path) not in card.text  # no local path names the parent
+    (parent / "README.md").unlink()  # nothing records it: `other`, never no licence at all
+    assert export_card(settings, {}).data.license == "other"
+
+
+def test_a_shipped_config_pointed_at_own_data_claims_no_benchmark(tmp_path):
+    settings = config_to_dict(TrainConfig())
+    settings["data"].update(format="reference", dataset="WLASL", task="ISLR", language="en")
+    settings["data"].update(train_labels="data/WLASL/labels-2000.train", eval_labels="data/WLASL/labels-2000.dev")
+    shipped = export_card(settings, {"top1_per_instance": 50.0})
+    assert {result.dataset_name for result in shipped.data.eval_results} == {"WLASL"}
+    assert shipped.data.language == ["en", "ase"]
+    own = tmp_path / "my-signs"
+    settings["data"].update(train_labels=str(own / "labels.train"), eval_labels=str(own / "labels.dev"))
+    card = export_card(settings, {"top1_per_instance": 50.0})
+    assert card.data.eval_results is None and "model-index" not in str(card)
+    assert "WLASL" not in str(card).split("<details>")[0]  # only the settings name the layout
+    assert card.data.language == ["en"]  # which sign language own data holds is not recorded
 
 
 def test_single_task_metrics_are_not_prefixed():
@@ -157,7 +182,7 @@ def test_a_synthetic_run_is_not_tagged_as_a_sign_language_and_shows_no_local_pat
     settings["model"]["tokenizer"] = str(tmp_path / "run" / "tokenizer")
     card = export_card(settings, {"slt/bleu4": 3.0}, repo=None)
     assert card.data.language == ["en"]  # English text; the synthetic sign language is not ASL (`ase`)
-    assert card.data.pipeline_tag == "video-classification"  # its first task, ISLR, names a class of the clip
+    assert card.data.pipeline_tag == "translation"  # text for every task, not only ISLR's class
     assert card.data.library_name == "transformers" and card.data.datasets is None
     assert 'from_pretrained("your-username/' in card.text and "Replace `your-username/" in card.text
     assert_shareable(str(card), tmp_path)
@@ -172,7 +197,7 @@ def test_real_data_gets_its_sign_language_and_a_hub_dataset_its_id(tmp_path):
     card = export_card(settings, {"bleu4": 20.0, "rouge_l": 40.0})
     assert card.data.language == ["zh", "csl"] and card.data.pipeline_tag == "translation"
     assert card.data.base_model is None  # a local folder is not a Hub model
-    assert "`./csl_stage1_weight`" in card.text
+    assert "./csl_stage1_weight" not in card.text.split("<details>")[0] and card.data.license == "cc-by-nc-4.0"
     assert_shareable(str(card), tmp_path)
     (result,) = [r for r in card.data.eval_results if r.metric_type == "bleu"]
     assert (result.dataset_type, result.dataset_name, result.metric_value) == ("csl-daily", "CSL_Daily", 20.0)

@@ -357,3 +357,150 @@ def test_a_broken_export_is_refused(trained, tmp_path):
     (broken / "decoder_model.onnx").unlink()
     with pytest.raises(ValueError, match="lacks files of its ONNX export"):
         UniSignOnnxModel.from_pretrained(broken)
+
+
+# -- damaged export folders and damaged source folders: one line each (issue 31, probe 15) --------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory):
+    """A tiny random model folder (model, processor, card) and its float32 ONNX export."""
+    from .reliability_helpers import make_model_folder
+
+    root = tmp_path_factory.mktemp("tiny-export")
+    model = make_model_folder(root)
+    return model, export_onnx(model, root / "onnx")
+
+
+def damaged_export(source, folder, damage) -> str:
+    shutil.copytree(source, folder)
+    return damage(folder) or ""
+
+
+def _truncate(path, keep=0.5):
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * keep)])
+
+
+def _onnx_config(folder, **changes):
+    path = folder / "onnx_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+ONNX_DAMAGES = {
+    "truncated encoder": (lambda f: _truncate(f / "encoder_model.onnx"), "encoder_model.onnx"),
+    "corrupt decoder": (
+        lambda f: (f / "decoder_model.onnx").write_bytes(b"\xff" * 64 + (f / "decoder_model.onnx").read_bytes()[64:]),
+        "decoder_model.onnx",
+    ),
+    "encoder not onnx": (lambda f: (f / "encoder_model.onnx").write_text("hello"), "encoder_model.onnx"),
+    "config of the wrong type": (lambda f: _onnx_config(f, num_decoder_layers="two"), "num_decoder_layers"),
+    "config of another layer count": (lambda f: _onnx_config(f, num_decoder_layers=7), "num_decoder_layers=7"),
+    "config not json": (lambda f: (f / "onnx_config.json").write_text("{"), "onnx_config.json"),
+    "no tokenizer": (
+        lambda f: [
+            (f / name).unlink()
+            for name in ("tokenizer.json", "tokenizer_config.json", "spiece.model")
+            if (f / name).exists()
+        ],
+        "no tokenizer vocabulary",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(ONNX_DAMAGES))
+def test_damaged_onnx_exports_get_one_line_in_translate_evaluate_and_push(damage, tiny_export, data_dir, tmp_path):
+    from unisign.apps import cli
+    from unisign.evaluation import cli as evaluation
+
+    damage_file, fragment = ONNX_DAMAGES[damage]
+    folder = tmp_path / "onnx"
+    damaged_export(tiny_export[1], folder, damage_file)
+    clip = data_dir / "pose-format" / "mediapipe.pose"
+    for run in (
+        lambda: cli.main(
+            ["translate", str(clip), "--model", str(folder), "--num-beams", "1", "--max-new-tokens", "2"]
+        ),
+        lambda: evaluation.main(["--model", str(folder), "--data", str(tmp_path), "--split", "dev"]),
+        lambda: cli.main(["push", str(folder), "someone/tiny-onnx", "--dry-run"]),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            run()
+        message = str(exit_info.value.code)
+        assert "error: " in message and "\n" not in message and fragment in message, message
+
+
+def test_external_data_missing_or_short_is_named(tiny_export, tmp_path):
+    import onnx
+
+    from unisign.onnx.checks import check_onnx_folder
+    from unisign.utils.errors import InvalidInputError
+
+    folder = tmp_path / "onnx"
+    shutil.copytree(tiny_export[1], folder)
+    graph = onnx.load(str(folder / "encoder_model.onnx"))
+    onnx.save(
+        graph,
+        str(folder / "encoder_model.onnx"),
+        save_as_external_data=True,
+        location="encoder.data",
+        size_threshold=0,
+    )
+    check_onnx_folder(folder)  # intact external data: accepted
+    _truncate(folder / "encoder.data", 0.9)
+    with pytest.raises(InvalidInputError, match="encoder.data` is truncated"):
+        check_onnx_folder(folder)
+    (folder / "encoder.data").unlink()
+    with pytest.raises(InvalidInputError, match="external data `encoder.data`, which is missing"):
+        check_onnx_folder(folder)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "nan", "checksum"])
+def test_export_refuses_damaged_weights(damage, tiny_export, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from unisign.apps import cli
+    from unisign.utils.checksums import write_checksums
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_export[0], folder)
+    weights = folder / "model.safetensors"
+    if damage == "truncated":
+        _truncate(weights, 0.7)
+    else:
+        tensors = load_file(weights)
+        name = next(name for name, tensor in tensors.items() if tensor.is_floating_point())
+        if damage == "checksum":
+            write_checksums(folder)  # recorded as they are, then changed
+            tensors[name] = tensors[name] + 0.5
+        else:
+            tensors[name] = torch.full_like(tensors[name], float("nan"))
+        save_file(tensors, weights, metadata={"format": "pt"})
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["export-onnx", str(folder), "--out", str(tmp_path / "out")])
+    message = str(exit_info.value.code)
+    assert "error: " in message and "\n" not in message
+    assert {"truncated": "truncated", "nan": "non-finite", "checksum": "SHA-256"}[damage] in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_card_of_an_onnx_export_keeps_its_models_metadata_and_gets_no_pytorch_code(tiny_export, tmp_path, capsys):
+    from huggingface_hub import ModelCard
+
+    from unisign.apps import cli
+
+    source_card = ModelCard.load(tiny_export[0] / "README.md")
+    folder = tmp_path / "onnx"
+    shutil.copytree(tiny_export[1], folder)
+    code = sorted(folder.glob("*.py"))  # the config's own module, which `config.save_pretrained` wrote
+    cli.main(["card", str(folder), "--repo", "someone/tiny-onnx"])
+    assert "Wrote README.md in" in capsys.readouterr().out
+    assert sorted(folder.glob("*.py")) == code  # no PyTorch modelling code in an ONNX export
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.license == source_card.data.license and card.data.license
+    assert card.data.base_model == source_card.data.base_model
+    assert card.data.eval_results == source_card.data.eval_results
+    assert {"onnx", "sign-language"} <= set(card.data.tags)
+    assert "ONNX Runtime export" in card.text and "your-username" not in card.text
+    assert "someone/tiny-onnx" in card.text
+    cli.main(["card", str(folder), "--repo", "someone/tiny-onnx"])  # again: the same card
+    assert ModelCard.load(folder / "README.md").content == card.content

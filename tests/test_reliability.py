@@ -114,6 +114,28 @@ def test_convert_never_reports_a_write_that_did_not_happen(unisign, golden_dir, 
     assert not (tmp_path / "out").exists()
 
 
+def test_convert_on_a_full_disk_leaves_no_folder_without_weights(unisign, golden_dir, tmp_path, monkeypatch):
+    import errno
+
+    from unisign import UniSignForConditionalGeneration
+
+    def full_disk(self, folder, **kwargs):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.config.save_pretrained(folder)  # the config fitted, the weights did not
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(folder) / "model.safetensors"))
+
+    monkeypatch.setattr(UniSignForConditionalGeneration, "save_pretrained", full_disk)
+    out = tmp_path / "out" / "converted"
+    convert = ["convert", golden_dir / "official_state_dict.safetensors", "--text-config", golden_dir / "tiny-mt5"]
+    assert_one_line_error(unisign(*convert, "--out", out, "--language", "en"), "No space left on device", status=1)
+    assert list((tmp_path / "out").iterdir()) == []  # neither `out` nor a temporary folder is left
+    monkeypatch.undo()
+    outcome = unisign(*convert, "--out", out, "--language", "en")
+    assert outcome.status == 0, outcome.err
+    assert {"config.json", "model.safetensors", "README.md"} <= {path.name for path in out.iterdir()}
+    assert list((tmp_path / "out").iterdir()) == [out]
+
+
 # -- 2. garbage in: damaged model folders -------------------------------------------------------------------------
 
 
@@ -263,6 +285,53 @@ def test_genuine_bugs_keep_their_traceback(model_dir, pose_file, monkeypatch):
     monkeypatch.setattr(cli, "translate", buggy)
     with pytest.raises(KeyError, match="a bug"):
         cli.main(translate_args(model_dir, pose_file))
+
+
+def test_a_plain_value_error_or_os_error_deep_inside_a_command_keeps_its_traceback(model_dir, pose_file, monkeypatch):
+    """Only the package's own errors are one line: a `ValueError` or errno-less `OSError` from the model is a bug."""
+    import errno
+
+    from unisign.models.unisign.modeling_unisign import UniSignForConditionalGeneration
+
+    def buggy(*args, **kwargs):
+        raise ValueError("a bug deep in generation")
+
+    monkeypatch.setattr(UniSignForConditionalGeneration, "generate", buggy)
+    with pytest.raises(ValueError, match="a bug deep in generation"):
+        cli.main(translate_args(model_dir, pose_file))
+
+    def no_errno(*args, **kwargs):
+        raise OSError("a bug that is not the machine's")
+
+    monkeypatch.setattr(UniSignForConditionalGeneration, "generate", no_errno)
+    with pytest.raises(OSError, match="not the machine's"):
+        cli.main(translate_args(model_dir, pose_file))
+
+    def disk_full(*args, **kwargs):  # the machine's report: one line
+        raise OSError(errno.ENOSPC, "No space left on device", "out.txt")
+
+    monkeypatch.setattr(UniSignForConditionalGeneration, "generate", disk_full)
+    with pytest.raises(SystemExit, match="No space left on device: out.txt"):
+        cli.main(translate_args(model_dir, pose_file))
+
+
+def test_user_errors_stay_one_line_with_their_exit_status(unisign, model_dir, pose_file, tmp_path, capsys):
+    assert_one_line_error(unisign(*translate_args(model_dir, tmp_path / "missing.pose")), "does not exist", status=1)
+    assert_one_line_error(unisign(*translate_args(model_dir, pose_file, "--threads", "0")), "--threads", status=2)
+    utf16 = tmp_path / "pres.txt"
+    utf16.write_text("hello\n", encoding="utf-16")
+    refs = tmp_path / "refs.txt"
+    refs.write_text("hello\n")
+    outcome = unisign("evaluate", "score", "--predictions", utf16, "--references", refs)
+    assert_one_line_error(outcome, "pres.txt", "UTF-8", status=1)
+    from unisign.training.cli import main as train_main
+
+    # docs/errors.md: a setting of the wrong type is a usage error, exit status 2
+    outcome = run_command(train_main, ["training.max_steps=ten"], capsys)
+    assert_one_line_error(outcome, "training.max_steps", status=2)
+    latin1 = tmp_path / "run.yaml"
+    latin1.write_bytes("data: {language: fran\xe7ais}\n".encode("latin-1"))
+    assert_one_line_error(run_command(train_main, ["--config", str(latin1)], capsys), "run.yaml", status=1)
 
 
 def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monkeypatch):

@@ -187,3 +187,44 @@ def test_empty_clip_is_refused(tmp_path):
         pose_contact_sheet(empty)
     with pytest.raises(ValueError, match="`num_frames` and `columns` must be >= 1"):
         pose_contact_sheet(sample, num_frames=0)
+
+
+def test_a_long_clip_gets_a_bounded_contact_sheet_quickly(tmp_path, capsys):
+    import time
+
+    from unisign.apps import cli
+    from unisign.models.unisign.keypoints import LEFT_HAND_INDICES, RIGHT_HAND_INDICES
+
+    sample = synthetic_sample(num_frames=20_000)
+    sample.scores[:, LEFT_HAND_INDICES] = sample.scores[:, RIGHT_HAND_INDICES] = 0.9  # the sampler picks 2 x 2,000
+    save_poses(sample, tmp_path / "long.pkl")
+    started = time.perf_counter()
+    cli.main(["visualize", str(tmp_path / "long.pkl"), "--out", str(tmp_path / "sheet.png"), "--frames", "4"])
+    assert time.perf_counter() - started < 60
+    sheet = Image.open(tmp_path / "sheet.png")
+    tile_height = round(48 * 240 / 64)
+    assert sheet.height <= 40 + 2 * (tile_height + 18 + 6)  # 4 spaced + at most 4 marked frames: 2 rows of 4
+
+
+def test_a_huge_canvas_is_refused_in_one_line(tmp_path):
+    from unisign.apps import cli
+
+    sample = synthetic_sample()
+    save_poses(sample, tmp_path / "clip.pkl")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(
+            [
+                "visualize",
+                str(tmp_path / "clip.pkl"),
+                "--out",
+                str(tmp_path / "x.png"),
+                "--canvas-size",
+                "100000x100000",
+            ]
+        )
+    assert exit_info.value.code == 2
+    sample.width = sample.height = 10**6  # a header that claims such a frame
+    save_poses(sample, tmp_path / "huge.pkl")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["visualize", str(tmp_path / "huge.pkl"), "--out", str(tmp_path / "x.png")])
+    assert "at most 8192 pixels a side" in str(exit_info.value.code) and not (tmp_path / "x.png").exists()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..utils.arguments import positive_int, unit_interval
-from ..utils.errors import InvalidInputError, UsageError, one_line, one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
     check_device,
@@ -50,9 +50,10 @@ def convert(args: argparse.Namespace) -> None:
         resolve_model_reference(args.tokenizer, "--tokenizer", "tokenizer")
     language = checkpoint_language(args.checkpoint, args.language)
     config_kwargs = {} if args.max_frames is None else {"max_frames": args.max_frames}
-    result = convert_reference_checkpoint(
-        args.checkpoint, args.text_config, tokenizer=args.tokenizer, language=language, **config_kwargs
-    )
+    with input_errors(args.text_config):  # transformers' refusals of a damaged mT5 config or tokenizer folder
+        result = convert_reference_checkpoint(
+            args.checkpoint, args.text_config, tokenizer=args.tokenizer, language=language, **config_kwargs
+        )
     model, processor = result if isinstance(result, tuple) else (result, None)
     save_converted(model, processor, out, Path(args.checkpoint).stem, language)
     print(
@@ -88,9 +89,14 @@ def extract(args: argparse.Namespace) -> None:
 
     check_input_file(args.video, "video")
     check_output_file(args.out, (args.video,), suffixes=(".pose", ".pkl"))
-    sample = extract_poses(
-        args.video, args.backend, progress=not args.no_progress, max_frames=args.max_frames, **_backend_options(args)
-    )
+    with input_errors(args.video):  # the video reader's refusals of an empty, damaged or frameless video
+        sample = extract_poses(
+            args.video,
+            args.backend,
+            progress=not args.no_progress,
+            max_frames=args.max_frames,
+            **_backend_options(args),
+        )
     save_poses(sample, args.out)
     hands = [int((sample.scores[:, part].mean(-1) > 0.3).sum()) for part in (LEFT_HAND_INDICES, RIGHT_HAND_INDICES)]
     print(
@@ -105,15 +111,17 @@ def visualize(args: argparse.Namespace) -> None:
     from .visualization import pose_contact_sheet, write_pose_video
 
     out = check_output_file(args.out, (args.input, args.video), suffixes=(".mp4", ".png"))
+    check_input_file(args.input, "INPUT")
     if args.video:
         check_input_file(args.video, "--video")
-    sample = load_poses(args.input, args.backend, progress=not args.no_progress, **_backend_options(args))
+    with input_errors(args.input):  # the readers' refusals of a damaged file
+        sample = load_poses(args.input, args.backend, progress=not args.no_progress, **_backend_options(args))
     video = args.video or (None if has_suffix(args.input, POSE_FILE_SUFFIXES) else args.input)
     canvas_size = None
     if args.canvas_size:
         width, _, height = args.canvas_size.partition("x")
         if not (width.isdigit() and height.isdigit()):
-            raise ValueError(f"`--canvas-size` must look like 540x720, got {args.canvas_size!r}.")
+            raise UsageError(f"`--canvas-size` must look like 540x720, got {args.canvas_size!r}.")
         canvas_size = (int(width), int(height))
     options = {"threshold": args.threshold, "canvas_size": canvas_size}
     if out.suffix.lower() == ".mp4":
@@ -135,12 +143,12 @@ def translate(args: argparse.Namespace) -> None:
     from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
-        raise ValueError("Give either INPUT (a video, .pose or .pkl) or `--stream VIDEO_OR_DEVICE`, not both or none.")
+        raise UsageError("Give either INPUT (a video, .pose or .pkl) or `--stream VIDEO_OR_DEVICE`, not both or none.")
     if args.input is not None and (args.background or args.frame_stride != 1):
-        raise ValueError("`--background` and `--frame-stride` apply to `--stream` only.")
+        raise UsageError("`--background` and `--frame-stride` apply to `--stream` only.")
     if args.threads is not None:
         if args.threads < 1:
-            raise ValueError(f"`--threads` must be at least 1, got {args.threads}.")
+            raise UsageError(f"`--threads` must be at least 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
     check_device(args.device)
     args.model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
@@ -155,14 +163,17 @@ def translate(args: argparse.Namespace) -> None:
         translator = load_translation_pipeline(
             model, args.model_backend, args.device, args.dtype, num_threads=args.threads
         )
-    except OSError as error:
-        raise ValueError(f"Could not load a Uni-Sign model from `{args.model}`: {error}") from error
+    except (OSError, ValueError) as error:  # transformers' refusals of a damaged processor or config file
+        if isinstance(error, UsageError):  # `--dtype` or `--device` that does not fit the backend
+            raise
+        raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from error
     settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
     if args.language:
         settings["language"] = args.language
     if args.input is not None:
-        extraction = {"backend": args.backend, "backend_options": _backend_options(args)}
-        print(translator(args.input, progress=not args.no_progress, **extraction, **settings)["translation_text"])
+        with input_errors(args.input):  # the readers' refusals of a damaged file
+            clip = translator.resolve_clip(args.input, args.backend, _backend_options(args), not args.no_progress)
+        print(translator({"poses": clip[0], "video": clip[1]}, **settings)["translation_text"])
         return
     stream = StreamingTranslator(
         translator,

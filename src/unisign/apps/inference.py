@@ -9,6 +9,7 @@ from pathlib import Path
 from transformers import pipeline
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
+from ..utils.errors import UsageError
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -17,9 +18,11 @@ BACKENDS = ("auto", "torch", "onnx")
 def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
     """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on."""
     from ..onnx import UniSignOnnxModel
+    from ..onnx.checks import check_onnx_folder
 
     if device is not None and str(device) != "cpu":
-        raise ValueError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
+        raise UsageError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
+    check_onnx_folder(folder)  # a damaged graph, config or tokenizer: one line naming it, before ONNX Runtime
     return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
 
 
@@ -48,12 +51,12 @@ def load_translation_pipeline(
     from ..utils.precision import resolve_inference_dtype
 
     if backend not in BACKENDS:
-        raise ValueError(f"Unknown backend {backend!r}. Available backends: {list(BACKENDS)}.")
+        raise UsageError(f"Unknown backend {backend!r}. Available backends: {list(BACKENDS)}.")
     if backend == "onnx" or (backend == "auto" and is_onnx_folder(model)):
         from ..models.unisign.processing_unisign import UniSignProcessor
 
         if dtype not in (None, "auto", "float32"):
-            raise ValueError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
+            raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
         onnx_model = load_onnx_model(model, device, num_threads)
         return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
     dtype = resolve_inference_dtype(dtype, device)

@@ -21,9 +21,12 @@ from ..data.sample import PoseSample
 from ..models.unisign.keypoints import FACE_CENTER_NODE, HAND_PARTS, PART_COLOURS, PART_EDGES, PART_INDICES
 from ..models.unisign.video_io import iter_video_frames, probe_video, read_video_frames
 from ..models.unisign.video_processing_unisign import sample_hand_frames
+from ..utils.errors import InvalidInputError, UsageError
 
 
 CANVAS_COLOUR = (24, 24, 24)
+# the largest side drawn (8K video is 7680 x 4320): a frame header or `--canvas-size` beyond it would need gigabytes
+MAX_CANVAS_SIDE = 8192
 # parts in drawing order: the body last, so that its wrists stay visible over the hand roots
 DRAWING_ORDER = ("face", "left_hand", "right_hand", "body")
 DRAWN_EDGES = {
@@ -121,7 +124,7 @@ def _frame_size(sample: PoseSample, video: str | Path | None, canvas_size: tuple
         info = probe_video(video)
         size = (info.width, info.height)
         if sample.width > 0 and sample.height > 0 and (sample.width, sample.height) != size:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The video `{video}` is {size[0]} x {size[1]} but the poses were extracted from a "
                 f"{sample.width} x {sample.height} video: draw them over the video they come from."
             )
@@ -131,10 +134,14 @@ def _frame_size(sample: PoseSample, video: str | Path | None, canvas_size: tuple
     else:
         width, height = sample.width, sample.height
     if width <= 0 or height <= 0:
-        raise ValueError(
+        raise UsageError(
             f"The poses of {sample.id!r} carry no frame size; give the video they come from (`video`) or a "
             f"`canvas_size` (width, height) for a blank canvas, got {width} x {height}."
         )
+    if max(width, height) > MAX_CANVAS_SIDE:  # a frame of gigabytes: refused before any allocation
+        error = UsageError if canvas_size is not None else InvalidInputError
+        where = "`canvas_size`" if canvas_size is not None else f"The frame size the poses of {sample.id!r} carry"
+        raise error(f"{where} is {width} x {height}: at most {MAX_CANVAS_SIDE} pixels a side can be drawn.")
     return int(width), int(height)
 
 
@@ -143,7 +150,7 @@ def _check_frame_count(sample: PoseSample, video: str | Path) -> int:
     offset = int(sample.extra.get("video_frame_offset", 0))
     declared = probe_video(video).num_frames
     if declared is not None and declared < offset + sample.num_frames:
-        raise ValueError(
+        raise InvalidInputError(
             f"The video `{video}` has {declared} frames but the poses need {offset + sample.num_frames} "
             f"({sample.num_frames} from frame {offset}): poses and video frames must be aligned 1:1."
         )
@@ -177,7 +184,7 @@ def render_pose_frames(
     """
     frames = np.asarray(frames, dtype=np.int64).reshape(-1)
     if frames.size and (frames.min() < 0 or frames.max() >= sample.num_frames):
-        raise ValueError(f"Frame indices must be in [0, {sample.num_frames}), got {frames.tolist()}.")
+        raise UsageError(f"Frame indices must be in [0, {sample.num_frames}), got {frames.tolist()}.")
     width, height = _frame_size(sample, video, canvas_size)
     if video is not None:
         offset = _check_frame_count(sample, video)
@@ -196,10 +203,22 @@ def render_pose_frames(
 
 
 def _contact_sheet_frames(num_frames: int, count: int, highlight: dict[str, np.ndarray]) -> list[int]:
-    """`count` evenly spaced frames plus every highlighted one, sorted and unique."""
+    """`count` evenly spaced frames plus the highlighted ones, sorted and unique.
+
+    At most `count` highlighted frames (evenly spaced among them): the hand sampler picks a tenth of a clip's
+    frames, thousands in a long clip, which would make a sheet of thousands of tiles.
+    """
     spaced = np.linspace(0, num_frames - 1, min(count, num_frames)).round().astype(int).tolist()
-    marked = [int(frame) for indices in highlight.values() for frame in np.asarray(indices).tolist()]
+    marked = sorted({int(frame) for indices in highlight.values() for frame in np.asarray(indices).tolist()})
+    if len(marked) > count:
+        marked = [marked[index] for index in np.linspace(0, len(marked) - 1, count).round().astype(int)]
     return sorted(set(spaced) | set(marked))
+
+
+def _listed(frames, shown: int = 12) -> str:
+    """Frame indices as the sheet's header lists them: the first `shown`, then how many there are in all."""
+    frames = np.asarray(frames).tolist()
+    return str(frames) if len(frames) <= shown else f"{str(frames[:shown])[:-1]}, ... ({len(frames)} in all)]"
 
 
 def pose_contact_sheet(
@@ -212,7 +231,7 @@ def pose_contact_sheet(
     canvas_size: tuple[int, int] | None = None,
     highlight: dict[str, np.ndarray] | None = None,
 ) -> Image.Image:
-    """A grid of drawn frames: `num_frames` evenly spaced ones plus every frame the hand sampler picked.
+    """A grid of drawn frames: `num_frames` evenly spaced ones plus those the hand sampler picked (as many at most).
 
     Args:
         sample (`PoseSample`): The poses.
@@ -228,9 +247,9 @@ def pose_contact_sheet(
         `PIL.Image.Image` (RGB).
     """
     if sample.num_frames == 0:
-        raise ValueError(f"Sample {sample.id!r} has no frames to draw.")
+        raise InvalidInputError(f"Sample {sample.id!r} has no frames to draw.")
     if num_frames < 1 or columns < 1 or tile_width < 16:
-        raise ValueError(
+        raise UsageError(
             f"`num_frames` and `columns` must be >= 1 and `tile_width` >= 16, got {num_frames}, {columns}, "
             f"{tile_width}."
         )
@@ -248,9 +267,7 @@ def pose_contact_sheet(
     fps = f" at {sample.fps:g} fps" if sample.fps else ""
     title = f"{sample.id}: {sample.num_frames} frames{fps}, points with score > {threshold}"
     draw.text((gap, 4), title, fill=(0, 0, 0), font=font)
-    sampled = ", ".join(
-        f"{side.replace('_', ' ')} {np.asarray(highlight.get(side, [])).tolist()}" for side in HAND_PARTS
-    )
+    sampled = ", ".join(f"{side.replace('_', ' ')} {_listed(highlight.get(side, []))}" for side in HAND_PARTS)
     draw.text((gap, 20), f"hand-crop frames: {sampled}", fill=(90, 90, 90), font=font)
     for position, (frame, image) in enumerate(zip(frames, images, strict=True)):
         x = gap + (position % columns) * (tile_width + gap)
@@ -287,7 +304,7 @@ def _background_frames(
             count += 1
             yield Image.fromarray(frame)
     if count < sample.num_frames:
-        raise ValueError(
+        raise InvalidInputError(
             f"The video `{video}` ends after {offset + count} frames but the poses need {offset + sample.num_frames}."
         )
 
@@ -321,7 +338,7 @@ def write_pose_video(
     import av
 
     if sample.num_frames == 0:
-        raise ValueError(f"Sample {sample.id!r} has no frames to draw.")
+        raise InvalidInputError(f"Sample {sample.id!r} has no frames to draw.")
     width, height = _frame_size(sample, video, canvas_size)
     fps = fps or sample.fps or (probe_video(video).fps if video is not None else None) or 25.0
     offset = _check_frame_count(sample, video) if video is not None else 0

@@ -25,7 +25,7 @@ from transformers.utils import logging
 
 from ..models.unisign.processing_unisign import UniSignDataCollator
 from ..utils.arguments import positive_int
-from ..utils.errors import one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.validation import check_device, check_output_folder, checked_model
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 
@@ -87,26 +87,29 @@ def read_sample_texts(path: str | Path) -> SampleTexts:
         ValueError: if the file mixes named and plain lines, mixes `prediction` and `ground-truth` lines, or is empty.
     """
     path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    with input_errors(path, "a text file"):  # missing, a folder, or not UTF-8 (UTF-16, Latin-1)
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     if lines[-1] == "":
         lines.pop()  # the newline that ends the last line
     lines = [line.removesuffix("\r") for line in lines]
     if not lines:
-        raise ValueError(f"`{path}` is empty: expected one prediction or reference per line.")
+        raise InvalidInputError(f"`{path}` is empty: expected one prediction or reference per line.")
     matches = [_SAMPLE_LINE.match(line) for line in lines]
     named_lines = [number for number, match in enumerate(matches, start=1) if match is not None]
     if not named_lines:
         return SampleTexts(texts=lines)
     if len(named_lines) != len(lines):
         plain_lines = [number for number, match in enumerate(matches, start=1) if match is None]
-        raise ValueError(
+        raise InvalidInputError(
             f"`{path}` mixes `sample: <name>, prediction: <text>` lines with other lines (lines "
             f"{_preview(plain_lines)} are not in that format). Use one format for the whole file: all lines named, or "
             "plain text only."
         )
     fields = sorted({match["field"] for match in matches})
     if len(fields) > 1:
-        raise ValueError(f"`{path}` mixes `prediction` and `ground-truth` lines; a file holds one kind of text.")
+        raise InvalidInputError(
+            f"`{path}` mixes `prediction` and `ground-truth` lines; a file holds one kind of text."
+        )
     return SampleTexts(
         texts=[match["text"] or "" for match in matches],
         names=[match["name"] for match in matches],
@@ -151,7 +154,7 @@ def read_prediction_and_reference_files(predictions_path: str | Path, references
         )
     if predicted.names is None or expected.names is None:
         if len(predicted.texts) != len(expected.texts):
-            raise ValueError(
+            raise InvalidInputError(
                 f"`{predictions_path}` has {len(predicted.texts)} lines but `{references_path}` has "
                 f"{len(expected.texts)}; without sample names in both files, lines are paired by position, so the "
                 "counts must match."
@@ -160,7 +163,7 @@ def read_prediction_and_reference_files(predictions_path: str | Path, references
     for path, sample_texts in ((predictions_path, predicted), (references_path, expected)):
         duplicates = _duplicate_names(sample_texts.names)
         if duplicates:
-            raise ValueError(
+            raise InvalidInputError(
                 f"`{path}` names {len(duplicates)} samples more than once ({_preview(duplicates)}), so predictions "
                 "cannot be matched to references by name."
             )
@@ -169,7 +172,7 @@ def read_prediction_and_reference_files(predictions_path: str | Path, references
     reference_names = set(expected.names)
     extra = [name for name in predicted.names if name not in reference_names]
     if missing or extra:
-        raise ValueError(
+        raise InvalidInputError(
             f"The sample names of `{predictions_path}` and `{references_path}` differ: {len(missing)} references "
             f"have no prediction ({_preview(missing) or 'none'}) and {len(extra)} predictions have no reference "
             f"({_preview(extra) or 'none'})."
@@ -236,9 +239,10 @@ def evaluate_split(
     if dataset.task == "SLT":
         scores |= {"lang": lang, "bleu_tokenizer": BLEU_TOKENIZERS[lang]}
     output_dir.mkdir(parents=True, exist_ok=True)
-    write_sample_texts(output_dir / f"{split}_predictions.txt", names, predictions, "prediction")
-    write_sample_texts(output_dir / f"{split}_references.txt", names, references, "ground-truth")
-    (output_dir / f"{split}_scores.json").write_text(json.dumps(scores, indent=2))
+    predictions_file, references_file, scores_file = _result_files(split)
+    write_sample_texts(output_dir / predictions_file, names, predictions, "prediction")
+    write_sample_texts(output_dir / references_file, names, references, "ground-truth")
+    (output_dir / scores_file).write_text(json.dumps(scores, indent=2))
     return scores
 
 
@@ -276,6 +280,9 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
     )
     model_options.add_argument("--max-samples", type=positive_int, help="evaluate only the first N clips")
     model_options.add_argument("--output-dir", type=Path, help="where predictions, references and scores go")
+    model_options.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier run of the split in --output-dir"
+    )
     model_options.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
 
     subcommands = parser.add_subparsers(dest="command", metavar="{score}")
@@ -345,14 +352,23 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
 
     output_dir = args.output_dir or Path(f"eval_{Path(args.model).name}_{args.split}")
     check_output_folder(output_dir, (args.model, args.data), "--output-dir")  # before the model runs
+    earlier = [name for name in _result_files(args.split) if (Path(output_dir) / name).exists()]
+    if earlier and not args.overwrite:
+        raise InvalidInputError(
+            f"`--output-dir {output_dir}` holds the results of an earlier evaluation ({', '.join(earlier)}): add "
+            "`--overwrite` to replace them, or choose another folder."
+        )
     folder = checked_model(resolve_released_model(args.model))  # a released name: its converted folder
-    if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
-        model = load_onnx_model(folder, args.device)
-    else:
+    if not is_onnx_folder(folder):
         check_device(args.device)
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder)
+    with input_errors(folder):  # transformers' and ONNX Runtime's refusals of a damaged folder
+        if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
+            model = load_onnx_model(folder, args.device)
+        else:
+            model = AutoModelForSeq2SeqLM.from_pretrained(folder)
+        processor = AutoProcessor.from_pretrained(folder)
+    if not is_onnx_folder(folder):
         model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    processor = AutoProcessor.from_pretrained(folder)
     data = SimpleNamespace(  # a `SplitSource`: where the split is
         format="reference" if args.labels else "parquet",
         path=None if args.labels else args.data,
@@ -366,17 +382,27 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
         in_memory=False,
     )
     language = args.language or processor.language
+    if language not in processor.prompts:
+        raise UsageError(f"`--language {language}`: the model has prompts for {', '.join(sorted(processor.prompts))}.")
     video_dir = args.video_dir if model.config.use_rgb else None
     if model.config.use_rgb and not video_dir:
-        raise ValueError("This model has an RGB branch: give the videos with `--video-dir`.")
-    samples = load_split(data, args.split)
+        raise UsageError("This model has an RGB branch: give the videos with `--video-dir`.")
+    with input_errors(args.data):  # the dataset readers' refusals of a damaged split
+        samples = load_split(data, args.split)
     reference_language = args.lang or dataset_language(data, samples) or language
     if reference_language != language:
         logger.warning(
             f"The references are in `{reference_language}` but the prompt asks for `{language}`: scoring with the "
-            f"references' tokenisation ({BLEU_TOKENIZERS[reference_language]}). Give `--language` or `--lang` if "
-            "either is wrong."
+            f"references' tokenisation ({BLEU_TOKENIZERS.get(reference_language, BLEU_TOKENIZERS['en'])}). Give "
+            "`--language` or `--lang` if either is wrong."
         )
+    if reference_language not in LANGUAGES:  # German, French, ...: written with spaces, as English is
+        logger.warning(
+            f"The references are in `{reference_language}`, which has no BLEU tokenisation of its own here: scoring "
+            f"it as `en` ({BLEU_TOKENIZERS['en']}, for languages that separate words by spaces). Give `--lang zh` "
+            "for a language written without spaces."
+        )
+        reference_language = "en"
     dataset = SignDataset(samples, processor, args.task.upper(), language, train=False, video_dir=video_dir)
     generate_kwargs = {
         key: value for key, value in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if value
@@ -384,6 +410,11 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     return evaluate_split(
         model, processor, dataset, output_dir, args.split, args.batch_size, reference_language, **generate_kwargs
     )
+
+
+def _result_files(split: str) -> tuple[str, str, str]:
+    """The files `evaluate_split` writes for `split`."""
+    return f"{split}_predictions.txt", f"{split}_references.txt", f"{split}_scores.json"
 
 
 def dataset_language(data, samples) -> str | None:
@@ -430,20 +461,14 @@ def _main(argv: list[str], prog: str) -> int:
     if args.command == "score":
         if model_options_given:
             parser.error("`--model`, `--data` and `--split` cannot be combined with `score`.")
-        try:
-            scores = score_files(args)
-        except (ValueError, ImportError, FileNotFoundError) as error:
-            parser.exit(1, f"{parser.prog} score: error: {error}\n")
+        scores = score_files(args)
         print(json.dumps(scores))
         return 0
     if not model_options_given:
         parser.error("nothing to do: give `--model`, `--data` and `--split`, or use `score`.")
     if not (args.model and args.data and args.split):
         parser.error("running a model needs `--model`, `--data` and `--split`.")
-    try:
-        scores = evaluate_model(args)
-    except (ValueError, ImportError, FileNotFoundError, OSError) as error:
-        parser.exit(1, f"{parser.prog}: error: {error}\n")
+    scores = evaluate_model(args)
     print(json.dumps(scores))
     return 0
 

@@ -21,8 +21,15 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..utils.errors import InvalidInputError, UsageError
 from .eval_results import write_eval_results
-from .released_checkpoints import REFERENCE_CHECKPOINTS, REFERENCE_HUB_REPO, SIGN_LANGUAGES, ReferenceCheckpoint
+from .released_checkpoints import (
+    REFERENCE_CHECKPOINTS,
+    REFERENCE_HUB_REPO,
+    SIGN_LANGUAGES,
+    ReferenceCheckpoint,
+    released_checkpoint,
+)
 
 
 TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
@@ -169,7 +176,8 @@ def render_card(content: CardContent) -> ModelCard:
         base_model=content.base_model,
         datasets=content.datasets or None,
         library_name="peft" if content.adapter_base else "transformers",
-        pipeline_tag=PIPELINE_TAGS[content.tasks[0]],
+        # a multi-task model writes text for each task: one tag for all (its pipeline is translation)
+        pipeline_tag=PIPELINE_TAGS[content.tasks[0]] if len(content.tasks) == 1 else "translation",
         # the sign language's ISO 639-3 code as a tag too: the Hub's language filter lists only some of them
         tags=TAGS
         + [task.lower() for task in content.tasks]
@@ -298,10 +306,71 @@ def _synthetic_description(data: dict, generation: dict | None) -> str:
     return text
 
 
+def inherited_license(parent: str | None) -> str | None:
+    """The licence of the model a run started from (`model.init_from`): its card's, or the released weights'.
+
+    Args:
+        parent: A model folder (read where the run is) or Hub id; `None` for a run that starts from no Uni-Sign model.
+
+    Returns:
+        The Hub licence id, or `None` when nothing records it.
+    """
+    if not parent:
+        return None
+    folder = Path(parent)
+    if (folder / "README.md").is_file():
+        try:
+            license_id = ModelCard.load(folder / "README.md").data.license
+        except Exception:  # a card without readable metadata records no licence
+            license_id = None
+        if license_id:
+            return license_id
+    converted = folder.is_dir() and _read_json_quietly(folder / CARD_SOURCE_FILE).get("kind") == "converted"
+    if converted or released_checkpoint(parent) is not None or parent.startswith(REFERENCE_HUB_REPO):
+        return REFERENCE_LICENSE
+    return None
+
+
+def _read_json_quietly(path: Path) -> dict:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def describe_parent(reference: str | None) -> str:
+    """A parent model as a card names it: its Hub id, or for a local folder, that it is not shared."""
+    if is_hub_id(reference):
+        return f"`{reference}`"
+    return "a Uni-Sign model folder of the trainer's machine (not on the Hub)"
+
+
+def is_benchmark_data(data: dict) -> bool:
+    """Whether a run's data is the benchmark its reference layout names (`data.dataset`, e.g. WLASL).
+
+    A shipped config keeps `dataset: WLASL` when pointed at other data: the data is taken as the benchmark only in
+    the reference format with the label files in a folder named for it, as the reference keeps them
+    (`data/WLASL/labels-2000.dev`), or with no label files given.
+    """
+    if data.get("format") != "reference" or not data.get("dataset"):
+        return False
+    labels = [data.get(key) for key in ("train_labels", "eval_labels") if data.get(key)]
+    return all(data["dataset"].lower() in (part.lower() for part in Path(label).parts[:-1]) for label in labels)
+
+
+def _own_data_name(data: dict) -> str:
+    """The name of data that is no known benchmark: its Hub id, its folder's name or its label files' folder's."""
+    if data.get("path"):
+        return data["path"] if is_hub_id(data["path"]) else Path(data["path"]).name
+    labels = data.get("eval_labels") or data.get("train_labels")
+    return Path(labels).parent.name or Path(labels).name if labels else "unknown"
+
+
 def _training_procedure(settings: dict, num_parameters: int | None) -> str:
     model, data, training = settings["model"], settings["data"], settings["training"]
     if model.get("init_from"):
-        start = f"from the Uni-Sign model `{model['init_from']}`"
+        start = f"from the Uni-Sign model {describe_parent(model['init_from'])}"
     elif model.get("language_model"):
         start = f"from the language model `{model['language_model']}` and a new pose encoder"
     else:
@@ -352,6 +421,8 @@ def export_card(
         generation: The synthetic dataset's `generation.json`, for the table of its splits.
         adapter_base: For a LoRA adapter export: its base model as `adapter_config.json` names it.
     """
+    parent_license = inherited_license(settings["model"].get("init_from"))  # before local paths are shortened
+    benchmark = is_benchmark_data(settings["data"])
     settings = portable_run_settings(settings)
     data = settings["data"]
     tasks = tuple(data["task"]) if isinstance(data["task"], list) else (data["task"],)
@@ -360,7 +431,7 @@ def export_card(
     if synthetic:
         dataset_type, dataset_name = "unisign-synthetic", "UniSign synthetic sign language"
     else:
-        dataset_name = str(data.get("dataset") or (data.get("path") or "unknown").removeprefix("./"))
+        dataset_name = str(data["dataset"] if benchmark else _own_data_name(data))
         dataset_type = _slug(dataset_name)
     base = settings["model"].get("init_from") or settings["model"].get("language_model")
     eval_results = []
@@ -409,10 +480,13 @@ def export_card(
             " on its synthetic data (Apache-2.0)." if synthetic else "; the training data's licence also applies."
         )
     else:
-        license_id = None
+        # a fine-tune inherits its parent's licence (the released Uni-Sign weights: CC BY-NC 4.0); `other` when the
+        # parent's is not recorded
+        license_id = parent_license or ("other" if settings["model"].get("init_from") else None)
         license_text = (
-            f"This model derives from `{base}` and is under its licence and that of the training data (the "
-            "released Uni-Sign weights are CC BY-NC 4.0, non-commercial; google/mt5-base is Apache-2.0)."
+            f"This model derives from {describe_parent(base)} and is under its licence"
+            f"{f' ({parent_license})' if parent_license else ''} and that of the training data (the released Uni-Sign "
+            "weights are CC BY-NC 4.0, non-commercial; google/mt5-base is Apache-2.0)."
         )
     return render_card(
         CardContent(
@@ -433,9 +507,10 @@ def export_card(
             license_text=license_text,
             eval_results=eval_results,
             evaluation_notes=" ".join(notes),
+            index_results=synthetic or benchmark or is_hub_id(data.get("path")),  # scores on a dataset others can find
             license=license_id,
             base_model=base if is_hub_id(base) else None,
-            sign_language=DATASET_SIGN_LANGUAGES.get(data.get("dataset")) if data["format"] == "reference" else None,
+            sign_language=DATASET_SIGN_LANGUAGES.get(data.get("dataset")) if benchmark else None,
             datasets=[data["path"]] if data["format"] == "parquet" and is_hub_id(data.get("path")) else None,
             adapter_base=adapter_base,
         )
@@ -621,7 +696,7 @@ def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
     folder = Path(folder)
     adapter_config = _read_json(folder / "adapter_config.json")
     if not adapter_config and not (folder / "config.json").is_file():
-        raise ValueError(f"`{folder}` holds no model: no `config.json` or `adapter_config.json`.")
+        raise InvalidInputError(f"`{folder}` holds no model: no `config.json` or `adapter_config.json`.")
     adapter_base = adapter_config.get("base_model_name_or_path") if adapter_config else None
     if adapter_base is not None:
         adapter_base = portable_name(adapter_base) if os.path.isabs(adapter_base) else adapter_base
@@ -653,6 +728,18 @@ def write_card(folder: str | Path, repo: str | None = None) -> Path:
     return path
 
 
+def check_repo_id(repo_id: str, option: str = "`--repo`") -> None:
+    """Raise `UsageError` for a repository id the Hub would refuse (`huggingface_hub.utils.validate_repo_id`)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise UsageError(f"{option} must look like `user/name`, got {repo_id!r}.")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise UsageError(f"{option} {repo_id!r} is not a valid Hub id: {str(error).splitlines()[0]}") from None
+
+
 def make_shareable(folder: str | Path, repo: str | None = None, code_repo: str | None = None) -> list[str]:
     """Write what a model folder needs on the Hub: its card (`folder_card`) and the remote-code files.
 
@@ -668,15 +755,105 @@ def make_shareable(folder: str | Path, repo: str | None = None, code_repo: str |
         `list[str]`: The files written, `README.md` first.
     """
     from ..models.unisign.remote_code import add_remote_code
+
+    card, is_model = _checked_card(folder, repo, code_repo)  # built before any write: a refused folder stays as is
+    path = Path(folder) / "README.md"
+    temporary = path.with_name(".README.md.tmp")
+    try:  # written whole or not at all (a full disk leaves the old card)
+        card.save(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    write_eval_results(folder, card)
+    return ["README.md", *(add_remote_code(folder, code_repo) if is_model else [])]
+
+
+def _checked_card(folder: str | Path, repo: str | None, code_repo: str | None = None) -> tuple[ModelCard, bool]:
+    """`make_shareable`'s checks, and the card it writes; whether the folder gets the modelling code too."""
     from ..utils.validation import check_model_folder
 
-    for name in (repo, code_repo):
-        if name is not None and (name.count("/") != 1 or not all(name.split("/"))):
-            raise ValueError(f"The Hub id must look like `user/name`, got {name!r}.")
+    for name, option in ((repo, "The Hub id"), (code_repo, "`--code-repo`")):
+        if name is not None:
+            check_repo_id(name, option)
     check_model_folder(folder)  # a damaged folder (model or adapter) gets its one-line error before any write
+    if (Path(folder) / "onnx_config.json").is_file():  # an ONNX export runs without the modelling code
+        from ..onnx.checks import check_onnx_folder
+
+        check_onnx_folder(folder)
+        check_writable_folder(folder, is_model=False)
+        return onnx_export_card(folder, repo), False
     is_model = (Path(folder) / "config.json").is_file()  # else a PEFT adapter: its code travels with its base
-    write_card(folder, repo)
-    return ["README.md", *(add_remote_code(folder, code_repo) if is_model else [])]
+    check_writable_folder(folder, is_model)
+    return folder_card(folder, repo), is_model
+
+
+ONNX_NOTE = (
+    "**This repository is the ONNX Runtime export** (`unisign export-onnx`: an encoder graph and a decoder step) of "
+    "the model described below. It runs on the CPU without PyTorch modelling code: `unisign translate CLIP --model "
+    "{repo}`, or `unisign.onnx.UniSignOnnxModel.from_pretrained(folder)` with the folder's `UniSignProcessor`."
+)
+
+
+def onnx_export_card(folder: str | Path, repo: str | None = None) -> ModelCard:
+    """The card of an ONNX export: the card of the model it was exported from, marked as its ONNX Runtime export.
+
+    `export_onnx` copies the source folder's card: its licence, base model, languages, tags and scores stay; the
+    placeholder Hub id becomes `repo`, and the `onnx` tag and a note on how to run it are added.
+    """
+    folder = Path(folder)
+    path = folder / "README.md"
+    card = ModelCard.load(path) if path.is_file() else folder_card(folder, repo)
+    if repo is not None:
+        card.text = re.sub(r" ?Replace `your-username/[^`]*` with the Hub id of your copy[^.]*\)\.", "", card.text)
+        card.text = re.sub(r"your-username/[\w.-]+", repo, card.text)
+    card.data.tags = [*(card.data.tags or []), *([] if "onnx" in (card.data.tags or []) else ["onnx"])]
+    if "ONNX Runtime export" not in card.text:
+        note = ONNX_NOTE.format(repo=repo or "FOLDER")
+        heading, _, rest = card.text.lstrip("\n").partition("\n")
+        card.text = f"{heading}\n\n{note}\n{rest}" if heading.startswith("# ") else f"{note}\n\n{card.text}"
+    return card
+
+
+def shareable_files(folder: str | Path, repo: str | None = None) -> dict[str, int]:
+    """What `make_shareable` would write, with the sizes: `{name: bytes}`; checks as it does, and writes nothing."""
+    from ..models.unisign.remote_code import SHIPPED_MODULES, UNIT_FOLDER
+
+    card, is_model = _checked_card(folder, repo)
+    files = {"README.md": len(str(card).encode("utf-8"))}
+    if is_model:
+        files |= {name: (UNIT_FOLDER / name).stat().st_size for name in SHIPPED_MODULES}
+    return files
+
+
+def check_writable_folder(folder: str | Path, is_model: bool = True) -> None:
+    """Refuse, before anything is written, a folder `make_shareable` cannot complete or would write outside of.
+
+    Raises:
+        InvalidInputError: a file it writes is a symbolic link (the write would land outside the folder), or the
+            config it extends is not a Uni-Sign one or not a JSON object.
+    """
+    from ..models.unisign.remote_code import SHIPPED_MODULES
+    from ..utils.validation import read_json_object
+
+    folder = Path(folder)
+    targets = ["README.md", *((*SHIPPED_MODULES, "config.json", "processor_config.json") if is_model else ())]
+    links = [name for name in targets if (folder / name).is_symlink()]
+    if links:
+        raise InvalidInputError(
+            f"`{folder}` holds symbolic links where the card and the remote code are written ({', '.join(links)}): "
+            "writing would change the files they point to. Replace them with copies first."
+        )
+    if not is_model:
+        return
+    for name in ("config.json", "processor_config.json"):
+        if not (folder / name).is_file():
+            continue
+        content = read_json_object(folder / name)
+        if name == "config.json" and content.get("model_type") != "unisign":
+            raise InvalidInputError(
+                f"`{folder}` holds a {content.get('model_type')!r} model, not a Uni-Sign one: it gets no Uni-Sign "
+                "card or code."
+            )
 
 
 # what marks a card as still to be written: ours without a Hub id, or the templates PEFT and the Trainer save
@@ -697,13 +874,16 @@ def write_card_source(folder: str | Path, source: dict) -> None:
 __all__ = [
     "CARD_SOURCE_FILE",
     "CardContent",
+    "check_repo_id",
     "export_card",
     "folder_card",
+    "onnx_export_card",
     "needs_card",
     "make_shareable",
     "recorded_scores",
     "reference_card",
     "render_card",
+    "shareable_files",
     "scores_by_task",
     "task_eval_results",
     "write_card",

@@ -19,6 +19,7 @@ Space where only `requirements.txt` is installed.
 """
 
 import argparse
+import ast
 import fnmatch
 import json
 import math
@@ -28,8 +29,9 @@ from pathlib import Path
 
 from transformers.utils import logging
 
-from ..utils.errors import InvalidInputError, one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, UsageError, one_line_errors, pop_debug_flag
 from ..utils.validation import check_model_folder
+from .model_card import check_repo_id
 
 
 logger = logging.get_logger(__name__)
@@ -115,7 +117,7 @@ def detect_repo_type(folder: str | Path) -> str:
         return "dataset"
     if (folder / "app.py").is_file():
         return "space"
-    raise ValueError(
+    raise InvalidInputError(
         f"`{folder}` is neither a model folder (no `config.json` or `adapter_config.json`), a dataset folder (no "
         "Parquet files) nor a Space folder (no `app.py`): give the folder written by `train.py`, `save_pretrained` "
         "or `generate_dataset`, or the Space folder."
@@ -181,26 +183,58 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     plan = _unchecked_upload_plan(folder, repo_id, repo_type)
     if plan.repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
         check_model_folder(plan.folder)
+        check_remote_code(plan)
+        if (plan.folder / "onnx_config.json").is_file():  # an ONNX export: its graphs are its weights
+            from ..onnx.checks import check_onnx_folder
+
+            check_onnx_folder(plan.folder)
     return plan
 
 
-def _unchecked_upload_plan(folder: str | Path, repo_id: str, repo_type: str | None) -> UploadPlan:
-    """`upload_plan` without the model check: for a folder `make_shareable` has just checked (it reads each weight)."""
+def check_remote_code(plan: UploadPlan) -> None:
+    """Raise `InvalidInputError` for a Python file of the upload that does not parse.
+
+    Cut short (by a full disk), the remote code would fail with a traceback wherever the model is loaded with
+    `trust_remote_code=True`.
+    """
+    for file in plan.files:
+        if file.kind != "code" or not file.path_in_repo.endswith(".py"):
+            continue
+        path = plan.folder / file.path_in_repo
+        try:
+            ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError) as error:  # ValueError: null bytes
+            raise InvalidInputError(
+                f"`{path}` is damaged (truncated?): {error.msg if isinstance(error, SyntaxError) else error}"
+                f"{f' at line {error.lineno}' if isinstance(error, SyntaxError) else ''}. Write it again with "
+                f"`unisign card {plan.folder}`."
+            ) from None
+
+
+def _unchecked_upload_plan(
+    folder: str | Path, repo_id: str, repo_type: str | None, planned: dict[str, int] | None = None
+) -> UploadPlan:
+    """`upload_plan` without the model check: for a folder `make_shareable` has checked (it reads each weight).
+
+    `planned` (`{name: bytes}`) lists files a dry run counts as written (`shareable_files`), in place of those there.
+    """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"Nothing to upload: `{folder}` is not a folder.")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise ValueError(f"`repo_id` must look like `user/name`, got {repo_id!r}.")
+        raise InvalidInputError(f"Nothing to upload: `{folder}` is not a folder.")
+    check_repo_id(repo_id, "`repo_id`")
     repo_type = repo_type or detect_repo_type(folder)
     if repo_type not in REPO_TYPES:
-        raise ValueError(f"Unknown `repo_type` {repo_type!r}. Available types: {list(REPO_TYPES)}.")
+        raise UsageError(f"Unknown `repo_type` {repo_type!r}. Available types: {list(REPO_TYPES)}.")
     kinds = {"model": MODEL_FILE_KINDS, "dataset": DATASET_FILE_KINDS, "space": SPACE_FILE_KINDS}[repo_type]
     if repo_type == "model" and (folder / "onnx_config.json").is_file():
         kinds = ONNX_MODEL_FILE_KINDS
     paths = _folder_files(folder)
     if repo_type == "space" and any(path.startswith(f"{SPACE_PACKAGE_DIR}/") for path in paths):
-        raise ValueError(f"`{folder}` has a `{SPACE_PACKAGE_DIR}/` folder: the upload adds this package there itself.")
-    files = tuple(UploadFile(path, (folder / path).stat().st_size, _kind(path, kinds)) for path in paths)
+        raise InvalidInputError(
+            f"`{folder}` has a `{SPACE_PACKAGE_DIR}/` folder: the upload adds this package there itself."
+        )
+    sizes = {path: (folder / path).stat().st_size for path in paths} | (planned or {})
+    files = tuple(UploadFile(path, size, _kind(path, kinds)) for path, size in sorted(sizes.items()))
     is_adapter = repo_type == "model" and not (folder / "config.json").is_file()
     optional = ADAPTER_OPTIONAL_KINDS if is_adapter else ("code",) if _code_in_another_repo(folder) else ()
     required = [kind for kind in kinds if kind not in optional]
@@ -217,7 +251,7 @@ def _unchecked_upload_plan(folder: str | Path, repo_id: str, repo_type: str | No
                 "(push it, then set `base_model_name_or_path` in adapter_config.json to its Hub id)."
             )
     if missing:
-        raise ValueError(
+        raise InvalidInputError(
             f"`{folder}` lacks the {', '.join(missing)} file(s) a {repo_type} repository needs (looked for "
             f"{', '.join(pattern for kind in missing for pattern in kinds[kind])})."
         )
@@ -254,10 +288,14 @@ def push_to_hub(
     """
     plan = None
     if Path(folder).is_dir() and (repo_type or detect_repo_type(folder)) == "model":
-        from .model_card import make_shareable, needs_card
+        from .model_card import make_shareable, needs_card, shareable_files
 
-        if needs_card(folder):
-            written = make_shareable(folder, repo_id)  # also in a dry run: the files it lists are those sent
+        if needs_card(folder) and dry_run:  # list what the upload would write and send; write nothing
+            planned = shareable_files(folder, repo_id)
+            logger.warning(f"The upload would first write {', '.join(planned)} in {folder} for {repo_id}.")
+            plan = _unchecked_upload_plan(folder, repo_id, repo_type, planned)
+        elif needs_card(folder):
+            written = make_shareable(folder, repo_id)
             logger.warning(f"Wrote {', '.join(written)} in {folder} for {repo_id}.")
             plan = _unchecked_upload_plan(folder, repo_id, repo_type)  # `make_shareable` checked the folder first
     if plan is None:
@@ -328,19 +366,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m unisign.hub.push"
     elif folder is None or repo_id is None:
         parser.error("give FOLDER and REPO_ID (or --space USER/NAME).")
     with one_line_errors(prog, debug):
-        try:
-            plan = push_to_hub(
-                folder,
-                repo_id,
-                repo_type=repo_type,
-                dry_run=args.dry_run,
-                private=args.private or None,
-                revision=args.revision,
-            )
-        except ValueError as error:
-            if isinstance(error, InvalidInputError):  # a damaged model folder: not a usage error
-                raise
-            parser.exit(2, f"{parser.prog}: error: {error}\n")
+        plan = push_to_hub(
+            folder,
+            repo_id,
+            repo_type=repo_type,
+            dry_run=args.dry_run,
+            private=args.private or None,
+            revision=args.revision,
+        )
     print(
         ("Dry run: nothing was uploaded. Would upload to the " if args.dry_run else "Uploaded to the ")
         + plan.summary()

@@ -17,6 +17,7 @@ On the command line a released name stands for a model folder wherever one is ac
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -125,13 +126,28 @@ def save_converted(model, processor, out: str | Path, checkpoint: str, language:
     from .model_card import make_shareable, write_card_source
 
     out = Path(out)
-    model.save_pretrained(out)
-    if processor is not None:
-        processor.save_pretrained(out)
-    if not (out / "config.json").is_file():  # `save_pretrained` only logs an error for some bad folders
-        raise OSError(f"Nothing was written to `{out}`.")
-    write_card_source(out, {"kind": "converted", "checkpoint": checkpoint, "language": language})
-    make_shareable(out)
+    # written beside `out`, then moved in: a failure (a full disk) leaves no folder without its weights
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    staging = temporary / out.name  # the card names the folder: the same name as `out`
+    try:
+        model.save_pretrained(staging)
+        if processor is not None:
+            processor.save_pretrained(staging)
+        if not (staging / "config.json").is_file():  # `save_pretrained` only logs an error for some bad folders
+            raise InvalidInputError(f"Nothing was written to `{out}`.")
+        write_card_source(staging, {"kind": "converted", "checkpoint": checkpoint, "language": language})
+        make_shareable(staging)
+        staging.chmod(0o755)  # mkdtemp's 0700 would make the folder private to its writer
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        if out.exists():  # a folder with other files: each converted file replaces its old version whole
+            for path in staging.iterdir():
+                path.replace(out / path.name)
+        else:
+            staging.rename(out)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
     return out
 
 

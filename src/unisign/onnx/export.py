@@ -32,6 +32,8 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.utils import logging
 
 from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration, UniSignGraphConv, UniSignSTGCNBlock
+from ..utils.errors import InvalidInputError, UnsupportedError, UsageError
+from ..utils.validation import check_model_folder
 from .constants import DECODER_FILE, ENCODER_FILE, FOLDER_FILES, FORMAT_NAME, ONNX_CONFIG_FILE, OPSET, QUANTIZATIONS
 
 
@@ -247,30 +249,34 @@ def export_onnx(
         The output folder.
 
     Raises:
-        NotImplementedError: for RGB-pose models (their EfficientNet branch and hand-crop gathering are not exported).
-        ValueError: for a bad `out` or `quantize`.
+        UnsupportedError (a `NotImplementedError`): for RGB-pose models (their EfficientNet branch and hand-crop
+            gathering are not exported).
+        UsageError, InvalidInputError (`ValueError`s): for a bad `quantize`, a bad `out`, or a model folder whose
+            weights are truncated, non-finite or differ from their recorded checksums.
     """
     from .quantization import quantize_folder
     from .runtime import require_onnxruntime
 
     require_onnxruntime()
     if quantize is not None and quantize not in QUANTIZATIONS:
-        raise ValueError(f"Unknown `quantize` {quantize!r}. Available: {list(QUANTIZATIONS)}.")
+        raise UsageError(f"Unknown `quantize` {quantize!r}. Available: {list(QUANTIZATIONS)}.")
     source = None
     if not isinstance(model, nn.Module):
         source = Path(model)
         if not (source / "config.json").is_file():
-            raise ValueError(f"`{source}` is not a Uni-Sign model folder (no config.json).")
+            raise InvalidInputError(f"`{source}` is not a Uni-Sign model folder (no config.json).")
+        # the weights an export copies into graphs: complete, finite and as recorded (`checksums.json`)
+        check_model_folder(source, tokenizer=False)
         model = UniSignForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
     if model.config.use_rgb:
-        raise NotImplementedError(
+        raise UnsupportedError(
             "ONNX export supports pose-only models; this model uses RGB hand crops (`use_rgb=True`)."
         )
     out = Path(out)
     if source is not None and out.resolve() == source.resolve():
-        raise ValueError("`out` must not be the model folder: the export would overwrite its input.")
+        raise InvalidInputError("`out` must not be the model folder: the export would overwrite its input.")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"`{out}` exists and is not an empty folder: choose a new output folder.")
+        raise InvalidInputError(f"`{out}` exists and is not an empty folder: choose a new output folder.")
     model = model.float().eval()
     text = model.config.text_config
     encoder_args, decoder_args = _example_inputs(model)

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..data.augmentation import PoseAugmentation
-from ..utils.errors import UsageError
+from ..utils.errors import MissingInputError, UsageError, input_errors
 from .setting_checks import check_section, setting_error
 
 
@@ -268,7 +268,7 @@ def parse_override(override: str) -> tuple[list[str], object]:
     dotlist, which reads such values as mappings and cannot set a key of a `null` mapping.
     """
     if "=" not in override:
-        raise ValueError(f"Overrides look like `section.key=value`, got {override!r}.")
+        raise UsageError(f"Overrides look like `section.key=value`, got {override!r}.")
     key, raw = override.split("=", 1)
     value = yaml.safe_load(raw)
     if isinstance(value, dict) and not raw.lstrip().startswith("{"):
@@ -282,11 +282,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"No config file at {path}.")
-        text = path.read_text()
-        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
+            raise MissingInputError(f"No config file at {path}.")
+        with input_errors(path, "a config file"):  # not UTF-8, or not JSON
+            text = path.read_text(encoding="utf-8")
+            values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text) or {}
         if not isinstance(values, dict):
-            raise ValueError(
+            raise UsageError(
                 f"{path} is not a mapping of settings (it holds a {type(values).__name__}): give `stage` and the "
                 "sections `model`, `data`, `training`, `lora` (see configs/)."
             )
@@ -296,7 +297,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         for depth, key in enumerate(keys[:-1]):
             target = target.setdefault(key, {})
             if not isinstance(target, dict):  # e.g. `training.seed=1` after a `training: null` or `training=5`
-                raise ValueError(
+                raise UsageError(
                     f"Override {override!r}: `{'.'.join(keys[: depth + 1])}` is {target!r}, not a section of settings."
                 )
         target[keys[-1]] = value

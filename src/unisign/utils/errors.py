@@ -1,17 +1,27 @@
 """The package's error types, and how the command lines report them: one line, a traceback only when asked.
 
 Every command (`unisign ...`, `train.py`, `evaluate.py`, `python -m unisign.hub.push`) runs inside `one_line_errors`:
-an expected error (bad input, bad option, a missing or damaged file) prints `<prog>: error: <one line>` and exits
-with 2 for a usage error (an option or setting out of range) and 1 otherwise; `--debug` (anywhere on the command
-line) or `UNISIGN_DEBUG=1` adds the traceback. Any other exception is a bug and keeps its full traceback.
+an expected error prints `<prog>: error: <one line>` and exits with 2 for a usage error (an option or setting out of
+range) and 1 otherwise; `--debug` (anywhere on the command line) or `UNISIGN_DEBUG=1` adds the traceback.
+
+Expected errors are the package's own (`UniSignError` and its subclasses), the libraries' at the boundaries
+(`library_errors`: malformed YAML, the Hub's refusals), the operating system's
+reports on the machine (a full disk, a denied permission: `OSError`s that carry an `errno` listed in
+`ENVIRONMENT_ERRNOS`) and a missing optional library (an `ImportError` whose message says what to `pip install`).
+Any other exception, a plain `ValueError` or `OSError` included, is a bug and keeps its full
+traceback. Where a command hands a user's file to a reader that raises plain `ValueError`s or `OSError`s (the model
+unit's readers may not import this module), it does so inside `input_errors(path)`, which turns them into
+`InvalidInputError`s naming the file.
 """
 
+import errno
 import os
 import re
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 DEBUG_FLAG = "--debug"
@@ -47,16 +57,89 @@ class RunFolderError(UniSignError, ValueError):
     """A training run's output folder holds another run's state, or settings that differ from the run's (exit 1)."""
 
 
-def expected_errors() -> tuple[type[BaseException], ...]:
-    """The exception types that mean bad input rather than a bug: reported in one line."""
-    errors: list[type[BaseException]] = [UniSignError, ValueError, OSError, ImportError, NotImplementedError]
-    try:  # malformed YAML (a config file or an override)
+class MissingInputError(UniSignError, FileNotFoundError):
+    """A file or folder the user named does not exist (exit status 1)."""
+
+
+class UnsupportedError(UniSignError, NotImplementedError):
+    """The model or input needs a feature this path does not have (an RGB model on ONNX Runtime; exit status 1)."""
+
+
+# the operating system's reports on the machine rather than on the code: out of space, no permission, a read-only or
+# failing disk, too many open files, a name too long
+ENVIRONMENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EIO,
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.ENAMETOOLONG,
+    }
+)
+
+
+def library_errors() -> tuple[type[BaseException], ...]:
+    """The libraries' errors at the package's boundaries, reported in one line.
+
+    Malformed YAML (a config file or an override), and the Hub's answers to an upload (refused, not found, offline).
+    """
+    errors: list[type[BaseException]] = []
+    try:
         import yaml
 
         errors.append(yaml.YAMLError)
     except ImportError:
         pass
+    try:
+        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+        errors += [HfHubHTTPError, OfflineModeIsEnabled]
+    except ImportError:
+        pass
     return tuple(errors)
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """The exception types reported in one line (an `OSError` or `ImportError` only where `is_expected` says so)."""
+    return (UniSignError, OSError, ImportError, *library_errors())
+
+
+def is_expected(error: BaseException) -> bool:
+    """Whether `error` means bad input or a machine problem (one line) rather than a bug (its traceback)."""
+    if isinstance(error, (UniSignError, *library_errors())):
+        return True
+    if isinstance(error, OSError):
+        return error.errno in ENVIRONMENT_ERRNOS
+    if isinstance(error, ImportError):  # a missing optional library: the package's messages say what to install
+        return "pip install" in str(error)
+    return False
+
+
+@contextmanager
+def input_errors(path: str | Path, what: str = "") -> Iterator[None]:
+    """Report a reader's plain `ValueError`s and `OSError`s as `InvalidInputError`s naming the file they read.
+
+    For a boundary where a user's file or folder is read: there the reader's errors are reports on that input.
+
+    Args:
+        path: The file or folder read; named in the message when the reader's own message does not name it.
+        what: What it should be (e.g. "a text file"), for the message of a file that is not UTF-8.
+    """
+    try:
+        yield
+    except UniSignError:
+        raise
+    except (ValueError, OSError) as error:
+        message = one_line(error)
+        if isinstance(error, UnicodeDecodeError):  # says which bytes, not which file
+            message = f"not {what or 'a text file'} in UTF-8 ({message})"
+        if str(path) not in message and Path(path).name not in message:
+            message = f"`{path}`: {message}"
+        raise InvalidInputError(message) from error
 
 
 def one_line(error: BaseException) -> str:
@@ -87,6 +170,8 @@ def one_line_errors(prog: str, debug: bool = False) -> Iterator[None]:
     try:
         yield
     except expected_errors() as error:
+        if not is_expected(error):
+            raise
         if debug:
             traceback.print_exc()
         message = f"{prog}: error: {one_line(error)}"
@@ -97,12 +182,18 @@ def one_line_errors(prog: str, debug: bool = False) -> Iterator[None]:
 
 
 __all__ = [
+    "ENVIRONMENT_ERRNOS",
     "InvalidInputError",
+    "MissingInputError",
     "RunFolderError",
     "UniSignError",
+    "UnsupportedError",
     "UsageError",
     "UsageExit",
     "expected_errors",
+    "input_errors",
+    "is_expected",
+    "library_errors",
     "one_line",
     "one_line_errors",
     "pop_debug_flag",

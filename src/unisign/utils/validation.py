@@ -9,7 +9,7 @@ import math
 import os
 from pathlib import Path
 
-from .errors import InvalidInputError, UsageError
+from .errors import InvalidInputError, MissingInputError, UsageError
 
 
 # |weight| above this is no trained model's: random bytes read as float32 exceed it ~40% of the time
@@ -107,7 +107,7 @@ def check_input_file(path: str | Path, option: str) -> Path:
     if path.is_dir():
         raise InvalidInputError(f"`{option}` `{path}` is a folder; give a file.")
     if not path.is_file():
-        raise FileNotFoundError(f"`{option}` `{path}` does not exist.")
+        raise MissingInputError(f"`{option}` `{path}` does not exist.")
     return path
 
 
@@ -174,9 +174,9 @@ def resolve_model_reference(reference: str, option: str = "--model", files: str 
     try:
         validate_repo_id(reference)
     except HFValidationError:
-        raise FileNotFoundError(f"`{option} {reference}`: there is no such folder (nor is it a Hub id).") from None
+        raise MissingInputError(f"`{option} {reference}`: there is no such folder (nor is it a Hub id).") from None
     if _looks_like_local_path(reference):
-        raise FileNotFoundError(f"`{option} {reference}`: there is no such folder.")
+        raise MissingInputError(f"`{option} {reference}`: there is no such folder.")
     offline = constants.is_offline_mode()
     if not offline and _hub_reachable():
         return reference
@@ -213,6 +213,8 @@ def check_safetensors_file(path: Path) -> None:
     """
     from safetensors import safe_open
 
+    if not path.is_file():
+        raise InvalidInputError(f"`{path}` is not a file: a damaged weights file.")
     try:
         with safe_open(path, framework="pt") as weights:
             for name in weights.keys():  # noqa: SIM118  (safe_open has no __iter__)
@@ -245,6 +247,17 @@ def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
         )
 
 
+def read_json_object(path: Path) -> dict:
+    """The JSON object in `path`; `InvalidInputError` naming the file when it is not valid JSON or not an object."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"`{path}` is damaged: not valid JSON ({error}).") from None
+    if not isinstance(content, dict):
+        raise InvalidInputError(f"`{path}` is damaged: expected a JSON object.")
+    return content
+
+
 def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
     """Check a local Uni-Sign (or other `save_pretrained`) folder before loading it, with one-line errors.
 
@@ -267,12 +280,7 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
         check_safetensors_file(weights)
     if not config_path.is_file():
         return
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidInputError(f"`{config_path}` is damaged: not valid JSON ({error}).") from None
-    if not isinstance(config, dict):
-        raise InvalidInputError(f"`{config_path}` is damaged: expected a JSON object.")
+    config = read_json_object(config_path)
     tokenizer_files = ("tokenizer_config.json", "processor_config.json")
     if tokenizer and any((folder / name).is_file() for name in tokenizer_files):
         text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
@@ -300,5 +308,6 @@ __all__ = [
     "check_tokenizer_folder",
     "checked_model",
     "has_suffix",
+    "read_json_object",
     "resolve_model_reference",
 ]

@@ -17,6 +17,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.utils import logging
 
 from ...hub.released_checkpoints import REFERENCE_CHECKPOINTS, released_checkpoint
+from ...utils.errors import InvalidInputError, MissingInputError, UsageError
 from ...utils.validation import check_plausible_weights, check_safetensors_file
 from .configuration_unisign import UniSignConfig
 from .modeling_unisign import UniSignForConditionalGeneration
@@ -97,7 +98,7 @@ def convert_reference_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[st
         if duplicate_of is not None:
             original = state_dict.get(duplicate_of)
             if original is None or not torch.equal(original, value):
-                raise ValueError(
+                raise InvalidInputError(
                     f"`{key}` should equal `{duplicate_of}` (the reference shares them), but "
                     f"{'the latter is missing' if original is None else 'their values differ'}."
                 )
@@ -110,7 +111,7 @@ def convert_reference_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[st
             value = value.squeeze(-1)  # the reference's grouped Conv2d 1x1 on a (C, 1, V) map is our Conv1d
         converted[new_key] = value
     if unknown:
-        raise ValueError(f"{len(unknown)} keys of the checkpoint are not part of Uni-Sign: {unknown[:10]}")
+        raise InvalidInputError(f"{len(unknown)} keys of the checkpoint are not part of Uni-Sign: {unknown[:10]}")
     return converted
 
 
@@ -118,24 +119,26 @@ def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a reference checkpoint: `.pth` (`{"model": state_dict}`, `weights_only=True`) or `.safetensors`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint file at {path}.")
+        raise MissingInputError(f"No checkpoint file at {path}.")
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
 
         check_safetensors_file(path)  # a truncated or damaged file: one clear error instead of safetensors' own
         return load_file(path)
     if path.suffix.lower() not in (".pth", ".pt", ".bin"):
-        raise ValueError(f"Expected a `.pth` or `.safetensors` reference checkpoint, got {path.name}.")
+        raise InvalidInputError(f"Expected a `.pth` or `.safetensors` reference checkpoint, got {path.name}.")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError or RuntimeError depending on what it found
-        raise ValueError(
+        raise InvalidInputError(
             f"{path.name} could not be read with `torch.load(weights_only=True)`: it holds more than tensors, or is "
             f"not a checkpoint. Files that need arbitrary unpickling are refused. ({error})"
         ) from error
     state_dict = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise ValueError(f"{path.name} is not a Uni-Sign checkpoint: expected {{'model': state_dict}} of tensors.")
+        raise InvalidInputError(
+            f"{path.name} is not a Uni-Sign checkpoint: expected {{'model': state_dict}} of tensors."
+        )
     for name, tensor in state_dict.items():
         check_plausible_weights(name, tensor, path)
     return state_dict
@@ -153,7 +156,7 @@ def checkpoint_language(checkpoint, language: str | None = None) -> str:
     if released is None:
         name = Path(checkpoint).name if isinstance(checkpoint, str | Path) else "a state dict"
         known = ", ".join(f"{c.name} ({c.language})" for c in REFERENCE_CHECKPOINTS)
-        raise ValueError(
+        raise UsageError(
             f"Cannot tell the language of {name}: it is not a released file name ({known}). Give it with "
             "`--language` (`language=`): zh or en."
         )
@@ -186,7 +189,7 @@ def convert_reference_checkpoint(
         The model, or `(model, processor)` when a tokenizer is given.
     """
     if max_frames is not None and tokenizer is None:
-        raise ValueError("`max_frames` is a processor setting: give a `tokenizer` too, so that a processor is built.")
+        raise UsageError("`max_frames` is a processor setting: give a `tokenizer` too, so that a processor is built.")
     if tokenizer is not None:
         language = checkpoint_language(checkpoint, language)  # before the work: a name it cannot tell stops here
     state_dict = checkpoint if isinstance(checkpoint, dict) else load_reference_state_dict(checkpoint)
@@ -209,7 +212,7 @@ def convert_reference_checkpoint(
         logger.warning(f"The checkpoint has no RGB branch; {len(missing)} RGB weights are newly initialised.")
         missing = []
     if missing or result.unexpected_keys:
-        raise ValueError(
+        raise InvalidInputError(
             f"The checkpoint does not fit the model: missing {missing[:10]}, unexpected {result.unexpected_keys[:10]}."
         )
     model.to(dtype)
