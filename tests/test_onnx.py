@@ -91,6 +91,28 @@ def test_golden_generation_gives_the_reference_ids(golden_export, num_beams):
     assert torch.equal(generated, model.generate(**inputs, max_new_tokens=12, num_beams=num_beams))
 
 
+def test_threads_sharing_one_model_each_decode_their_own_clip(tmp_path):
+    """A web server or a thread pool shares one model: no generation state may live on it (issue 31, case 3)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.manual_seed(0)
+    model = UniSignForConditionalGeneration(tiny_config(mask_padded_frames=True)).eval()
+    with torch.no_grad():  # larger weights than at initialisation, so that different clips give different texts
+        for parameter in model.parameters():
+            parameter.mul_(4)
+    onnx_model = UniSignOnnxModel.from_pretrained(export_onnx(model, tmp_path / "onnx"), num_threads=1)
+    # one clip per call (its cross-attention fed once for all beams) and two-clip calls (fed per row)
+    calls = [random_inputs(model.config, lengths=(5 + seed % 7,) * (1 + seed % 2), seed=seed) for seed in range(12)]
+    settings = {"num_beams": 3, "max_new_tokens": 12}
+    expected = [onnx_model.generate(**inputs, **settings) for inputs in calls]
+    assert len({tuple(ids[0].tolist()) for ids in expected}) > 3  # the clips give different texts
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            actual = list(pool.map(lambda inputs: onnx_model.generate(**inputs, **settings), calls))
+            for ids, reference in zip(actual, expected, strict=True):
+                assert torch.equal(ids, reference)
+
+
 def test_rgb_models_are_refused(golden_dir, tmp_path):
     state_dict = {k: v.float() for k, v in load_file(golden_dir / "official_state_dict.safetensors").items()}
     model = convert_reference_checkpoint(state_dict, AutoConfig.from_pretrained(golden_dir / "tiny-mt5"))
