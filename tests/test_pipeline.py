@@ -345,6 +345,21 @@ def test_bfloat16_command_and_pipeline(model_dir, tmp_path, capsys):
     assert isinstance(printed, str) and printed
 
 
+def test_float16_keeps_the_layers_mt5_keeps_in_float32(model_dir):
+    """`from_pretrained` keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32: casting them overflows (NaN text)."""
+    import torch
+
+    from unisign.apps.inference import load_translation_pipeline
+
+    translator = load_translation_pipeline(model_dir, "torch", "cpu", "float16")
+    dtypes = {name: parameter.dtype for name, parameter in translator.model.named_parameters()}
+    kept = {name for name in dtypes if name.endswith(".wo.weight")}
+    assert kept and {dtypes[name] for name in kept} == {torch.float32}
+    assert {dtype for name, dtype in dtypes.items() if name not in kept} == {torch.float16}
+    keypoints, scores = random_poses(12)
+    assert isinstance(translator((keypoints, scores), **GENERATION)["translation_text"], str)
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
