@@ -378,6 +378,15 @@ def test_hand_sampler_properties(scores):
         assert not len(left_out) or min(weights[i] for i in top) >= max(weights[i] for i in left_out)
 
 
+def test_top_hand_sampling_spreads_tied_frames_over_the_clip():
+    """MediaPipe gives every hand point the same score: all frames tie, and the clip's first frames were taken."""
+    hand_scores = np.ones((40, 21), dtype=np.float32)
+    # 4 frames (10 %): the centres of four stretches of 10 frames
+    np.testing.assert_array_equal(sample_hand_frames(hand_scores, mode="top"), [5, 15, 25, 35])
+    hand_scores[[2, 30], 4] = 0.5  # two less reliable fingertips: taken first, the other two spread over the rest
+    np.testing.assert_array_equal(sample_hand_frames(hand_scores, mode="top"), [2, 10, 29, 30])
+
+
 def test_hand_sampler_refuses_bad_input():
     with pytest.raises(ValueError, match=r"\(num_frames, 21\)"):
         sample_hand_frames(np.ones((5, 20)))
