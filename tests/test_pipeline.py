@@ -396,6 +396,23 @@ def test_float16_keeps_the_layers_mt5_keeps_in_float32(model_dir):
     assert isinstance(translator((keypoints, scores), **GENERATION)["translation_text"], str)
 
 
+def test_translate_refuses_unbounded_generation_in_one_line(model_dir, tmp_path, capsys):
+    from unisign import PoseSample
+    from unisign.apps import cli
+    from unisign.extraction import save_poses
+
+    keypoints, scores = random_poses(6)
+    save_poses(PoseSample(id="clip", keypoints=keypoints, scores=scores), tmp_path / "clip.pkl")
+    arguments = ["translate", str(tmp_path / "clip.pkl"), "--model", str(model_dir), "--device", "cpu"]
+    for option, value, bound in (("--max-new-tokens", "1000000000", 1024), ("--num-beams", "1000", 64)):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*arguments, option, value, "--no-progress"])
+        printed = f"{capsys.readouterr().err}\n{exit_info.value.code}"  # after the weights' loading bar
+        errors = [line for line in printed.splitlines() if "error:" in line]
+        assert len(errors) == 1 and "Traceback" not in printed
+        assert errors[0].endswith(f"must be at most {bound} for a Uni-Sign translation, got {value}.")
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -9,6 +9,7 @@ alternative, a hand-written numpy beam search, would have to follow every change
 keep giving the same ids, which the reuse gets for free.
 """
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
 from transformers.utils import logging
 
-from ..models.unisign.configuration_unisign import UniSignConfig
+from ..models.unisign.configuration_unisign import UniSignConfig, check_generation_bounds
 from .constants import FORMAT_NAME, ONNX_CONFIG_FILE
 
 
@@ -302,6 +303,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             generate_kwargs.pop(name, None)
         if any(name.startswith("hand_") for name in generate_kwargs):
             raise NotImplementedError("The ONNX backend supports pose-only models: hand crops were given.")
+        settings = copy.deepcopy(generate_kwargs.get("generation_config") or self.generation_config)
+        settings.update(**{name: value for name, value in generate_kwargs.items() if name != "generation_config"})
+        check_generation_bounds(settings)
         encoder_outputs, mask = self.encode(input_ids, pose_values, pose_attention_mask, attention_mask)
         if mask.shape[0] == 1:  # every row `generate` makes is a copy of this one: split before the expansion
             encoder_outputs.cross_attention_feeds = self.cross_attention_feeds(encoder_outputs.cross_key_values)
