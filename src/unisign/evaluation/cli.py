@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers.utils import logging
 
 from ..models.unisign.processing_unisign import UniSignDataCollator
-from ..utils.errors import one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, one_line_errors, pop_debug_flag
 from ..utils.validation import check_device, check_output_folder, checked_model, positive_int
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 
@@ -367,7 +367,12 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
         raise ValueError("This model has an RGB branch: give the videos with `--video-dir`.")
     samples = load_split(data, args.split)
     reference_language = args.lang or dataset_language(data, samples) or language
-    if reference_language != language:
+    if args.task == "slt" and reference_language not in LANGUAGES:  # before any generation: one line
+        raise InvalidInputError(
+            f"Translations in `{reference_language}` have no BLEU tokenisation here: give `--lang en` to score words "
+            "(any language written with spaces) or `--lang zh` to score characters."
+        )
+    if reference_language != language and args.task == "slt":  # glosses and sign words are compared as given
         logger.warning(
             f"The references are in `{reference_language}` but the prompt asks for `{language}`: scoring with the "
             f"references' tokenisation ({BLEU_TOKENIZERS[reference_language]}). Give `--language` or `--lang` if "
