@@ -192,3 +192,40 @@ def test_model_mode_writes_predictions_references_and_scores(cli, capsys, caplog
     assert (german.pop("lang"), german.pop("bleu_tokenizer")) == ("en", "13a")
     assert german == compute_metrics("slt", paired.predictions, paired.references, lang="en")
     assert "references are in `de`" in caplog.text
+
+
+def test_a_dataset_in_another_language_than_en_or_zh(cli, capsys, tmp_path):
+    """Sign words and glosses are compared as given in any language; translations need a known tokenisation."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from unisign import UniSignConfig, UniSignForConditionalGeneration, UniSignProcessor
+    from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeatureExtractor
+
+    from .training_helpers import TINY_LM, TINY_POSE, make_pose_dataset, make_tokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(make_tokenizer(tmp_path / "tokenizer"))
+    torch.manual_seed(0)
+    config = UniSignConfig(text_config={**TINY_LM, "vocab_size": len(tokenizer)}, **TINY_POSE)
+    UniSignForConditionalGeneration(config).save_pretrained(tmp_path / "model")
+    german = UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, prompts={"de": "Gebärden: "}, language="de")
+    german.save_pretrained(tmp_path / "model")
+    data = make_pose_dataset(tmp_path / "data", num_train=1, num_dev=3)
+    arguments = ["--model", str(tmp_path / "model"), "--data", str(data), "--split", "dev", "--num-beams", "1"]
+    arguments += ["--max-new-tokens", "3"]
+
+    assert cli.main([*arguments, "--task", "islr", "--output-dir", str(tmp_path / "islr")]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    paired = read_prediction_and_reference_files(
+        tmp_path / "islr" / "dev_predictions.txt", tmp_path / "islr" / "dev_references.txt"
+    )
+    assert scores == compute_metrics("islr", paired.predictions, paired.references)
+
+    # translations in German: scored with the `en` (13a) tokenisation of words, as documented
+    assert cli.main([*arguments, "--task", "slt", "--output-dir", str(tmp_path / "slt")]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert (scores.pop("lang"), scores.pop("bleu_tokenizer")) == ("en", "13a")
+    paired = read_prediction_and_reference_files(
+        tmp_path / "slt" / "dev_predictions.txt", tmp_path / "slt" / "dev_references.txt"
+    )
+    assert scores == compute_metrics("slt", paired.predictions, paired.references, lang="en")

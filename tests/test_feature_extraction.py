@@ -201,6 +201,28 @@ def test_every_input_form_gives_the_same_features():
     np.testing.assert_array_equal(batch["pose_values"][1], expected)
 
 
+def test_a_pose_file_of_normalised_poses_beyond_its_header_frame_gives_the_pixel_files_features(data_dir, tmp_path):
+    """pose-format's `normalize` (shoulder width 100, centred on 0) in a file whose header frame is 8 x 8 pixels."""
+    from pose_format import Pose
+
+    from unisign import read_pose_file
+
+    original = data_dir / "pose-format" / "openpose.pose"  # a square frame, and every part's anchor point present
+    pose = Pose.read(original.read_bytes()).normalize(scale_factor=100)
+    pose.header.dimensions.width = pose.header.dimensions.height = 8
+    with open(tmp_path / "normalised.pose", "wb") as file:
+        pose.write(file)
+    normalised, pixels = read_pose_file(tmp_path / "normalised.pose"), read_pose_file(original)
+    assert np.abs(normalised.keypoints[normalised.scores > 0]).max() > 10  # far beyond the header's frame
+    assert pixels.width == pixels.height  # square frames both: the two differ by a shift and a uniform scale
+    extractor = UniSignPoseFeatureExtractor()
+    expected = extractor.extract(pixels)["pose_values"]
+    for clip in (normalised, pose):  # the file read, and the `pose_format.Pose` itself
+        close(extractor.extract(clip)["pose_values"], expected, atol=1e-4)
+    with pytest.raises(ValueError, match="far outside the frame"):  # the same numbers as a bare array are checked
+        extractor.extract((normalised.keypoints, normalised.scores))
+
+
 # -- zero path and bad input ------------------------------------------------------------------------------------------
 
 
@@ -365,6 +387,15 @@ def test_hand_sampler_properties(scores):
         weights = dict(zip(candidates.tolist(), reliability.max() - reliability + np.float32(1e-5), strict=True))
         left_out = np.setdiff1d(candidates, top)
         assert not len(left_out) or min(weights[i] for i in top) >= max(weights[i] for i in left_out)
+
+
+def test_top_hand_sampling_spreads_tied_frames_over_the_clip():
+    """MediaPipe gives every hand point the same score: all frames tie, and the clip's first frames were taken."""
+    hand_scores = np.ones((40, 21), dtype=np.float32)
+    # 4 frames (10 %): the centres of four stretches of 10 frames
+    np.testing.assert_array_equal(sample_hand_frames(hand_scores, mode="top"), [5, 15, 25, 35])
+    hand_scores[[2, 30], 4] = 0.5  # two less reliable fingertips: taken first, the other two spread over the rest
+    np.testing.assert_array_equal(sample_hand_frames(hand_scores, mode="top"), [2, 10, 29, 30])
 
 
 def test_hand_sampler_refuses_bad_input():

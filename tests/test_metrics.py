@@ -133,6 +133,19 @@ def test_unknown_options_raise_value_error():
         compute_metrics("asr", ["a"], ["a"])
     with pytest.raises(ValueError, match="Available languages: en, zh"):
         score_translation(["a"], ["a"], lang="de")
+    with pytest.raises(ValueError, match="Available languages: en, zh"):
+        compute_metrics("slt", ["a"], ["a"], lang="de")
+
+
+def test_sign_words_and_glosses_in_any_language():
+    """Only translation scores depend on the language: a German ISLR or CSLR dataset is scored as given."""
+    assert compute_metrics("islr", ["Haus", "Baum"], ["Haus", "Auto"], lang="de") == {
+        "top1_per_instance": 50.0,
+        "top1_per_class": 50.0,
+    }
+    assert compute_metrics("cslr", ["HAUS BAUM"], ["HAUS AUTO"], lang="fr") == compute_metrics(
+        "cslr", ["HAUS BAUM"], ["HAUS AUTO"]
+    )
     with pytest.raises(ValueError, match="only applies to task 'islr'"):
         compute_metrics("slt", ["a"], ["a"], islr_normalize="lower")
     with pytest.raises(ValueError, match="only applies to task 'slt'"):

@@ -106,6 +106,48 @@ def test_bad_inputs_get_the_checks_and_messages_of_the_pytorch_model(golden_expo
         onnx_model.generate(**{**inputs, "pose_attention_mask": padding_first}, max_new_tokens=2)
 
 
+@pytest.fixture(scope="module")
+def random_export(tmp_path_factory):
+    """A tiny random model with larger weights than at initialisation (different clips give different texts)."""
+    torch.manual_seed(0)
+    model = UniSignForConditionalGeneration(tiny_config(mask_padded_frames=True)).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(4)
+    folder = export_onnx(model, tmp_path_factory.mktemp("random") / "onnx")
+    return model, UniSignOnnxModel.from_pretrained(folder, num_threads=1)
+
+
+def test_threads_sharing_one_model_each_decode_their_own_clip(random_export):
+    """A web server or a thread pool shares one model: no generation state may live on it (issue 31, case 3)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, onnx_model = random_export
+    # one clip per call (its cross-attention fed once for all beams) and two-clip calls (fed per row)
+    calls = [random_inputs(model.config, lengths=(5 + seed % 7,) * (1 + seed % 2), seed=seed) for seed in range(12)]
+    settings = {"num_beams": 3, "max_new_tokens": 12}
+    expected = [onnx_model.generate(**inputs, **settings) for inputs in calls]
+    assert len({tuple(ids[0].tolist()) for ids in expected}) > 3  # the clips give different texts
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            actual = list(pool.map(lambda inputs: onnx_model.generate(**inputs, **settings), calls))
+            for ids, reference in zip(actual, expected, strict=True):
+                assert torch.equal(ids, reference)
+
+
+def test_generation_length_and_beams_are_bounded(random_export):
+    """10**9 new tokens ran until memory was gone; 1000 beams crashed ONNX Runtime: one line each, for both models."""
+    from unisign.models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
+
+    inputs = random_inputs(random_export[0].config, lengths=(6,))
+    for model in random_export:
+        with pytest.raises(ValueError, match=f"`max_new_tokens` must be at most {MAX_NEW_TOKENS}"):
+            model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS + 1, num_beams=1)
+        with pytest.raises(ValueError, match=f"`num_beams` must be at most {MAX_NUM_BEAMS}"):
+            model.generate(**inputs, num_beams=MAX_NUM_BEAMS + 1, max_new_tokens=2)
+        assert model.generate(**inputs, num_beams=MAX_NUM_BEAMS, max_new_tokens=2).shape[0] == 1
+
+
 def test_rgb_models_are_refused(golden_dir, tmp_path):
     state_dict = {k: v.float() for k, v in load_file(golden_dir / "official_state_dict.safetensors").items()}
     model = convert_reference_checkpoint(state_dict, AutoConfig.from_pretrained(golden_dir / "tiny-mt5"))

@@ -194,6 +194,42 @@ def random_poses(num_frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return keypoints, rng.uniform(0.5, 1.0, (num_frames, 133)).astype(np.float32)
 
 
+@pytest.fixture(scope="module")
+def sensitive_translator(model_dir):
+    """The tiny model with larger weights, so that a few changed pose features change its text."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, pipeline
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(4)
+    return pipeline("sign-language-translation", model=model, processor=str(model_dir), device="cpu")
+
+
+def test_a_batched_clip_gets_its_own_text_with_unmasked_padded_frames(sensitive_translator):
+    """A converted model (`mask_padded_frames=False`) reads padded frames: a short clip beside a long one changed."""
+    assert not sensitive_translator.model.config.mask_padded_frames
+    clips = [random_poses(3, seed=0), random_poses(30, seed=1), random_poses(3, seed=2), random_poses(30, seed=3)]
+    alone = [sensitive_translator(clip, **GENERATION)["translation_text"] for clip in clips]
+    assert len(set(alone)) == 4
+    batched = sensitive_translator(clips, batch_size=4, **GENERATION)
+    assert [result["translation_text"] for result in batched] == alone
+
+
+def test_several_return_sequences_stay_with_their_clip(sensitive_translator):
+    clips = [random_poses(12, seed=seed) for seed in range(3)]
+    settings = {"num_beams": 4, "generate_kwargs": {"num_return_sequences": 2}, "max_new_tokens": 8}
+    alone = [sensitive_translator(clip, **settings) for clip in clips]
+    assert sensitive_translator(clips[0], num_beams=4, num_return_sequences=2, max_new_tokens=8) == alone[0]
+    best = [sensitive_translator(clip, num_beams=4, max_new_tokens=8)["translation_text"] for clip in clips]
+    assert [[result["translation_text"] for result in results][0] for results in alone] == best
+    assert (
+        all(len(results) == 2 for results in alone) and len({result[0]["translation_text"] for result in alone}) == 3
+    )
+    assert sensitive_translator(clips, batch_size=2, **settings) == alone  # a batch of 2, then one of 1
+
+
 class SlowTranslator:
     """The pipeline, slowed down so that windows come due while a background translation runs."""
 
@@ -373,6 +409,38 @@ def test_bfloat16_command_and_pipeline(model_dir, tmp_path, capsys):
     assert {parameter.dtype for parameter in bf16.model.parameters()} == {torch.bfloat16}
     assert printed == bf16((keypoints, scores))["translation_text"]
     assert isinstance(printed, str) and printed
+
+
+def test_float16_keeps_the_layers_mt5_keeps_in_float32(model_dir):
+    """`from_pretrained` keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32: casting them overflows (NaN text)."""
+    import torch
+
+    from unisign.apps.inference import load_translation_pipeline
+
+    translator = load_translation_pipeline(model_dir, "torch", "cpu", "float16")
+    dtypes = {name: parameter.dtype for name, parameter in translator.model.named_parameters()}
+    kept = {name for name in dtypes if name.endswith(".wo.weight")}
+    assert kept and {dtypes[name] for name in kept} == {torch.float32}
+    assert {dtype for name, dtype in dtypes.items() if name not in kept} == {torch.float16}
+    keypoints, scores = random_poses(12)
+    assert isinstance(translator((keypoints, scores), **GENERATION)["translation_text"], str)
+
+
+def test_translate_refuses_unbounded_generation_in_one_line(model_dir, tmp_path, capsys):
+    from unisign import PoseSample
+    from unisign.apps import cli
+    from unisign.extraction import save_poses
+
+    keypoints, scores = random_poses(6)
+    save_poses(PoseSample(id="clip", keypoints=keypoints, scores=scores), tmp_path / "clip.pkl")
+    arguments = ["translate", str(tmp_path / "clip.pkl"), "--model", str(model_dir), "--device", "cpu"]
+    for option, value, bound in (("--max-new-tokens", "1000000000", 1024), ("--num-beams", "1000", 64)):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*arguments, option, value, "--no-progress"])
+        printed = f"{capsys.readouterr().err}\n{exit_info.value.code}"  # after the weights' loading bar
+        errors = [line for line in printed.splitlines() if "error:" in line]
+        assert len(errors) == 1 and "Traceback" not in printed
+        assert errors[0].endswith(f"must be at most {bound} for a Uni-Sign translation, got {value}.")
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,21 @@ def test_the_model_accepts_a_processed_batch(processor, golden, meta):
     assert output.logits.shape[:2] == batch["labels"].shape and torch.isfinite(output.loss)
 
 
+def test_a_clip_gives_the_same_logits_alone_and_beside_a_longer_or_shorter_prompt(tokenizer):
+    """mT5's relative position bias counts positions by index: prompt padding must not sit between prompt and clip."""
+    processor = UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, prompts={**DEFAULT_PROMPTS, "de": "Los: "})
+    config = tiny_config(text_config={**TINY_TEXT_CONFIG, "vocab_size": len(tokenizer)})
+    model = UniSignForConditionalGeneration(config).eval()
+    clip = (np.random.default_rng(0).random((6, 133, 2)), np.ones((6, 133)))
+    languages = ["de", "zh"]  # a short and a long prompt
+    assert len(processor.prompt_text("de")) < len(processor.prompt_text("zh"))
+    with torch.no_grad():
+        batched = model(**processor([clip, clip], text=["a b", "a b"], language=languages)).logits
+        for row, language in enumerate(languages):
+            alone = model(**processor(clip, text="a b", language=language)).logits[0]
+            torch.testing.assert_close(batched[row], alone)
+
+
 # -- collator ---------------------------------------------------------------------------------------------------------
 
 
@@ -208,8 +223,9 @@ def test_prompts_per_language_and_task(tokenizer):
     en_ids = tokenizer("Glosses: ")["input_ids"]
     assert en_ids[-1] == tokenizer.eos_token_id and len(en_ids) < len(zh_ids)
     assert batch["input_ids"][0].tolist() == zh_ids
-    assert batch["input_ids"][1].tolist() == en_ids + [tokenizer.pad_token_id] * (len(zh_ids) - len(en_ids))
-    assert batch["attention_mask"][1].tolist() == [1] * len(en_ids) + [0] * (len(zh_ids) - len(en_ids))
+    # padded on the left: each prompt ends right before its clip's pose tokens
+    assert batch["input_ids"][1].tolist() == [tokenizer.pad_token_id] * (len(zh_ids) - len(en_ids)) + en_ids
+    assert batch["attention_mask"][1].tolist() == [0] * (len(zh_ids) - len(en_ids)) + [1] * len(en_ids)
     with pytest.raises(ValueError, match="No prompt for language 'de'"):
         processor(clip, language="de")
 

@@ -214,6 +214,30 @@ def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_mod
     )
 
 
+def test_the_demo_loads_its_model_as_translate_does(demo_translator, model_dir, tmp_path):  # noqa: F811
+    """Through `load_translation_pipeline`: `--dtype auto`, float16 with mT5's `wo` in float32, and ONNX exports."""
+    import torch
+
+    from unisign.apps.demo import DemoTranslator
+    from unisign.extraction import load_poses
+    from unisign.utils.precision import resolve_inference_dtype
+
+    sample = load_poses(SPACE / "examples" / "mediapipe.pose")
+    settings = {"num_beams": 1, "max_new_tokens": 8}
+    expected = demo_translator.pipeline(sample, **settings)["translation_text"]
+    automatic = DemoTranslator(str(model_dir), "cpu", "auto", tmp_path).pipeline
+    assert automatic.model.dtype == resolve_inference_dtype("auto", "cpu")
+    assert isinstance(automatic(sample, **settings)["translation_text"], str)
+    half = DemoTranslator(str(model_dir), "cpu", "float16", tmp_path).pipeline.model
+    assert {p.dtype for name, p in half.named_parameters() if name.endswith(".wo.weight")} == {torch.float32}
+    pytest.importorskip("onnxruntime")
+    from unisign.onnx import UniSignOnnxModel, export_onnx
+
+    onnx_translator = DemoTranslator(str(export_onnx(model_dir, tmp_path / "onnx")), workdir=tmp_path)
+    assert isinstance(onnx_translator.pipeline.model, UniSignOnnxModel)
+    assert onnx_translator.pipeline(sample, **settings)["translation_text"] == expected
+
+
 def test_a_converted_reference_folder_translates_with_hand_crops_and_marks_their_frames(
     golden_dir, signer_video, tmp_path
 ):

@@ -22,6 +22,7 @@ from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..utils.arguments import positive_int
 from ..utils.precision import DTYPES
+from .inference import BACKENDS
 from .visualization import pose_contact_sheet, write_pose_video
 
 
@@ -72,29 +73,33 @@ class DemoTranslator:
     """The model (loaded once) and what one request does with it: poses, checks, translation, drawing.
 
     Args:
-        model (`str`): A Uni-Sign folder or Hub id.
+        model (`str`): A Uni-Sign folder or Hub id, or a folder written by `unisign export-onnx`.
         device (`str`, *optional*): Torch device; the pipeline's default (first GPU, else CPU) when `None`.
-        dtype (`str`, *optional*): `"float32"`, `"bfloat16"` or `"float16"` for all of the model (as
-            `unisign translate --dtype`); as saved when `None`.
+        dtype (`str`, *optional*): `"auto"`, `"float32"`, `"bfloat16"` or `"float16"` (as `unisign translate
+            --dtype`); as saved when `None`.
         workdir (`str` or `Path`, *optional*): Where the drawn keypoints are written; a new temporary folder when
             `None`.
+        backend (`str`, *optional*, defaults to `"auto"`): `"torch"`, `"onnx"`, or `"auto"` (ONNX Runtime for an
+            ONNX export), as `unisign translate --model-backend`.
+        num_threads (`int`, *optional*): ONNX Runtime threads per session.
     """
 
     def __init__(
-        self, model: str, device: str | None = None, dtype: str | None = None, workdir: str | Path | None = None
+        self,
+        model: str,
+        device: str | None = None,
+        dtype: str | None = None,
+        workdir: str | Path | None = None,
+        backend: str = "auto",
+        num_threads: int | None = None,
     ):
-        import torch
-        from transformers import pipeline
+        from .inference import load_translation_pipeline
 
-        from ..models.unisign.pipeline_unisign import TASK
-
-        torch_dtype = getattr(torch, dtype) if dtype else "auto"
+        # the loader of `unisign translate`: the same dtype handling and the ONNX backend
         try:
-            self.pipeline = pipeline(TASK, model=model, device=device, dtype=torch_dtype)
+            self.pipeline = load_translation_pipeline(model, backend, device, dtype, num_threads)
         except OSError as error:
             raise ValueError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
-        if dtype:  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`)
-            self.pipeline.model.to(torch_dtype)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
 
     @property
@@ -335,8 +340,14 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--device", help="torch device (default: the first GPU, else CPU)")
-    parser.add_argument("--dtype", choices=DTYPES, help="model precision (default: as saved)")
-    parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
+    parser.add_argument("--dtype", choices=DTYPES, help="PyTorch precision (default: as saved)")
+    parser.add_argument(
+        "--model-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="torch or onnx (ONNX Runtime; default auto: onnx for a folder from `unisign export-onnx`)",
+    )
+    parser.add_argument("--threads", type=positive_int, help="torch (or ONNX Runtime) threads (default: torch's)")
     parser.add_argument(
         "--num-beams", type=positive_int, default=4, help="the page's beam width to start with (1: greedy)"
     )
@@ -360,7 +371,9 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
 
     try:
         model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
-        translator = DemoTranslator(model, device=args.device, dtype=args.dtype)
+        translator = DemoTranslator(
+            model, args.device, args.dtype, backend=args.model_backend, num_threads=args.threads
+        )
     except ValueError as error:
         parser.exit(2, f"{prog}: error: {error}\n")
     build_demo(translator, args.examples, args.num_beams, args.max_new_tokens).launch(

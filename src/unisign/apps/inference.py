@@ -41,7 +41,8 @@ def load_translation_pipeline(
             ONNX export, PyTorch otherwise.
         device (`str` or `int`, *optional*): Torch device (PyTorch only; ONNX Runtime runs on the CPU).
         dtype (`str`, *optional*, defaults to `"auto"`): PyTorch precision: `"auto"` is bfloat16 only where it is
-            native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype.
+            native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype. In float16
+            mT5's `wo` layers stay float32, as `from_pretrained` keeps them.
         num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
 
     Returns:
@@ -59,11 +60,9 @@ def load_translation_pipeline(
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
         onnx_model = load_onnx_model(model, device, num_threads)
         return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
-    dtype = resolve_inference_dtype(dtype, device)
-    translator = pipeline(TASK, model=str(model), device=device, dtype=dtype)
-    if dtype != "auto":  # also the weights `from_pretrained` keeps in float32 (mT5's `wo`): all of it in `dtype`
-        translator.model.to(dtype)
-    return translator
+    # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
+    # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
+    return pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
 
 
 __all__ = ["BACKENDS", "load_onnx_model", "load_translation_pipeline"]

@@ -390,7 +390,7 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
     with input_errors(args.data):  # the dataset readers' refusals of a damaged split
         samples = load_split(data, args.split)
     reference_language = args.lang or dataset_language(data, samples) or language
-    if reference_language != language:
+    if reference_language != language and args.task == "slt":  # glosses and sign words are compared as given
         logger.warning(
             f"The references are in `{reference_language}` but the prompt asks for `{language}`: scoring with the "
             f"references' tokenisation ({BLEU_TOKENIZERS.get(reference_language, BLEU_TOKENIZERS['en'])}). Give "

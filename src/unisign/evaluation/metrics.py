@@ -400,7 +400,8 @@ def compute_metrics(
         references (`Sequence[str]` of length `num_samples`):
             One non-empty reference per prediction.
         lang (`str`, *optional*, defaults to `"en"`):
-            `"zh"` or `"en"`; only translation scores depend on it (glosses and sign words are compared as given).
+            `"zh"` or `"en"`; only translation scores depend on it (glosses and sign words are compared as given, in
+            any language).
         islr_normalize (`str`, *optional*, defaults to `"none"`):
             The `normalize` option of `islr_accuracy`; only for `task="islr"`.
         bleurt_checkpoint (`str`, *optional*):
@@ -414,7 +415,7 @@ def compute_metrics(
     """
     if task not in TASKS:
         raise ValueError(f"Unknown `task` {task!r}. Available tasks: {', '.join(TASKS)}.")
-    if lang not in LANGUAGES:
+    if task == "slt" and lang not in LANGUAGES:
         raise ValueError(f"Unknown `lang` {lang!r}. Available languages: {', '.join(LANGUAGES)}.")
     if islr_normalize != "none" and task != "islr":
         raise ValueError(f"`islr_normalize={islr_normalize!r}` only applies to task 'islr', but got task {task!r}.")

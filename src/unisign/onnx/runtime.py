@@ -9,6 +9,7 @@ alternative, a hand-written numpy beam search, would have to follow every change
 keep giving the same ids, which the reuse gets for free.
 """
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput
 from transformers.utils import logging
 
-from ..models.unisign.configuration_unisign import UniSignConfig
+from ..models.unisign.configuration_unisign import UniSignConfig, check_generation_bounds
 from ..models.unisign.modeling_unisign import check_pose_input_shapes, check_pose_input_values
 from .constants import FORMAT_NAME, ONNX_CONFIG_FILE
 
@@ -74,10 +75,14 @@ class UniSignOnnxEncoderOutput(ModelOutput):
         last_hidden_state (`torch.FloatTensor` of shape `(batch_size, encoder_length, d_model)`): mT5 encoder output.
         cross_key_values (`torch.FloatTensor` of shape `(batch_size, 2 * num_decoder_layers, num_heads,
             encoder_length, d_kv)`): every decoder layer's cross-attention keys and values, in that order.
+        cross_attention_feeds (`dict[str, np.ndarray]`, *optional*): The decoder's `cross_key_{i}` /
+            `cross_value_{i}` inputs split from them, made once a generation (`UniSignOnnxModel.forward`). They
+            belong to this output, not to the model, so that threads sharing one model each decode their own clip.
     """
 
     last_hidden_state: torch.FloatTensor | None = None
     cross_key_values: torch.FloatTensor | None = None
+    cross_attention_feeds: dict[str, np.ndarray] | None = None
 
 
 class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
@@ -101,8 +106,6 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
     def __init__(self, config: UniSignConfig, folder: str | Path | None = None, num_threads: int | None = None):
         super().__init__(config)
         self.folder = None
-        self._cross_attention_feeds = None  # (the encoder output they were split from, the feeds)
-        self._one_clip_cross = None  # a one-clip generation's cross-attention keys and values, before expansion
         self.post_init()
         if folder is not None:
             self.load_sessions(folder, num_threads)
@@ -226,7 +229,9 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         batch = decoder_input_ids.shape[0]
         empty = np.zeros((batch, self.onnx_config["num_heads"], 0, self.onnx_config["d_kv"]), dtype=np.float32)
         feeds = {"encoder_attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
-        feeds |= self.cross_attention_feeds(encoder_outputs.cross_key_values)
+        if encoder_outputs.cross_attention_feeds is None:  # split once a generation, kept with its encoder output
+            encoder_outputs.cross_attention_feeds = self.cross_attention_feeds(encoder_outputs.cross_key_values)
+        feeds |= encoder_outputs.cross_attention_feeds
         logits = []
         # one token at a time: the graph was traced for the single-token steps of cached generation
         for step in range(decoder_input_ids.shape[1]):
@@ -245,9 +250,11 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         return Seq2SeqLMOutput(logits=torch.cat(logits, dim=1), cache=cache)
 
     def cross_attention_feeds(self, cross_key_values: torch.Tensor) -> dict[str, np.ndarray]:
-        """The decoder's `cross_key_{i}` / `cross_value_{i}` inputs, split from the encoder output once a generation.
+        """The decoder's `cross_key_{i}` / `cross_value_{i}` inputs, split from the encoder output.
 
-        `generate` passes the same tensor at every step, so the split is made once. They stay out of the KV cache on
+        `generate` passes the same encoder output at every step, so the split is made once a generation and kept in
+        it (`UniSignOnnxEncoderOutput.cross_attention_feeds`): nothing of a generation is kept on the model, which
+        threads may share. They stay out of the KV cache on
         purpose: transformers reorders every cached tensor after each beam-search step (`index_select` over the
         beams), while the beams of one clip share these, so that reordering (about 80 MB of copies per step for
         mT5-base and a 250-frame clip) would change nothing. When one clip is translated, its keys and values go in
@@ -258,14 +265,11 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             cross_key_values (`torch.FloatTensor` of shape `(batch_size, 2 * num_decoder_layers, num_heads,
                 encoder_length, d_kv)`): keys and values of each layer, from `encode` (expanded for beams).
         """
-        if self._cross_attention_feeds is None or self._cross_attention_feeds[0] is not cross_key_values:
-            source = cross_key_values if self._one_clip_cross is None else self._one_clip_cross
-            feeds = {}
-            for layer in range(self.onnx_config["num_decoder_layers"]):
-                feeds[f"cross_key_{layer}"] = source[:, 2 * layer].contiguous().numpy()
-                feeds[f"cross_value_{layer}"] = source[:, 2 * layer + 1].contiguous().numpy()
-            self._cross_attention_feeds = (cross_key_values, feeds)
-        return self._cross_attention_feeds[1]
+        feeds = {}
+        for layer in range(self.onnx_config["num_decoder_layers"]):
+            feeds[f"cross_key_{layer}"] = cross_key_values[:, 2 * layer].contiguous().numpy()
+            feeds[f"cross_value_{layer}"] = cross_key_values[:, 2 * layer + 1].contiguous().numpy()
+        return feeds
 
     @torch.no_grad()
     def generate(self, input_ids=None, pose_values=None, pose_attention_mask=None, attention_mask=None, **kwargs):
@@ -282,14 +286,13 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
             generate_kwargs.pop(name, None)
         if any(name.startswith("hand_") for name in generate_kwargs):
             raise NotImplementedError("The ONNX backend supports pose-only models: hand crops were given.")
+        settings = copy.deepcopy(generate_kwargs.get("generation_config") or self.generation_config)
+        settings.update(**{name: value for name, value in generate_kwargs.items() if name != "generation_config"})
+        check_generation_bounds(settings)
         encoder_outputs, mask = self.encode(input_ids, pose_values, pose_attention_mask, attention_mask)
-        if mask.shape[0] == 1:
-            self._one_clip_cross = encoder_outputs.cross_key_values  # every row `generate` makes is a copy of it
-        try:
-            return super().generate(encoder_outputs=encoder_outputs, attention_mask=mask, **generate_kwargs)
-        finally:
-            # the memory of this generation's encoder outputs is released
-            self._cross_attention_feeds = self._one_clip_cross = None
+        if mask.shape[0] == 1:  # every row `generate` makes is a copy of this one: split before the expansion
+            encoder_outputs.cross_attention_feeds = self.cross_attention_feeds(encoder_outputs.cross_key_values)
+        return super().generate(encoder_outputs=encoder_outputs, attention_mask=mask, **generate_kwargs)
 
 
 __all__ = ["UniSignOnnxModel", "is_onnx_folder", "require_onnxruntime"]

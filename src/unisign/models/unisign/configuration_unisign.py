@@ -33,6 +33,28 @@ PROCESSOR_SETTINGS_HELP = (
 )
 
 
+# Bounds on one generation. Uni-Sign's targets are at most `max_target_length` tokens (50 by default); far larger
+# settings only exhaust memory (10**9 new tokens ran until the process was killed, 1000 beams crashed ONNX Runtime).
+MAX_NEW_TOKENS = 1024
+MAX_NUM_BEAMS = 64
+
+
+def check_generation_bounds(generation_config) -> None:
+    """Raise one `ValueError` line when a generation asks for more new tokens or beams than Uni-Sign bounds.
+
+    Args:
+        generation_config (`GenerationConfig`): The settings the generation will run with.
+    """
+    for name, bound in (
+        ("max_new_tokens", MAX_NEW_TOKENS),
+        ("max_length", MAX_NEW_TOKENS),
+        ("num_beams", MAX_NUM_BEAMS),
+    ):
+        value = getattr(generation_config, name, None)
+        if value is not None and value > bound:
+            raise ValueError(f"`{name}` must be at most {bound} for a Uni-Sign translation, got {value}.")
+
+
 def _tasks_registered(custom_pipelines: dict | None) -> bool:
     """Whether every task of a config's `custom_pipelines` has a pipeline registered in this process."""
     if not custom_pipelines:
@@ -225,4 +247,4 @@ class UniSignConfig(PreTrainedConfig):
             raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}.")
 
 
-__all__ = ["UniSignConfig"]
+__all__ = ["MAX_NEW_TOKENS", "MAX_NUM_BEAMS", "UniSignConfig", "check_generation_bounds"]

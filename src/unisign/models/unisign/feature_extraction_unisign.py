@@ -223,13 +223,19 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
 
     Returns `(keypoints (T, 133, 2), scores (T, 133))` in `(x / width, y / height)` units, validated.
     """
+    # A `.pose` file's header gives its frame: the keypoints were divided by it, whatever units they came in. Files
+    # of normalised poses (e.g. pose-format's `normalize`) can reach far beyond their header's frame, and per-clip
+    # normalisation (`normalize_pose`) maps them to the same features as pixels, so only other clips are checked.
+    framed_by_header = False
     if is_pose_sample(clip):
         keypoints, scores = clip.keypoints, clip.scores
+        framed_by_header = "pose_format_layout" in (clip.extra or {}) and clip.width > 0 and clip.height > 0
     elif _is_pose_format_pose(clip):
         from .pose_file import pose_to_sample
 
         sample = pose_to_sample(clip)
         keypoints, scores = sample.keypoints, sample.scores
+        framed_by_header = True
     elif isinstance(clip, tuple) and len(clip) == 2:
         keypoints, scores = np.asarray(clip[0]), np.asarray(clip[1])
     elif isinstance(clip, np.ndarray | list) or hasattr(clip, "numpy"):
@@ -251,7 +257,8 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
         if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:
             raise ValueError(f"`frame_size` must be (width, height) in pixels, both finite and > 0, got {frame_size}.")
         keypoints = keypoints / np.array([width, height], dtype=np.float32)
-    check_normalized_coordinates(keypoints, scores, frame_size)
+    if not framed_by_header:
+        check_normalized_coordinates(keypoints, scores, frame_size)
     return keypoints, scores
 
 

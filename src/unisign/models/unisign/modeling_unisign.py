@@ -24,7 +24,7 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput, logging
 
-from .configuration_unisign import UniSignConfig
+from .configuration_unisign import UniSignConfig, check_generation_bounds
 from .keypoints import BODY_ANCHOR_NODE, HAND_PARTS, PART_EDGES, PART_NAMES
 from .remote_code import add_remote_code
 
@@ -953,6 +953,7 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
         # our defaults (4 beams, 100 new tokens) with the caller's settings on top, handed over as one config
         generation_config = copy.deepcopy(generate_kwargs.pop("generation_config", None) or self.generation_config)
         other_kwargs = generation_config.update(**generate_kwargs)
+        check_generation_bounds(generation_config)
         return self.language_model.generate(
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,

@@ -11,6 +11,8 @@ models crop their hands from the same video. Live translation of a growing strea
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import nn
 from transformers import AutoModelForSeq2SeqLM, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging
@@ -72,10 +74,15 @@ class SignLanguageTranslationPipeline(Pipeline):
         progress (`bool`, *optional*, defaults to `False`): Progress bar while extracting poses.
         return_poses (`bool`, *optional*, defaults to `False`): Also return the clip's `PoseSample` as `"poses"`.
         num_beams, max_new_tokens (`int`, *optional*): Decoding settings (default: 4 beams, 100 new tokens).
+        num_return_sequences (`int`, *optional*, defaults to 1): Translations per clip (at most `num_beams`).
         generate_kwargs (`dict`, *optional*): Any other `generate` argument.
 
     Returns:
-        `dict` (or one per input for a list): `{"translation_text": str}`, plus `"poses"` with `return_poses=True`.
+        `dict` (or one per input for a list): `{"translation_text": str}`, plus `"poses"` with `return_poses=True`;
+        with `num_return_sequences > 1`, a list of such dicts per input, best first.
+
+    A clip gives the same text alone and in a batch. Models that keep the reference's unmasked padded frames
+    (`mask_padded_frames=False`, as converted checkpoints) are run on the clips of each length together.
 
     Example:
     ```python
@@ -112,6 +119,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         return_poses: bool | None = None,
         num_beams: int | None = None,
         max_new_tokens: int | None = None,
+        num_return_sequences: int | None = None,
         generate_kwargs: dict | None = None,
     ) -> tuple[dict, dict, dict]:
         preprocess_params = {
@@ -130,6 +138,8 @@ class SignLanguageTranslationPipeline(Pipeline):
             forward_params["num_beams"] = num_beams
         if max_new_tokens is not None:
             forward_params["max_new_tokens"] = max_new_tokens
+        if num_return_sequences is not None:
+            forward_params["num_return_sequences"] = num_return_sequences
         postprocess_params = {} if return_poses is None else {"return_poses": return_poses}
         return preprocess_params, forward_params, postprocess_params
 
@@ -211,18 +221,38 @@ class SignLanguageTranslationPipeline(Pipeline):
 
     def _forward(self, model_inputs: dict | list[dict], **generate_kwargs) -> dict:
         items = [model_inputs] if isinstance(model_inputs, dict) else model_inputs
-        batch = self.processor.pad([item["features"] for item in items], return_tensors="pt").to(self.device)
-        # (B, L) with the default single return sequence; "sequences" first so the batch size is read from it
-        sequences = self.model.generate(**batch, **generate_kwargs)
+        groups = [list(range(len(items)))]
+        if not getattr(self.model.config, "mask_padded_frames", True):
+            # the encoder reads the padded frames of a shorter clip: clips are batched with clips of their length only
+            by_length = {}
+            for index, item in enumerate(items):
+                by_length.setdefault(len(item["features"]["pose_values"]), []).append(index)
+            groups = list(by_length.values())
+        rows = [None] * len(items)
+        for group in groups:
+            batch = self.processor.pad([items[i]["features"] for i in group], return_tensors="pt").to(self.device)
+            sequences = self.model.generate(**batch, **generate_kwargs)  # (len(group) * num_return_sequences, L)
+            rows_of_group = sequences.reshape(len(group), -1, sequences.shape[-1])  # (len(group), R, L)
+            for index, clip_sequences in zip(group, rows_of_group, strict=True):
+                rows[index] = clip_sequences
+        longest = max(row.shape[-1] for row in rows)
+        pad = self.processor.tokenizer.pad_token_id
+        sequences = torch.stack([nn.functional.pad(row, (0, longest - row.shape[-1]), value=pad) for row in rows])
+        # (B, num_return_sequences, L): the sequences of one clip stay together when the batch is split per clip;
+        # "sequences" first so the batch size is read from it
         return {"sequences": sequences, "poses": [item["poses"] for item in items]}
 
-    def postprocess(self, model_outputs: dict, return_poses: bool = False) -> dict:
-        """Generated ids `(1, L)` -> `{"translation_text": str}` (plus `"poses"` with `return_poses=True`)."""
+    def postprocess(self, model_outputs: dict, return_poses: bool = False) -> dict | list[dict]:
+        """Generated ids `(1, R, L)` of one clip -> its `{"translation_text": str}`, or a list of R of them.
+
+        With `return_poses=True`, each result also holds the clip's `"poses"`.
+        """
         poses = model_outputs["poses"]
-        result = {"translation_text": self.processor.batch_decode(model_outputs["sequences"])[0]}
-        if return_poses:
-            result["poses"] = poses[0] if isinstance(poses, list) else poses
-        return result
+        poses = poses[0] if isinstance(poses, list) else poses
+        results = []
+        for text in self.processor.batch_decode(model_outputs["sequences"][0]):
+            results.append({"translation_text": text, **({"poses": poses} if return_poses else {})})
+        return results[0] if len(results) == 1 else results
 
 
 PIPELINE_REGISTRY.register_pipeline(

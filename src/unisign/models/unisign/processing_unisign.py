@@ -37,8 +37,10 @@ class UniSignProcessor(ProcessorMixin):
     3. the prompt of the sample's language (and task) is tokenised with its trailing `</s>` -> `input_ids`;
     4. the target text, if given, is tokenised with truncation at `max_target_length` tokens (`</s>` included)
        -> `labels`.
-    A batch is then padded (`pad`): poses by repeating each clip's last frame, prompts with the pad token, labels
-    with -100; hand crops are concatenated over the batch (all left hands, then all right hands).
+    A batch is then padded (`pad`): poses by repeating each clip's last frame, prompts on the left with the pad
+    token, labels with -100; hand crops are concatenated over the batch (all left hands, then all right hands).
+    Prompts are padded on the left so that every prompt ends right before its clip's first pose token: mT5's
+    relative position bias then sees the same distances between a clip's tokens alone and in any batch.
 
     Args:
         feature_extractor (`UniSignPoseFeatureExtractor`): Keypoints -> `pose_values`.
@@ -219,7 +221,7 @@ class UniSignProcessor(ProcessorMixin):
             return_tensors (`str`, *optional*, defaults to `"pt"`): `"pt"`, `"np"` or `None` (numpy).
 
         Returns:
-            `BatchFeature` with `input_ids` `(B, L)` and `attention_mask` `(B, L)` (right-padded with the pad
+            `BatchFeature` with `input_ids` `(B, L)` and `attention_mask` `(B, L)` (left-padded with the pad
             token), `pose_values` `(B, T, 69, 3)` and `pose_attention_mask` `(B, T)`, the `hand_*` tensors
             (including `hand_sample_indices`) when the samples have crops, and `labels` `(B, L_target)` padded with
             -100 when they have targets.
@@ -237,6 +239,7 @@ class UniSignProcessor(ProcessorMixin):
             [sample["input_ids"] for sample in samples],
             self.tokenizer.pad_token_id,
             [sample.get("attention_mask") for sample in samples],
+            left=True,
         )
         with_labels = ["labels" in sample for sample in samples]
         if any(with_labels) and not all(with_labels):
@@ -335,16 +338,20 @@ def _per_sample(value, batch_size: int, name: str) -> list:
     return values
 
 
-def _pad_sequences(sequences, pad_id: int, masks=None) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad 1-D id sequences to `(B, L)` with `pad_id`; returns the ids and the 0/1 mask of real tokens."""
+def _pad_sequences(sequences, pad_id: int, masks=None, left: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Pad 1-D id sequences to `(B, L)` with `pad_id` (on the right, or the left with `left=True`).
+
+    Returns the ids and the 0/1 mask of real tokens.
+    """
     arrays = [np.asarray(sequence, dtype=np.int64).reshape(-1) for sequence in sequences]
     longest = max(len(array) for array in arrays)
     ids = np.full((len(arrays), longest), pad_id, dtype=np.int64)
     mask = np.zeros((len(arrays), longest), dtype=np.int64)
     for row, array in enumerate(arrays):
-        ids[row, : len(array)] = array
+        columns = slice(longest - len(array), longest) if left else slice(0, len(array))
+        ids[row, columns] = array
         given = None if masks is None or masks[row] is None else np.asarray(masks[row], dtype=np.int64).reshape(-1)
-        mask[row, : len(array)] = 1 if given is None else given
+        mask[row, columns] = 1 if given is None else given
     return ids, mask
 
 

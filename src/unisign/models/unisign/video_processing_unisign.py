@@ -61,7 +61,8 @@ def sample_hand_frames(
             Keypoint scores of one hand, in COCO-WholeBody hand order.
         mode (`str`, *optional*, defaults to `"top"`):
             `"random"`: the reference's draw without replacement with probabilities proportional to the weights;
-            `"top"`: the deterministic variant, the frames with the largest weights (earlier frame first on ties).
+            `"top"`: the deterministic variant, the frames with the largest weights; frames tied at the cut are
+            taken evenly spread over the clip (MediaPipe gives every hand point the same score: all frames tie).
         rng (*optional*):
             Seed, `np.random.Generator` or `np.random.RandomState` for `mode="random"`.
         score_threshold (`float`, *optional*, defaults to 0.3):
@@ -87,7 +88,11 @@ def sample_hand_frames(
     if mode == "random":
         chosen = as_random_generator(rng).choice(candidates, size=num_sampled, replace=False, p=probabilities)
     else:
-        chosen = candidates[np.argsort(-probabilities, kind="stable")[:num_sampled]]
+        cut = np.sort(weights)[::-1][num_sampled - 1]  # the smallest weight kept
+        above, tied = candidates[weights > cut], candidates[weights == cut]
+        needed = num_sampled - above.size
+        # tied frames evenly spread: the centre of each of `needed` equal stretches of them
+        chosen = np.concatenate([above, tied[((np.arange(needed) + 0.5) * tied.size / needed).astype(np.int64)]])
     return np.sort(chosen).astype(np.int64)
 
 
