@@ -439,8 +439,8 @@ def test_translate_refuses_unbounded_generation_in_one_line(model_dir, tmp_path,
             cli.main([*arguments, option, value, "--no-progress"])
         printed = f"{capsys.readouterr().err}\n{exit_info.value.code}"  # after the weights' loading bar
         errors = [line for line in printed.splitlines() if "error:" in line]
-        assert len(errors) == 1 and "Traceback" not in printed
-        assert errors[0].endswith(f"must be at most {bound} for a Uni-Sign translation, got {value}.")
+        assert len(errors) == 1 and "Traceback" not in printed and exit_info.value.code == 2
+        assert errors[0].endswith(f"argument {option}: must be at most {bound}, got {value}")
 
 
 @pytest.mark.parametrize(

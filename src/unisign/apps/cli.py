@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..utils.arguments import positive_int, unit_interval
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
+from ..utils.arguments import positive_int, unit_interval, whole_number_at_least
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
@@ -330,8 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
     translator.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
-    translator.add_argument("--num-beams", type=positive_int, default=4, help="beam width (1: greedy)")
-    translator.add_argument("--max-new-tokens", type=positive_int, default=100, help="longest translation in tokens")
+    translator.add_argument(
+        "--num-beams", type=whole_number_at_least(1, MAX_NUM_BEAMS), default=4, help="beam width (1: greedy)"
+    )
+    translator.add_argument(
+        "--max-new-tokens",
+        type=whole_number_at_least(1, MAX_NEW_TOKENS),
+        default=100,
+        help="longest translation in tokens",
+    )
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
         "--dtype",

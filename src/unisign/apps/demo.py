@@ -20,7 +20,8 @@ import numpy as np
 from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
-from ..utils.arguments import positive_int
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
+from ..utils.arguments import positive_int, whole_number_at_least
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
 from .visualization import pose_contact_sheet, write_pose_video
@@ -349,10 +350,16 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     )
     parser.add_argument("--threads", type=positive_int, help="torch (or ONNX Runtime) threads (default: torch's)")
     parser.add_argument(
-        "--num-beams", type=positive_int, default=4, help="the page's beam width to start with (1: greedy)"
+        "--num-beams",
+        type=whole_number_at_least(1, MAX_NUM_BEAMS),
+        default=4,
+        help="the page's beam width to start with (1: greedy)",
     )
     parser.add_argument(
-        "--max-new-tokens", type=positive_int, default=100, help="the page's longest translation to start with"
+        "--max-new-tokens",
+        type=whole_number_at_least(1, MAX_NEW_TOKENS),
+        default=100,
+        help="the page's longest translation to start with",
     )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")

@@ -23,8 +23,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers.utils import logging
 
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..models.unisign.processing_unisign import UniSignDataCollator
-from ..utils.arguments import positive_int
+from ..utils.arguments import positive_int, whole_number_at_least
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.validation import check_device, check_output_folder, checked_model
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
@@ -274,9 +275,13 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
         "(reference layout, or the clips' `language`), else the prompt language",
     )
     model_options.add_argument("--batch-size", type=positive_int, default=8, help="clips per batch (default: 8)")
-    model_options.add_argument("--num-beams", type=positive_int, help="beam size (default: the model's, 4)")
     model_options.add_argument(
-        "--max-new-tokens", type=positive_int, help="longest output (default: the model's, 100)"
+        "--num-beams", type=whole_number_at_least(1, MAX_NUM_BEAMS), help="beam size (default: the model's, 4)"
+    )
+    model_options.add_argument(
+        "--max-new-tokens",
+        type=whole_number_at_least(1, MAX_NEW_TOKENS),
+        help="longest output (default: the model's, 100)",
     )
     model_options.add_argument("--max-samples", type=positive_int, help="evaluate only the first N clips")
     model_options.add_argument("--output-dir", type=Path, help="where predictions, references and scores go")
