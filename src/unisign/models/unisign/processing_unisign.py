@@ -7,6 +7,7 @@ The prompt is configuration: `prompts` maps a language (or `"<language>/<task>"`
 
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin
+from transformers.video_processing_utils import VideoProcessorMixin
 
 from .feature_extraction_unisign import (
     LEGACY_HAND_SETTINGS,
@@ -101,16 +102,15 @@ class UniSignProcessor(ProcessorMixin):
         return files
 
     @classmethod
-    def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
-        """The three components of a saved processor, from `processor_config.json` and the tokenizer files.
+    def _own_subprocessors(cls, processor_dict: dict | None) -> dict:
+        """The feature extractor and the video processor of a saved processor, from `processor_config.json`.
 
-        The feature extractor and the video processor are built from their entries in `processor_config.json` by
-        their own classes rather than through `AutoVideoProcessor`, which needs torchvision even for a pose-only
-        model. Folders saved before the video processor existed kept its settings (`hand_*`, `image_mean`,
-        `image_std`, and the score threshold) in the feature extractor's entry: they are read from there.
+        Both are built by their own classes rather than through `AutoFeatureExtractor` and `AutoVideoProcessor`: the
+        latter needs torchvision (or `trust_remote_code`) even for a pose-only model, and looks for a
+        `video_preprocessor_config.json` that folders saved before the video processor existed lack. Those folders
+        kept its settings (`hand_*`, `image_mean`, `image_std`, and the score threshold) in the feature extractor's
+        entry: they are read from there.
         """
-        from transformers import AutoTokenizer
-
         processor_dict = processor_dict or {}
         feature_settings = dict(processor_dict.get("feature_extractor") or {})
         video_settings = processor_dict.get("video_processor")
@@ -122,11 +122,44 @@ class UniSignProcessor(ProcessorMixin):
                 video_settings["hand_score_threshold"] = feature_settings["score_threshold"]
         video_settings = {key: value for key, value in video_settings.items() if key != "video_processor_type"}
         feature_settings.pop("feature_extractor_type", None)
-        return [
-            UniSignPoseFeatureExtractor(**feature_settings),
-            AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs),
-            UniSignVideoProcessor(**video_settings),
-        ]
+        return {
+            "feature_extractor": UniSignPoseFeatureExtractor(**feature_settings),
+            "video_processor": UniSignVideoProcessor(**video_settings),
+        }
+
+    @classmethod
+    def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
+        """The three components of a saved processor (transformers 5.23 and 5.24 load through this)."""
+        from transformers import AutoTokenizer
+
+        own = cls._own_subprocessors(processor_dict)
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        return [own["feature_extractor"], tokenizer, own["video_processor"]]
+
+    @classmethod
+    def _resolve_subprocessors(cls, pretrained_model_name_or_path, processor_dict, **kwargs):
+        """The three components of a saved processor (transformers 5.25 loads through this).
+
+        transformers takes sub-processors passed in `kwargs` as they are and loads the others (the tokenizer).
+        """
+        kwargs = {**cls._own_subprocessors(processor_dict), **kwargs}
+        return super()._resolve_subprocessors(pretrained_model_name_or_path, processor_dict, **kwargs)
+
+    def check_argument_for_proper_class(self, argument_name, argument):
+        """`ProcessorMixin`'s check, except for the video processor, which is checked against `VideoProcessorMixin`.
+
+        transformers looks the expected class up by name (`transformers.VideoProcessorMixin`), a name that exists only
+        with torchvision installed; without it the lookup fails with `AttributeError` (`IMAGE_PROCESSOR_MAPPING`),
+        although this video processor needs no torchvision.
+        """
+        if argument_name != "video_processor":
+            return super().check_argument_for_proper_class(argument_name, argument)
+        if not isinstance(argument, VideoProcessorMixin):
+            raise TypeError(
+                f"Received a {type(argument).__name__} for argument video_processor, but a "
+                "VideoProcessorMixin was expected."
+            )
+        return VideoProcessorMixin
 
     @property
     def model_input_names(self) -> list[str]:
