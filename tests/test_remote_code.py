@@ -18,16 +18,14 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from transformers import AutoTokenizer, PreTrainedModel, pipeline
 
-import unisign
 from unisign import UniSignForConditionalGeneration, UniSignProcessor
-from unisign.models.unisign.remote_code import MODEL_AUTO_MAP, SHIPPED_MODULES, add_remote_code
+from unisign.models.unisign.remote_code import MODEL_AUTO_MAP, SHIPPED_MODULES, UNIT_FOLDER, add_remote_code
 
 from .conftest import DATA_DIR, GOLDEN_DIR, require_shared
 from .environment_helpers import isolated_env
@@ -223,7 +221,7 @@ def test_add_remote_code_makes_any_folder_self_contained(tmp_path):
 @pytest.mark.parametrize("name", SHIPPED_MODULES)
 def test_shipped_modules_import_only_each_other_and_libraries(name):
     """transformers copies `from .x import y` siblings only, and refuses libraries imported outside `try`."""
-    source = Path(unisign.__file__).parent / name
+    source = UNIT_FOLDER / name
     tree = ast.parse(source.read_text(encoding="utf-8"))
     in_try = {id(node) for block in ast.walk(tree) if isinstance(block, ast.Try) for node in ast.walk(block)}
     for node in ast.walk(tree):

@@ -7,6 +7,8 @@ The prompt is configuration: `prompts` maps a language (or `"<language>/<task>"`
 
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin
+from transformers.feature_extraction_utils import FeatureExtractionMixin
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.video_processing_utils import VideoProcessorMixin
 
 from .feature_extraction_unisign import (
@@ -19,6 +21,12 @@ from .remote_code import add_remote_code
 from .video_processing_unisign import HAND_FEATURE_NAMES, UniSignVideoProcessor
 
 
+# The base class each component must have (`UniSignProcessor.check_argument_for_proper_class`).
+COMPONENT_BASES = {
+    "feature_extractor": FeatureExtractionMixin,
+    "tokenizer": PreTrainedTokenizerBase,
+    "video_processor": VideoProcessorMixin,
+}
 DEFAULT_PROMPTS = {
     "zh": "Translate sign language video to Chinese: ",
     "en": "Translate sign language video to English: ",
@@ -146,20 +154,20 @@ class UniSignProcessor(ProcessorMixin):
         return super()._resolve_subprocessors(pretrained_model_name_or_path, processor_dict, **kwargs)
 
     def check_argument_for_proper_class(self, argument_name, argument):
-        """`ProcessorMixin`'s check, except for the video processor, which is checked against `VideoProcessorMixin`.
+        """Check a component against the base class of its kind (`COMPONENT_BASES`), imported from its module.
 
-        transformers looks the expected class up by name (`transformers.VideoProcessorMixin`), a name that exists only
-        with torchvision installed; without it the lookup fails with `AttributeError` (`IMAGE_PROCESSOR_MAPPING`),
-        although this video processor needs no torchvision.
+        `ProcessorMixin` looks the expected classes up by name in transformers' namespace, where
+        `VideoProcessorMixin` exists only with torchvision and `MistralCommonBackend` (one of the tokenizer's two
+        allowed bases, 5.23 and 5.24) only with mistral-common; without them the lookup fails with `AttributeError`
+        (`IMAGE_PROCESSOR_MAPPING`), although none of these components needs those libraries.
         """
-        if argument_name != "video_processor":
-            return super().check_argument_for_proper_class(argument_name, argument)
-        if not isinstance(argument, VideoProcessorMixin):
+        base = COMPONENT_BASES[argument_name]
+        if not isinstance(argument, base):
             raise TypeError(
-                f"Received a {type(argument).__name__} for argument video_processor, but a "
-                "VideoProcessorMixin was expected."
+                f"Received a {type(argument).__name__} for argument {argument_name}, but a {base.__name__} "
+                "was expected."
             )
-        return VideoProcessorMixin
+        return base
 
     @property
     def model_input_names(self) -> list[str]:
