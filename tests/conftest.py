@@ -67,3 +67,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+def built_environment(name: str, requirements: list[str], package: bool = False) -> Path:
+    """`tests.environment_helpers.environment`, skipping (failing with `UNISIGN_REQUIRE_SHARED=1`) where pip fails."""
+    from .environment_helpers import environment
+
+    try:
+        return environment(name, requirements, package=package)
+    except RuntimeError as error:
+        skip_unless_required(f"the {name} environment could not be built: {error}")
+
+
+@pytest.fixture(scope="session")
+def core_python() -> Path:
+    """Python of `pip install <repository>` with no extra (torch's CPU build), in `.venv-envs/`."""
+    from .environment_helpers import TORCH_REQUIREMENT
+
+    return built_environment("core", [TORCH_REQUIREMENT], package=True)
+
+
+@pytest.fixture(scope="session")
+def bare_python() -> Path:
+    """Python of the documented bare install for a shared folder (no `unisign`), in `.venv-envs/`."""
+    from .environment_helpers import bare_requirements
+
+    return built_environment("bare", bare_requirements())

@@ -334,6 +334,25 @@ def test_int8_keeps_the_scores_of_the_trained_model(trained):
         quantize_folder(root / "int8")
 
 
+def test_int8_weights_cannot_saturate_the_u8s8_kernels_of_cpus_without_vnni(trained):
+    """Without VNNI, ONNX Runtime adds two uint8 x int8 products in a saturating int16: 2 x 255 x |w| must fit."""
+    import onnx
+    from onnx import numpy_helper
+
+    root = trained[0]
+    for graph in ("encoder_model_int8.onnx", "decoder_model_int8.onnx"):
+        model = onnx.load(root / "int8" / graph)
+        initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+        weights = [
+            numpy_helper.to_array(initializers[node.input[1]])
+            for node in model.graph.node
+            if node.op_type == "MatMulInteger" and node.input[1] in initializers
+        ]
+        assert weights and all(weight.dtype == np.int8 for weight in weights), graph
+        largest = max(int(np.abs(weight.astype(np.int32)).max()) for weight in weights)
+        assert 2 * 255 * largest <= np.iinfo(np.int16).max, (graph, largest)
+
+
 def test_quantizing_does_not_advise_pre_processing(trained, tmp_path, caplog):
     """ONNX Runtime's quantiser advises `quant_pre_process` on every call; measured, it changes nothing here."""
     shutil.copytree(trained[0] / "onnx", tmp_path / "int8")

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -111,6 +112,19 @@ def test_the_space_folder_is_a_gradio_space_with_the_signer_video_and_its_licenc
     assert example.read_bytes() == (data_dir / "pose-format" / "test_video.mp4").read_bytes()
     licence = (SPACE / "examples" / "LICENSE-pose-format.txt").read_text()
     assert licence == (data_dir / "pose-format" / "LICENSE.txt").read_text() and "MIT License" in licence
+
+
+def test_the_space_installs_the_package_dependencies_and_mediapipe_without_its_own():
+    """requirements.txt = pyproject's core, `video` and `demo` requirements; app.py installs mediapipe, `--no-deps`."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wanted = {*project["dependencies"], *extras["video"], *extras["demo"]}
+    lines = (SPACE / "requirements.txt").read_text().splitlines()
+    requirements = {line.split("#")[0].strip() for line in lines} - {""}
+    assert requirements == wanted  # the same floors (torch's included), pose-format among them, and no mediapipe
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    pin = re.search(r'MEDIAPIPE_REQUIREMENT = "(mediapipe==[\d.]+)"', (SPACE / "app.py").read_text()).group(1)
+    assert f"pip install --quiet --no-deps {pin}" in makefile
 
 
 def test_the_space_dry_run_lists_the_folder_and_the_package_and_sends_nothing(no_network, capsys):  # noqa: F811
@@ -304,6 +318,20 @@ def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, si
     with pytest.raises(DemoInputError, match=f"No person was found in any of the {MIN_FRAMES + 2} frames"):
         demo_translator(empty_room)
     assert len(list(demo_translator.workdir.glob("request-*"))) == requests  # nothing drawn for a refused clip
+
+
+def test_a_pose_file_without_pose_format_names_its_pip_install(demo_translator, monkeypatch):
+    """The page shows this message (a `DemoInputError`) rather than a bare "Error" for the `ImportError`."""
+    from unisign.apps.demo import DemoInputError
+
+    monkeypatch.setitem(sys.modules, "pose_format", None)  # as on a Space whose requirements lack pose-format
+    message = (
+        "This server cannot read `mediapipe.pose`: Reading or writing `.pose` files needs pose-format: "
+        "`pip install pose-format`."
+    )
+    with pytest.raises(DemoInputError) as error:
+        demo_translator(SPACE / "examples" / "mediapipe.pose")
+    assert str(error.value) == message
 
 
 # The page in a browser

@@ -6,8 +6,10 @@ of `models:` in this folder's README. Other options of `unisign demo` (`--num-be
 be given in the Space variable `UNISIGN_DEMO_ARGS`. Locally: `python app.py --model FOLDER_OR_HUB_ID [--port N]`.
 """
 
+import importlib.util
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,21 @@ from unisign.apps.demo import main
 
 
 HERE = Path(__file__).resolve().parent
+# The release pose extraction is tested with (the Makefile's); installed without its dependencies, which
+# requirements.txt lists but for its protobuf<5 pin.
+MEDIAPIPE_REQUIREMENT = "mediapipe==0.10.14"
+
+
+def install_mediapipe() -> None:
+    """`pip install --no-deps mediapipe==0.10.14` where it is missing (a Space's first start).
+
+    requirements.txt cannot say `--no-deps`, and with its dependencies mediapipe would bring protobuf 4, under which
+    a tokenizer saved as `spiece.model` alone does not load.
+    """
+    if importlib.util.find_spec("mediapipe") is None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", MEDIAPIPE_REQUIREMENT], check=True
+        )
 
 
 def default_model() -> str | None:
@@ -26,6 +43,7 @@ def default_model() -> str | None:
 
 
 if __name__ == "__main__":
+    install_mediapipe()
     arguments = shlex.split(os.environ.get("UNISIGN_DEMO_ARGS", "")) + sys.argv[1:]
     if not any(argument.startswith("--model") for argument in arguments):
         arguments = ["--model", default_model(), *arguments]

@@ -16,6 +16,7 @@ from transformers import (
     AutoProcessor,
     AutoVideoProcessor,
 )
+from transformers.utils import is_torchvision_available
 
 from .apps.streaming import StreamingTranslator
 from .evaluation import metrics
@@ -47,7 +48,10 @@ AutoConfig.register("unisign", UniSignConfig)
 AutoModel.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoModelForSeq2SeqLM.register(UniSignConfig, UniSignForConditionalGeneration)
 AutoFeatureExtractor.register(UniSignConfig, UniSignPoseFeatureExtractor)
-AutoVideoProcessor.register(UniSignConfig, UniSignVideoProcessor)
+# transformers' `AutoVideoProcessor` refuses to work (even to register) without torchvision; the processor builds its
+# video processor itself (`UniSignProcessor._get_arguments_from_pretrained`), so pose-only installs skip this.
+if is_torchvision_available():
+    AutoVideoProcessor.register(UniSignConfig, UniSignVideoProcessor)
 AutoProcessor.register(UniSignConfig, UniSignProcessor)
 # A saved config carries its code and `auto_map` (`AutoConfig`); the model's and the processor's `save_pretrained`
 # add the rest (`unisign.models.unisign.remote_code.add_remote_code`), so saved folders load without this package

@@ -144,6 +144,10 @@ class DemoTranslator:
             sample = load_poses(path) if suffix == POSE_SUFFIX else extract_poses(path, progress=progress)
         except (ValueError, FileNotFoundError) as error:
             raise DemoInputError(str(error).replace(str(path), path.name)) from error
+        except (
+            ImportError
+        ) as error:  # a library this server lacks (one line naming its pip install), not a bare "Error"
+            raise DemoInputError(f"This server cannot read `{path.name}`: {error}") from error
         seconds = f" ({sample.num_frames / sample.fps:.2f} s)" if sample.fps else ""
         if sample.num_frames < MIN_FRAMES:
             raise DemoInputError(

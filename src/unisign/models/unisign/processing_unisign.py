@@ -7,6 +7,9 @@ The prompt is configuration: `prompts` maps a language (or `"<language>/<task>"`
 
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin
+from transformers.feature_extraction_utils import FeatureExtractionMixin
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from transformers.video_processing_utils import VideoProcessorMixin
 
 from .feature_extraction_unisign import (
     LEGACY_HAND_SETTINGS,
@@ -18,6 +21,12 @@ from .remote_code import add_remote_code
 from .video_processing_unisign import HAND_FEATURE_NAMES, UniSignVideoProcessor
 
 
+# The base class each component must have (`UniSignProcessor.check_argument_for_proper_class`).
+COMPONENT_BASES = {
+    "feature_extractor": FeatureExtractionMixin,
+    "tokenizer": PreTrainedTokenizerBase,
+    "video_processor": VideoProcessorMixin,
+}
 DEFAULT_PROMPTS = {
     "zh": "Translate sign language video to Chinese: ",
     "en": "Translate sign language video to English: ",
@@ -103,16 +112,15 @@ class UniSignProcessor(ProcessorMixin):
         return files
 
     @classmethod
-    def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
-        """The three components of a saved processor, from `processor_config.json` and the tokenizer files.
+    def _own_subprocessors(cls, processor_dict: dict | None) -> dict:
+        """The feature extractor and the video processor of a saved processor, from `processor_config.json`.
 
-        The feature extractor and the video processor are built from their entries in `processor_config.json` by
-        their own classes rather than through `AutoVideoProcessor`, which needs torchvision even for a pose-only
-        model. Folders saved before the video processor existed kept its settings (`hand_*`, `image_mean`,
-        `image_std`, and the score threshold) in the feature extractor's entry: they are read from there.
+        Both are built by their own classes rather than through `AutoFeatureExtractor` and `AutoVideoProcessor`: the
+        latter needs torchvision (or `trust_remote_code`) even for a pose-only model, and looks for a
+        `video_preprocessor_config.json` that folders saved before the video processor existed lack. Those folders
+        kept its settings (`hand_*`, `image_mean`, `image_std`, and the score threshold) in the feature extractor's
+        entry: they are read from there.
         """
-        from transformers import AutoTokenizer
-
         processor_dict = processor_dict or {}
         feature_settings = dict(processor_dict.get("feature_extractor") or {})
         video_settings = processor_dict.get("video_processor")
@@ -124,11 +132,44 @@ class UniSignProcessor(ProcessorMixin):
                 video_settings["hand_score_threshold"] = feature_settings["score_threshold"]
         video_settings = {key: value for key, value in video_settings.items() if key != "video_processor_type"}
         feature_settings.pop("feature_extractor_type", None)
-        return [
-            UniSignPoseFeatureExtractor(**feature_settings),
-            AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs),
-            UniSignVideoProcessor(**video_settings),
-        ]
+        return {
+            "feature_extractor": UniSignPoseFeatureExtractor(**feature_settings),
+            "video_processor": UniSignVideoProcessor(**video_settings),
+        }
+
+    @classmethod
+    def _get_arguments_from_pretrained(cls, pretrained_model_name_or_path, processor_dict=None, **kwargs):
+        """The three components of a saved processor (transformers 5.23 and 5.24 load through this)."""
+        from transformers import AutoTokenizer
+
+        own = cls._own_subprocessors(processor_dict)
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        return [own["feature_extractor"], tokenizer, own["video_processor"]]
+
+    @classmethod
+    def _resolve_subprocessors(cls, pretrained_model_name_or_path, processor_dict, **kwargs):
+        """The three components of a saved processor (transformers 5.25 loads through this).
+
+        transformers takes sub-processors passed in `kwargs` as they are and loads the others (the tokenizer).
+        """
+        kwargs = {**cls._own_subprocessors(processor_dict), **kwargs}
+        return super()._resolve_subprocessors(pretrained_model_name_or_path, processor_dict, **kwargs)
+
+    def check_argument_for_proper_class(self, argument_name, argument):
+        """Check a component against the base class of its kind (`COMPONENT_BASES`), imported from its module.
+
+        `ProcessorMixin` looks the expected classes up by name in transformers' namespace, where
+        `VideoProcessorMixin` exists only with torchvision and `MistralCommonBackend` (one of the tokenizer's two
+        allowed bases, 5.23 and 5.24) only with mistral-common; without them the lookup fails with `AttributeError`
+        (`IMAGE_PROCESSOR_MAPPING`), although none of these components needs those libraries.
+        """
+        base = COMPONENT_BASES[argument_name]
+        if not isinstance(argument, base):
+            raise TypeError(
+                f"Received a {type(argument).__name__} for argument {argument_name}, but a {base.__name__} "
+                "was expected."
+            )
+        return base
 
     @property
     def model_input_names(self) -> list[str]:
