@@ -106,8 +106,9 @@ class UniSignConfig(PreTrainedConfig):
     Settings that only the processor reads live in its configuration (`processor_config.json`): the feature
     extractor's `max_frames` and `score_threshold`, the video processor's `hand_frame_fraction`. A `config.json`
     written before they moved still loads: its `max_frames`, `pose_score_threshold` and `rgb_sampling_ratio` are
-    dropped with a warning (the processor saved next to it carries the same values). Its `fast_path` (a choice between
-    two implementations of the pose encoder, which agreed to float rounding) is dropped too: the model has one.
+    dropped with a warning (the processor saved next to it carries the same values). A `config.json` that names
+    `fast_path` (once a choice between two implementations of the pose encoder that agreed to float rounding) loads
+    too: the field is dropped, as the model has one implementation.
 
     Example:
     ```python
