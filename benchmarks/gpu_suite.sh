@@ -9,8 +9,8 @@
 #     SUITE=speed bash benchmarks/gpu_suite.sh          # the speed table only
 #     SUITE=distributed bash benchmarks/gpu_suite.sh    # the distributed smoke runs only
 #
-# The oracle is `--oracle --unfused-optimizer` (straightforward pose encoder, multi-tensor AdamW); the reference's
-# own numbers (issue 8) came from its code on an H200 with torch 2.11.
+# The oracle is `--oracle --unfused-optimizer` (the reference's pose encoder from tests/reference_unisign.py,
+# multi-tensor AdamW); the reference's own numbers (issue 8) came from its code on an H200 with torch 2.11.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's unisign, and tests/ for its helpers

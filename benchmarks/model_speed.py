@@ -5,9 +5,11 @@
     python benchmarks/model_speed.py train --batch-size 4 --frames 256 --rgb-crops 26 --dtype bf16-autocast
     python benchmarks/model_speed.py generate --batch-size 1 --frames 250 --new-tokens 20
 
-Defaults are the package's fast path: channels-last pose encoder (`fast_path=True`), fused AdamW, and 2 MB pages for
-large CPU tensors (`THP_MEM_ALLOC_ENABLE=1`, as `python train.py` sets). The reference-style baseline on the same
-machine: `THP_MEM_ALLOC_ENABLE=0 python benchmarks/model_speed.py train --oracle --unfused-optimizer`.
+Defaults are the package's: its channels-last pose encoder, fused AdamW, and 2 MB pages for large CPU tensors
+(`THP_MEM_ALLOC_ENABLE=1`, as `python train.py` sets). The reference-style baseline on the same machine:
+`THP_MEM_ALLOC_ENABLE=0 python benchmarks/model_speed.py train --oracle --unfused-optimizer`, where `--oracle` swaps
+in the reference's channels-first pose encoder that the tests check the model against (`tests/reference_unisign.py`,
+same weights).
 
 Prints one JSON object per run: step time, samples/s, peak memory and model-FLOPs utilisation (training), or
 clips/s and latency (generation with 4 beams and a forced output length).
@@ -26,6 +28,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 
 # as `python train.py` does: 2 MB pages for large tensors (fresh gradient buffers then fault 2 MB at a time, not 4 KB)
@@ -39,13 +42,21 @@ from unisign import UniSignConfig, UniSignForConditionalGeneration  # noqa: E402
 BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0}  # dense bf16 tensor-core peak (SXM), for utilisation
 
 
+def oracle_pose_encoder(model: UniSignForConditionalGeneration) -> torch.nn.Module:
+    """The reference implementation of `model`'s pose encoder, kept with the tests (`tests/reference_unisign.py`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, where `tests` is a package
+    from tests.reference_unisign import reference_pose_encoder
+
+    return reference_pose_encoder(model)
+
+
 def build_model(args) -> UniSignForConditionalGeneration:
     """mT5-base geometry with random weights, in the asked dtype, on the asked device."""
-    config = UniSignConfig(
-        use_rgb=args.rgb_crops > 0, fast_path=not args.oracle, check_input_values=args.check_input_values
-    )
+    config = UniSignConfig(use_rgb=args.rgb_crops > 0, check_input_values=args.check_input_values)
     with torch.device(args.device):
         model = UniSignForConditionalGeneration(config)
+    if args.oracle:
+        model.pose_encoder = oracle_pose_encoder(model)
     if args.dtype == "bf16":
         model = model.to(torch.bfloat16)
     return model
@@ -208,7 +219,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=20)
     parser.add_argument("--rgb-crops", type=int, default=0, help="hand crops per hand and clip (0: pose only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the pose encoder")
-    parser.add_argument("--oracle", action="store_true", help="the straightforward pose encoder (fast_path=False)")
+    parser.add_argument("--oracle", action="store_true", help="the tests' reference pose encoder")
     parser.add_argument(
         "--unfused-optimizer", action="store_true", help="AdamW's default multi-tensor step instead of the fused one"
     )

@@ -9,8 +9,8 @@ translates the same 250-frame clip with 4 beams and exactly 20 new tokens, the b
 so that a busy shared machine slows them alike. The length is fixed by generating without an end-of-sequence token
 (`eos_token_id=None`), not with `min_new_tokens`: that adds a logits processor over the 250k vocabulary at every
 step (~0.2 s a translation here) that real translations do not run. Also timed, per round: the PyTorch pose encoder
-on its fast path and as the oracle (`config.fast_path`), the mT5 encoder, and the ONNX encoder graphs, to show where
-a translation's time goes.
+and, with the same weights, the reference's (the tests' oracle, `tests/reference_unisign.py`), the mT5 encoder, and
+the ONNX encoder graphs, to show where a translation's time goes.
 
 Model FLOPs of a translation (`translation_flops`): `benchmarks/model_speed.py`'s forward count (3 x fewer than its
 training count) for the encoder side of one clip, plus the decoder stack and LM head for `beams x new_tokens` tokens.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import torch
 import transformers
-from model_speed import estimate_training_flops, synthetic_batch
+from model_speed import estimate_training_flops, oracle_pose_encoder, synthetic_batch
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration
 from unisign.onnx import UniSignOnnxModel, export_onnx, quantize_folder
@@ -121,10 +121,7 @@ def main() -> None:
             quantized.language_model, {torch.nn.Linear}, dtype=torch.qint8
         )
         backends["torch_dynamic_int8"] = quantized
-    oracle = copy.deepcopy(model.pose_encoder)
-    for module in oracle.modules():  # the same weights on the reference-style (channels-first) path
-        if hasattr(module, "fast_path"):
-            module.fast_path = False
+    oracle = oracle_pose_encoder(model)
 
     part_names = [
         "pose_encoder_fast_path",

@@ -1,8 +1,9 @@
-"""The fast pose encoder (`config.fast_path`, channels-last) against the straightforward one it replaces (the oracle).
+"""The model's pose encoder (channels-last, the fast path) against the reference implementation (the oracle).
 
-Both read the same parameters. In float64 they agree to rounding, which shows the same mathematics; in float32 they
-differ by the rounding of different summation orders (and, in training, of PyTorch's CPU batch-norm statistics for
-channels-last memory); in bfloat16 by bfloat16's resolution. The golden parity tests run both paths as well.
+The oracle is tests/reference_unisign.py: the reference's channels-first computation, with the same parameters. In
+float64 the two agree to rounding, which shows the same mathematics; in float32 they differ by the rounding of
+different summation orders (and, in training, of PyTorch's CPU batch-norm statistics for channels-last memory); in
+bfloat16 by bfloat16's resolution. The golden parity tests run both as well.
 """
 
 import pytest
@@ -11,23 +12,21 @@ import torch
 from unisign import UniSignForConditionalGeneration
 
 from .modeling_helpers import random_inputs, tiny_config
+from .reference_unisign import with_reference_pose_encoder
 
 
 def paired_models(dtype=torch.float32, **overrides) -> tuple[UniSignForConditionalGeneration, ...]:
-    """A fast-path model and an oracle model with the same weights."""
+    """A model and a copy of it whose pose encoder is the reference implementation (the oracle)."""
     torch.manual_seed(0)
-    oracle = UniSignForConditionalGeneration(tiny_config(fast_path=False, **overrides)).to(dtype)
-    fast = UniSignForConditionalGeneration(tiny_config(fast_path=True, **overrides)).to(dtype)
-    fast.load_state_dict(oracle.state_dict())
+    model = UniSignForConditionalGeneration(tiny_config(**overrides)).to(dtype)
     # non-trivial batch-norm statistics and a gate that lets the RGB branch in
     with torch.no_grad():
-        for name, buffer in fast.named_buffers():
+        for name, buffer in model.named_buffers():
             if name.endswith(("running_mean", "running_var")):
                 buffer.uniform_(0.5, 1.5)
-        if fast.prior_guided_fusion is not None:
-            fast.prior_guided_fusion.gate[2].bias.fill_(0.5)
-    oracle.load_state_dict(fast.state_dict())
-    return fast, oracle
+        if model.prior_guided_fusion is not None:
+            model.prior_guided_fusion.gate[2].bias.fill_(0.5)
+    return model, with_reference_pose_encoder(model)
 
 
 def inputs_for(config, dtype=torch.float32, with_hands=False) -> dict:
@@ -58,7 +57,7 @@ def assert_relative_close(actual, expected, rtol):
 
 @pytest.mark.parametrize("mask_padded_frames", [False, True])
 @pytest.mark.parametrize("with_hands", [False, True], ids=["pose_only", "rgb_pose"])
-def test_fast_path_is_the_same_mathematics_in_float64(mask_padded_frames, with_hands):
+def test_pose_encoder_is_the_reference_mathematics_in_float64(mask_padded_frames, with_hands):
     fast, oracle = paired_models(torch.float64, mask_padded_frames=mask_padded_frames, use_rgb=with_hands)
     inputs = inputs_for(fast.config, torch.float64, with_hands)
     fast_loss, fast_logits, fast_gradients, fast_buffers = run_training_step(fast, inputs)
@@ -75,7 +74,7 @@ def test_fast_path_is_the_same_mathematics_in_float64(mask_padded_frames, with_h
 
 
 @pytest.mark.parametrize("with_hands", [False, True], ids=["pose_only", "rgb_pose"])
-def test_fast_path_equals_oracle_in_float32(with_hands):
+def test_pose_encoder_equals_the_reference_in_float32(with_hands):
     fast, oracle = paired_models(use_rgb=with_hands)
     inputs = inputs_for(fast.config, with_hands=with_hands)
     for model in (fast, oracle):
@@ -103,7 +102,7 @@ def test_fast_path_equals_oracle_in_float32(with_hands):
         torch.testing.assert_close(fast_buffers[name], buffer, rtol=1e-4, atol=1e-5, msg=name)
 
 
-def test_fast_path_in_bfloat16_stays_within_bfloat16_resolution_of_the_float32_oracle():
+def test_bfloat16_model_stays_within_bfloat16_resolution_of_the_float32_reference():
     fast, oracle = paired_models()
     fast.to(torch.bfloat16).eval()
     oracle.eval()
@@ -115,9 +114,8 @@ def test_fast_path_in_bfloat16_stays_within_bfloat16_resolution_of_the_float32_o
     assert_relative_close(fast_logits.float(), logits, rtol=5e-2)
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast_path", "oracle"])
-def test_pose_encoder_compiles_without_graph_breaks(fast_path):
-    model = UniSignForConditionalGeneration(tiny_config(fast_path=fast_path, mask_padded_frames=True))
+def test_pose_encoder_compiles_without_graph_breaks():
+    model = UniSignForConditionalGeneration(tiny_config(mask_padded_frames=True))
     inputs = random_inputs(model.config, lengths=(9, 6, 3))
     torch._dynamo.reset()
     explanation = torch._dynamo.explain(model.pose_encoder)(inputs["pose_values"], inputs["pose_attention_mask"])

@@ -13,6 +13,7 @@ from unisign import convert_reference_checkpoint
 from unisign.models.unisign.keypoints import HAND_PARTS
 
 from .modeling_helpers import load_golden_batch
+from .reference_unisign import with_reference_pose_encoder
 
 
 RGB_PREFIXES = ("rgb_support_backbone.", "rgb_proj.", "fusion_pose_rgb_", "fusion_gate.")
@@ -26,9 +27,10 @@ GRADIENT_NAMES = {
 }
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["fast_path", "oracle"])
+@pytest.fixture(scope="module", params=["model", "reference"])
 def golden(golden_dir, request):
-    """Both pose encoder implementations must reproduce the reference (`fast_path`, and the oracle)."""
+    """The model, and a copy whose pose encoder is the reference implementation (tests/reference_unisign.py), must
+    both reproduce the reference."""
     state_dict = {
         key: value.float() for key, value in load_file(golden_dir / "official_state_dict.safetensors").items()
     }
@@ -36,14 +38,14 @@ def golden(golden_dir, request):
     text_config = AutoConfig.from_pretrained(golden_dir / "tiny-mt5")
     models = {
         "pose_only": convert_reference_checkpoint(
-            {k: v for k, v in state_dict.items() if not k.startswith(RGB_PREFIXES)},
-            text_config,
-            fast_path=request.param,
+            {k: v for k, v in state_dict.items() if not k.startswith(RGB_PREFIXES)}, text_config
         ),
-        "rgb_pose": convert_reference_checkpoint(state_dict, text_config, fast_path=request.param),
+        "rgb_pose": convert_reference_checkpoint(state_dict, text_config),
     }
+    if request.param == "reference":
+        models = {mode: with_reference_pose_encoder(model) for mode, model in models.items()}
     inputs = {"pose_only": pose_inputs, "rgb_pose": rgb_inputs}
-    return {"io": io, "inputs": inputs, "models": models, "fast_path": request.param}
+    return {"io": io, "inputs": inputs, "models": models, "reference": request.param == "reference"}
 
 
 def assert_relative_close(actual, expected, rtol=1e-5):
@@ -89,10 +91,10 @@ def test_train_mode_loss_and_gradients_match_reference(golden):
     model.eval()
     torch.testing.assert_close(outputs.loss, io["pose_only.train.loss_smoothed"][0], rtol=1e-5, atol=0)
     parameters = dict(model.named_parameters())
-    # The oracle sums in the reference's order. The fast path's float32 batch statistics (PyTorch's CPU kernel for
-    # channels-last memory) round more; its gradients at the bottom of the pose encoder agree to ~6e-4 (float64 runs of
-    # both paths agree to 1e-14: tests/test_fast_path.py).
-    rtol = 2e-3 if golden["fast_path"] else 2e-5
+    # The reference implementation sums in the reference's order. The model's float32 batch statistics (PyTorch's CPU
+    # kernel for channels-last memory) round more; its gradients at the bottom of the pose encoder agree to ~6e-4
+    # (float64 runs of both agree to 1e-14: tests/test_fast_path.py).
+    rtol = 2e-5 if golden["reference"] else 2e-3
     for key, expected in io.items():
         if key.startswith("pose_only.train.grad."):
             name = GRADIENT_NAMES[key.removeprefix("pose_only.train.grad.")]

@@ -67,7 +67,7 @@ def fold_batch_norms(pose_encoder: nn.Module) -> nn.Module:
     """Fold every eval-mode batch norm of `pose_encoder` into the convolution before it, in place.
 
     ONNX Runtime folds a `BatchNormalization` only into a `Conv` that feeds it directly; here reshapes and transposes
-    (the fast path's channels-last layout) or the graph convolution's adjacency product stand between them, and its
+    (the pose encoder's channels-last layout) or the graph convolution's adjacency product stand between them, and its
     batch-norm kernel over `(B*T*V, C, 1, 1)` took ~0.13 s of a 250-frame clip. A graph convolution is linear in
     its 1x1 convolution's output channel by channel, so the scale goes into that convolution's weights and bias
     (every subset) and the shift stays as a `ChannelShift` after the adjacency product.

@@ -98,11 +98,6 @@ class UniSignConfig(PreTrainedConfig):
             left and then the right hand: in training each hand is normalised by its own batch statistics, in eval
             mode by running averages of the two mixed, a gap that can cost a model trained from scratch much of its
             accuracy in eval mode (issue 19: 16 ISLR points for one seed of the main job).
-        fast_path (`bool`, *optional*, defaults to `True`):
-            Run the pose encoder channels-last: each graph convolution is two large matrix products (nodes mixed
-            first, then channels, the K subsets in one product), batch norms and temporal convolutions read the same
-            memory without layout copies. Same parameters and mathematics as the straightforward implementation
-            (`False`, kept as the correctness oracle); results agree to float rounding. Read when the model is built.
         label_smoothing (`float`, *optional*, defaults to 0.2):
             Label smoothing of the cross-entropy loss.
         use_rgb (`bool`, *optional*, defaults to `False`):
@@ -133,7 +128,9 @@ class UniSignConfig(PreTrainedConfig):
     Settings that only the processor reads live in its configuration (`processor_config.json`): the feature
     extractor's `max_frames` and `score_threshold`, the video processor's `hand_frame_fraction`. A `config.json`
     written before they moved still loads: its `max_frames`, `pose_score_threshold` and `rgb_sampling_ratio` are
-    dropped with a warning (the processor saved next to it carries the same values).
+    dropped with a warning (the processor saved next to it carries the same values). A `config.json` that names
+    `fast_path` (once a choice between two implementations of the pose encoder that agreed to float rounding) loads
+    too: the field is dropped, as the model has one implementation.
 
     Example:
     ```python
@@ -160,7 +157,6 @@ class UniSignConfig(PreTrainedConfig):
     pose_temporal_kernel_size: int = 5
     mask_padded_frames: bool = False
     batch_hands_together: bool = False
-    fast_path: bool = True
     label_smoothing: float = 0.2
     initializer_range: float = 0.02
     check_input_values: bool = False
@@ -189,6 +185,7 @@ class UniSignConfig(PreTrainedConfig):
         # registration serves and the entry is dropped. `save_pretrained` writes it again (`add_remote_code`).
         if _tasks_registered(kwargs.get("custom_pipelines")):
             del kwargs["custom_pipelines"]
+        kwargs.pop("fast_path", None)  # written before the model had one implementation; either value loads it
         moved = sorted(name for name in PROCESSOR_SETTINGS if kwargs.pop(name, None) is not None)
         if moved:
             logger.warning_once(

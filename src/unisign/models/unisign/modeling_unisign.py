@@ -90,42 +90,24 @@ def batch_norm_channels_last(norm: nn.Module, hidden: torch.Tensor) -> torch.Ten
 
 
 class UniSignGraphConv(nn.Module):
-    """Spatial graph convolution with a learnable two-subset adjacency.
+    """Spatial graph convolution with a learnable two-subset adjacency: `(B, T, V, C_in) -> (B, T, V, C_out)`.
 
-    `(B, C_in, T, V) -> (B, C_out, T, V)`, or `(B, T, V, C_in) -> (B, T, V, C_out)` on the fast path.
+    The reference's unit (a 1x1 convolution to K * C_out channels, `y[w] = sum_k sum_v x_k[v] A_k[v, w]`, batch norm,
+    ReLU) as two matrix products, `sum_k A_k^T X W_k^T`: first every frame's nodes are mixed by all subsets at once
+    (rows ordered (w, k), so the result is already `(B*T, V, K*C_in)`), then one product with the K weight matrices
+    side by side. Mixing the nodes first costs less where C_in <= C_out (every block of the reference). The 1x1
+    convolution's bias, added before the adjacency in the reference, becomes a `(V, C_out)` term.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        edges: list[tuple[int, int]],
-        num_nodes: int,
-        fast_path: bool = False,
-    ):
+    def __init__(self, in_channels: int, out_channels: int, edges: list[tuple[int, int]], num_nodes: int):
         super().__init__()
-        self.edges, self.num_nodes, self.fast_path = edges, num_nodes, fast_path
+        self.edges, self.num_nodes = edges, num_nodes
         self.num_subsets = 2
         self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, kernel_size=1)
         self.adjacency = nn.Parameter(normalized_adjacency(edges, num_nodes))  # (K, V, V)
         self.norm = nn.BatchNorm2d(out_channels)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        if self.fast_path:
-            return self.forward_channels_last(hidden)
-        batch, _, frames, nodes = hidden.shape
-        hidden = self.conv(hidden).view(batch, self.num_subsets, -1, frames, nodes)  # (B, K, C, T, V)
-        hidden = torch.einsum("bkctv,kvw->bctw", hidden, self.adjacency)  # (B, C, T, V)
-        return F.relu(self.norm(hidden))
-
-    def forward_channels_last(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The same graph convolution as two matrix products on `(B, T, V, C_in)` features.
-
-        `sum_k A_k^T X W_k^T`: first every frame's nodes are mixed by all subsets at once (rows ordered (w, k), so the
-        result is already `(B*T, V, K*C_in)`), then one product with the K weight matrices side by side. Mixing the
-        nodes first costs less where C_in <= C_out (every block of the reference). The 1x1 convolution's bias, added
-        before the adjacency in the reference, becomes a `(V, C_out)` term.
-        """
         batch, frames, nodes, in_channels = hidden.shape
         subsets, out_channels = self.num_subsets, self.conv.out_channels // self.num_subsets
         # shapes of parameters from the parameters, not from `hidden`: traced, they are then computed from constants
@@ -141,17 +123,16 @@ class UniSignGraphConv(nn.Module):
 
 
 class UniSignSTGCNBlock(GradientCheckpointingLayer):
-    """ST-GCN block: graph conv, optional temporal conv, residual, ReLU.
+    """ST-GCN block `(B, T, V, C_in) -> (B, T, V, C_out)`: graph conv, optional temporal conv, residual, ReLU.
 
-    `(B, C_in, T, V) -> (B, C_out, T, V)`, or `(B, T, V, C_in) -> (B, T, V, C_out)` on the fast path. With gradient
+    The convolutions read channels-first views of the channels-last memory (no layout copies). With gradient
     checkpointing its activations are recomputed in the backward pass (`keep_batch_norm_statistics`: the batch norms'
     running statistics are still updated once per step).
     """
 
-    def __init__(self, in_channels, out_channels, edges, num_nodes, temporal_kernel_size: int, fast_path=False):
+    def __init__(self, in_channels, out_channels, edges, num_nodes, temporal_kernel_size: int):
         super().__init__()
-        self.fast_path = fast_path
-        self.graph_conv = UniSignGraphConv(in_channels, out_channels, edges, num_nodes, fast_path)
+        self.graph_conv = UniSignGraphConv(in_channels, out_channels, edges, num_nodes)
         self.temporal_conv = self.temporal_norm = None
         if temporal_kernel_size > 1:
             padding = ((temporal_kernel_size - 1) // 2, 0)
@@ -165,63 +146,50 @@ class UniSignSTGCNBlock(GradientCheckpointingLayer):
         """Apply the block.
 
         Args:
-            hidden: `(B, C_in, T, V)` node features, `(B, T, V, C_in)` on the fast path.
-            frame_mask: `(B, 1, T, 1)` (`(B, T, 1, 1)` on the fast path), optional: padded frames are zeroed before
-                the temporal convolution, so that they act like its zero padding.
+            hidden: `(B, T, V, C_in)` node features.
+            frame_mask: `(B, T, 1, 1)`, optional: padded frames are zeroed before the temporal convolution, so that
+                they act like its zero padding.
         """
-        residual = hidden if self.residual is None else self.apply_channels_first(self.residual, hidden)
+        residual = hidden if self.residual is None else channels_last(self.residual(channels_first(hidden)))
         hidden = self.graph_conv(hidden)
         if self.temporal_conv is not None:
             if frame_mask is not None:
                 hidden = hidden * frame_mask
-            if self.fast_path:
-                hidden = channels_last(self.temporal_conv(channels_first(hidden)))
-                hidden = batch_norm_channels_last(self.temporal_norm, hidden)
-            else:
-                hidden = self.temporal_norm(self.temporal_conv(hidden))
+            hidden = channels_last(self.temporal_conv(channels_first(hidden)))
+            hidden = batch_norm_channels_last(self.temporal_norm, hidden)
         return F.relu(hidden + residual)
-
-    def apply_channels_first(self, module: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
-        """Run a convolution; on the fast path, on a channels-first view of the channels-last memory."""
-        return channels_last(module(channels_first(hidden))) if self.fast_path else module(hidden)
 
 
 class UniSignPartEncoder(nn.Module):
-    """Encoder of one keypoint part: per-node embedding, spatial chain, then (after fusion) temporal chain.
-
-    Node features are `(B, C, T, V)`, or `(B, T, V, C)` on the fast path.
-    """
+    """Encoder of one keypoint part: per-node embedding, spatial chain, then (after fusion) temporal chain."""
 
     def __init__(self, config: UniSignConfig, part: str):
         super().__init__()
         edges, num_nodes = PART_EDGES[part], len(config.pose_part_indices[part])
-        self.fast_path = config.fast_path
         self.embed = nn.Linear(config.pose_input_channels, config.pose_embed_dim)
         channels = [config.pose_embed_dim, *config.pose_spatial_channels]
         self.spatial = nn.ModuleList(
-            UniSignSTGCNBlock(c_in, c_out, edges, num_nodes, 1, config.fast_path)
+            UniSignSTGCNBlock(c_in, c_out, edges, num_nodes, 1)
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True)
         )
         hidden = config.pose_hidden_size
         self.temporal = nn.ModuleList(
-            UniSignSTGCNBlock(hidden, hidden, edges, num_nodes, config.pose_temporal_kernel_size, config.fast_path)
+            UniSignSTGCNBlock(hidden, hidden, edges, num_nodes, config.pose_temporal_kernel_size)
             for _ in range(config.pose_num_temporal_blocks)
         )
 
     def encode_spatial(self, keypoints: torch.Tensor) -> torch.Tensor:
-        """`(B, T, V, 3)` keypoints -> node features."""
-        hidden = self.embed(keypoints)  # (B, T, V, C)
-        if not self.fast_path:
-            hidden = channels_first(hidden)
+        """`(B, T, V, 3)` keypoints -> `(B, T, V, C)` node features."""
+        hidden = self.embed(keypoints)
         for block in self.spatial:
             hidden = block(hidden)
         return hidden
 
     def encode_temporal(self, hidden: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Node features -> `(B, T, C)` frame features (mean over nodes)."""
+        """`(B, T, V, C)` node features -> `(B, T, C)` frame features (mean over nodes)."""
         for block in self.temporal:
             hidden = block(hidden, frame_mask)
-        return hidden.mean(dim=2) if self.fast_path else hidden.mean(dim=-1).transpose(1, 2)
+        return hidden.mean(dim=2)
 
 
 class UniSignPoseEncoder(nn.Module):
@@ -229,13 +197,14 @@ class UniSignPoseEncoder(nn.Module):
 
     Body goes first; after each other part's spatial chain (and, for hands, after RGB fusion) the body node it hangs
     from (wrist or nose) is added, detached, to all its nodes. The four part features are concatenated per frame and a
-    learned part bias is added.
+    learned part bias is added. Node features are channels-last, `(B, T, V, C)`. The reference's channels-first
+    computation, which this one equals to float rounding, is kept as the tests' oracle (tests/reference_unisign.py).
     """
 
     def __init__(self, config: UniSignConfig):
         super().__init__()
         self.part_sizes = [len(config.pose_part_indices[part]) for part in PART_NAMES]
-        self.mask_padded_frames, self.fast_path = config.mask_padded_frames, config.fast_path
+        self.mask_padded_frames = config.mask_padded_frames
         self.batch_hands_together = config.batch_hands_together
         self.parts = nn.ModuleDict(
             {"body": UniSignPartEncoder(config, "body"), "hand": UniSignPartEncoder(config, "right_hand")}
@@ -265,25 +234,18 @@ class UniSignPoseEncoder(nn.Module):
         frame_mask = None
         if self.mask_padded_frames:
             frame_mask = pose_attention_mask.to(pose_values.dtype)[:, :, None, None]  # (B, T, 1, 1)
-            if not self.fast_path:
-                frame_mask = frame_mask.transpose(1, 2)  # (B, 1, T, 1)
         parts = dict(
             zip(PART_NAMES, torch.split(pose_values, self.part_sizes, dim=2), strict=True)
         )  # each (B, T, V, 3)
 
-        node_axis = 2 if self.fast_path else 3
-        body = self.parts["body"].encode_spatial(parts["body"])  # (B, C, T, 9), (B, T, 9, C) on the fast path
+        body = self.parts["body"].encode_spatial(parts["body"])  # (B, T, 9, C)
         features = {"body": self.parts["body"].encode_temporal(body, frame_mask)}
 
         def fused_and_anchored(part: str, hidden: torch.Tensor) -> torch.Tensor:
             """A part's spatial features, fused with RGB (hands), plus the body node it hangs from."""
             if hand_fusion is not None and part in HAND_PARTS:
-                hidden = (
-                    channels_last(hand_fusion(part, channels_first(hidden)))
-                    if self.fast_path
-                    else hand_fusion(part, hidden)
-                )
-            anchor = body.narrow(node_axis, BODY_ANCHOR_NODE[part], 1)
+                hidden = channels_last(hand_fusion(part, channels_first(hidden)))
+            anchor = body.narrow(2, BODY_ANCHOR_NODE[part], 1)  # (B, T, 1, C)
             return hidden + anchor.detach()  # no gradient into the body through this path
 
         hand = self.parts["hand"]  # the two hands share one encoder (the reference's right-hand modules)
