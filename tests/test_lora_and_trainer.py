@@ -1,6 +1,9 @@
 """LoRA (PEFT) on Uni-Sign, and the model + collator inside `Seq2SeqTrainer`."""
 
 import copy
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,24 +172,28 @@ def test_trainer_accumulation_equals_the_bigger_batch_and_generates(processor, t
     assert len(texts) == 3 and all(isinstance(text, str) for text in texts)
 
 
-def test_an_exported_adapter_names_its_base_relatively_and_loads_after_moving(
-    lora_setup, processor, tmp_path, monkeypatch
-):
-    import json
-    import shutil
-
+def export_lora_run(model, processor, run) -> Path:
+    """`train.py`'s LoRA export of `model` into the run folder `run`: `run/best` whose base is `run/base_model`."""
     from accelerate import Accelerator
 
     from unisign.training.arguments import config_to_dict
     from unisign.training.export import export_model
 
-    model, batch, root = lora_setup
-    run = tmp_path / "run"
-    shutil.copytree(root / "base", run / "base_model")  # a run's layout: its base model beside the exports
-    model.peft_config["default"].base_model_name_or_path = str((run / "base_model").resolve())  # what PEFT records
+    shutil.copytree(Path(model.peft_config["default"].base_model_name_or_path), run / "base_model")
+    exported = copy.deepcopy(model)
+    exported.peft_config["default"].base_model_name_or_path = str((run / "base_model").resolve())  # PEFT's record
     config = TrainConfig()
     config.lora.enabled = True
-    export_model(Accelerator(cpu=True), model, processor, run / "best", {}, config_to_dict(config), False)
+    export_model(Accelerator(cpu=True), exported, processor, run / "best", {}, config_to_dict(config), False)
+    return run / "best"
+
+
+def test_an_exported_adapter_names_its_base_relatively_and_loads_after_moving(
+    lora_setup, processor, tmp_path, monkeypatch
+):
+    model, batch, root = lora_setup
+    run = tmp_path / "run"
+    export_lora_run(model, processor, run)
     recorded = json.loads((run / "best" / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert recorded == "../base_model"
     assert str(tmp_path) not in (run / "best" / "README.md").read_text()
@@ -204,3 +211,66 @@ def test_an_exported_adapter_names_its_base_relatively_and_loads_after_moving(
             torch.testing.assert_close(after, before[loader], rtol=0, atol=0, msg=loader.__name__)
             # the trained model itself, up to the rounding of other kernels (the weights are equal)
             torch.testing.assert_close(after, model(**batch).logits, rtol=1e-4, atol=1e-4)
+
+
+def save_clip(path: Path) -> Path:
+    """A 10-frame reference `.pkl` clip for `unisign translate`."""
+    from unisign import PoseSample
+    from unisign.extraction import save_poses
+
+    rng = np.random.default_rng(0)
+    keypoints = (0.5 + 0.1 * rng.standard_normal((10, 133, 2))).astype(np.float32)
+    save_poses(PoseSample("clip", keypoints, np.ones((10, 133), np.float32)), path)
+    return path
+
+
+TRANSLATE_OPTIONS = ["--device", "cpu", "--num-beams", "1", "--max-new-tokens", "4", "--no-progress"]
+
+
+def test_a_copied_lora_export_loads_and_translates_from_another_folder(
+    lora_setup, processor, tmp_path, monkeypatch, capsys
+):
+    from transformers import pipeline
+
+    from unisign.apps import cli
+    from unisign.apps.demo import DemoTranslator
+    from unisign.models.unisign.pipeline_unisign import TASK
+
+    model, batch, _ = lora_setup
+    clip = save_clip(tmp_path / "clip.pkl")
+    with torch.no_grad():  # the text the trained model itself gives, through a pipeline built on it in memory
+        merged = copy.deepcopy(model).merge_and_unload()
+        expected = pipeline(TASK, model=merged, processor=processor)(str(clip), num_beams=1, max_new_tokens=4)
+    export_lora_run(model, processor, tmp_path / "run")
+    shutil.copytree(tmp_path / "run", tmp_path / "copies" / "run")
+    shutil.rmtree(tmp_path / "run")  # only the copy is left
+    (tmp_path / "somewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "somewhere")  # neither the adapter's folder nor its parent
+    adapter = Path("..", "copies", "run", "best")  # given relative to the current directory, as from a repository
+    cli.main(["translate", str(clip), "--model", str(adapter), *TRANSLATE_OPTIONS])
+    assert capsys.readouterr().out == expected["translation_text"] + "\n"
+    cli.main(["push", str(adapter), "someone/tiny-adapter", "--dry-run"])
+    assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.")
+    demo = DemoTranslator(str(adapter), workdir=tmp_path / "demo")
+    assert demo.pipeline(str(clip), num_beams=1, max_new_tokens=4) == expected
+
+    from unisign.apps.inference import load_adapter_model  # the one call that loads the model itself
+
+    with torch.no_grad():
+        loaded = load_adapter_model(adapter).eval()
+        torch.testing.assert_close(loaded(**batch).logits, model(**batch).logits, rtol=1e-4, atol=1e-4)
+
+
+def test_a_lora_export_without_its_base_gives_one_line_naming_it(lora_setup, processor, tmp_path, monkeypatch):
+    from unisign.apps import cli
+
+    model, _, _ = lora_setup
+    clip = save_clip(tmp_path / "clip.pkl")
+    export_lora_run(model, processor, tmp_path / "run")
+    shutil.copytree(tmp_path / "run" / "best", tmp_path / "copied")  # the adapter without the base beside it
+    monkeypatch.chdir(tmp_path / "run" / "best")  # where the relative base would be found from the current directory
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["translate", str(clip), "--model", str(tmp_path / "copied"), *TRANSLATE_OPTIONS])
+    message = raised.value.code
+    assert isinstance(message, str) and "\n" not in message  # exit status 1 with one line, no traceback
+    assert "LoRA adapter" in message and "`../base_model`" in message and str(tmp_path / "copied") in message

@@ -10,6 +10,7 @@ from transformers import pipeline
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
 from ..utils.errors import UsageError
+from ..utils.validation import check_model_folder, resolve_adapter_base
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -26,6 +27,43 @@ def load_onnx_model(folder: str | Path, device: str | int | None = None, num_thr
     return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
 
 
+def load_adapter_model(folder: str | Path, dtype=None):
+    """A LoRA export (a PEFT adapter folder) as one Uni-Sign model, its adapters merged into its base.
+
+    Loads from any current directory: a local base is found relative to the adapter folder
+    (`unisign.utils.validation.resolve_adapter_base`), where transformers' own `from_pretrained(folder)` looks for it
+    relative to the current directory.
+
+    Args:
+        folder: The adapter folder (`adapter_config.json`, `adapter_model.safetensors`).
+        dtype (*optional*): Passed to the base's `from_pretrained` (`None`: the saved dtype).
+
+    Returns:
+        `UniSignForConditionalGeneration` (merged: no PEFT layers left, so inference costs what the base costs).
+
+    Raises:
+        MissingInputError: naming the base, when it cannot be found.
+    """
+    from peft import PeftModel
+    from transformers import AutoModelForSeq2SeqLM
+
+    base = resolve_adapter_base(folder)
+    if base is None:
+        raise UsageError(f"`{folder}` is no LoRA adapter folder: it has no adapter_config.json.")
+    check_model_folder(base)  # a damaged local base: one line naming it
+    model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)
+    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+
+
+def _adapter_pipeline(folder: Path, device, dtype) -> SignLanguageTranslationPipeline:
+    """The pipeline over a LoRA export: the processor its export wrote beside the adapter, else its base's."""
+    from ..models.unisign.processing_unisign import UniSignProcessor
+
+    model = load_adapter_model(folder, dtype)
+    processor_folder = folder if (folder / "processor_config.json").is_file() else resolve_adapter_base(folder)
+    return pipeline(TASK, model=model, processor=UniSignProcessor.from_pretrained(processor_folder), device=device)
+
+
 def load_translation_pipeline(
     model: str | Path,
     backend: str = "auto",
@@ -36,7 +74,8 @@ def load_translation_pipeline(
     """The translation pipeline over a model folder (or Hub id): PyTorch, or ONNX Runtime for an `export_onnx` folder.
 
     Args:
-        model: A Uni-Sign model folder or Hub id, or a folder written by `unisign export-onnx`.
+        model: A Uni-Sign model folder or Hub id, a LoRA export (`load_adapter_model`), or a folder written by
+            `unisign export-onnx`.
         backend (`str`, *optional*, defaults to `"auto"`): `"torch"`, `"onnx"`, or `"auto"`: ONNX Runtime for an
             ONNX export, PyTorch otherwise.
         device (`str` or `int`, *optional*): Torch device (PyTorch only; ONNX Runtime runs on the CPU).
@@ -60,9 +99,11 @@ def load_translation_pipeline(
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
         onnx_model = load_onnx_model(model, device, num_threads)
         return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
+    if Path(model, "adapter_config.json").is_file():
+        return _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device))
     # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
     # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
     return pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
 
 
-__all__ = ["BACKENDS", "load_onnx_model", "load_translation_pipeline"]
+__all__ = ["BACKENDS", "load_adapter_model", "load_onnx_model", "load_translation_pipeline"]

@@ -401,6 +401,18 @@ def _training_procedure(settings: dict, num_parameters: int | None) -> str:
     return "\n".join(lines)
 
 
+def _how_to_load(adapter_base: str | None) -> str:
+    """The sentence before a card's loading example; for an adapter whose base is a local path, how to get it."""
+    if adapter_base is None or is_hub_id(adapter_base):
+        return "Load it with one call each:"
+    return (
+        f"The adapter names its base model by a local path, `{adapter_base}`, relative to the adapter folder: keep "
+        "the two together, and `unisign.apps.inference.load_adapter_model(folder)` (or `unisign translate CLIP "
+        "--model folder`) loads them from any directory. To share the adapter, share the base too and put its Hub id "
+        "in `adapter_config.json` (`base_model_name_or_path`) so that others can load it. Then:"
+    )
+
+
 def export_card(
     settings: dict,
     validation: dict[str, float],
@@ -499,7 +511,7 @@ def export_card(
             placeholder_name=f"uni-sign-{'-'.join(tasks)}-{dataset_name}",
             language=data["language"],
             tasks=tasks,
-            how_to_get="Load it with one call each:",
+            how_to_get=_how_to_load(adapter_base),
             intended_use=intended_use,
             training_data=training_data,
             training_procedure=_training_procedure(settings, num_parameters),
@@ -644,12 +656,7 @@ def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | Non
     procedure = "Not recorded in the folder."
     if state.get("global_step"):
         procedure = f"`Trainer` state: {state['global_step']} steps, {state.get('epoch', 0):g} epochs."
-    how_to_get = "Load it with one call each:"
-    if adapter_base and not is_hub_id(adapter_base):
-        how_to_get = (
-            f"The adapter names its base model by a local path, `{adapter_base}`: share the base too and put its Hub "
-            "id in `adapter_config.json` (`base_model_name_or_path`) so that others can load it. Then:"
-        )
+    how_to_get = _how_to_load(adapter_base)
     notes = ""
     if eval_results:
         notes = "Scores as recorded in the folder's results files; the folder does not say which dataset they are on."

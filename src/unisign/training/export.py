@@ -84,9 +84,10 @@ def make_adapter_portable(tmp: Path, final: Path) -> None:
     """Rewrite `tmp/adapter_config.json` (an adapter about to become `final`) to name its base portably.
 
     PEFT writes the base's `name_or_path`, an absolute path for a run's own `base_model/` folder; the adapter then
-    only loads on the machine that trained it. The relative path keeps working when the run folder moves (PEFT and
-    transformers resolve it against the current directory: load from inside the adapter folder, or pass the base
-    explicitly with `PeftModel.from_pretrained(base, adapter)`).
+    only loads on the machine that trained it. The relative path keeps working when the run folder moves:
+    `unisign.apps.inference.load_adapter_model` (and so `unisign translate` and the demo) resolves it against the
+    adapter folder; PEFT and transformers resolve it against the current directory (load from inside the adapter
+    folder, or pass the base explicitly with `PeftModel.from_pretrained(base, adapter)`).
     """
     path = tmp / "adapter_config.json"
     adapter_config = json.loads(path.read_text())

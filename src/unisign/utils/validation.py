@@ -288,6 +288,36 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
         check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None)
 
 
+def resolve_adapter_base(folder: str | Path) -> str | None:
+    """The base model of a PEFT adapter folder as `from_pretrained` must be given it; `None` for any other folder.
+
+    A local path in `adapter_config.json` (`base_model_name_or_path`) is taken relative to the adapter folder, not to
+    the current directory (which transformers and PEFT would use), so that an adapter copied together with its base
+    (`train.py`'s `best/` and `base_model/`) loads from anywhere. A Hub id stays as it is.
+
+    Raises:
+        MissingInputError: naming the base, when it is a local path with no folder there.
+        InvalidInputError: when `adapter_config.json` names no base.
+    """
+    folder = Path(folder)
+    config_file = folder / "adapter_config.json"
+    if not config_file.is_file():
+        return None
+    base = read_json_object(config_file).get("base_model_name_or_path")
+    if not isinstance(base, str) or not base:
+        raise InvalidInputError(f"`{config_file}` names no base model (`base_model_name_or_path`).")
+    local = folder / Path(base).expanduser()  # an absolute path stays as it is
+    if local.is_dir():
+        return str(local.resolve())
+    if _looks_like_local_path(base):
+        raise MissingInputError(
+            f"`{folder}` is a LoRA adapter whose base model `{base}` is missing: there is no folder `{local}` (the "
+            "path is relative to the adapter folder). Copy the base there, or set `base_model_name_or_path` in "
+            "adapter_config.json to the base's Hub id."
+        )
+    return base
+
+
 def checked_model(reference: str, option: str = "--model") -> str:
     """`resolve_model_reference`, then `check_model_folder` on a local folder: what to pass to `from_pretrained`."""
     resolved = resolve_model_reference(reference, option)
@@ -309,5 +339,6 @@ __all__ = [
     "checked_model",
     "has_suffix",
     "read_json_object",
+    "resolve_adapter_base",
     "resolve_model_reference",
 ]
