@@ -23,7 +23,7 @@ from unisign.models.unisign.remote_code import SHIPPED_MODULES
 
 from .test_model_cards import CARDS, PUBLISHED, RELEASED, multitask_settings
 from .test_released import cache_repo
-from .test_remote_code import build_folder, clip_arrays, make_fresh_venv, run_fresh
+from .test_remote_code import build_folder, clip_arrays, run_fresh
 
 
 DOCUMENTED_FIELDS = {"dataset", "value", "verifyToken", "date", "source", "notes"}
@@ -106,7 +106,7 @@ FRESH_SCRIPT = textwrap.dedent(
 )
 
 
-def test_card_code_repo_points_auto_map_to_one_code_repository(tmp_path, golden_dir, monkeypatch):
+def test_card_code_repo_points_auto_map_to_one_code_repository(tmp_path, golden_dir, monkeypatch, bare_python):
     from unisign.apps import cli
 
     folder = tmp_path / "weights"
@@ -126,7 +126,7 @@ def test_card_code_repo_points_auto_map_to_one_code_repository(tmp_path, golden_
     tokens = model.generate(**processor(poses=[clip], return_tensors="pt"), max_new_tokens=6, num_beams=1)
     torch.save({"clip": clip, "tokens": tokens}, tmp_path / "expected.pt")
     (tmp_path / "fresh.py").write_text(FRESH_SCRIPT)
-    python = make_fresh_venv(tmp_path / "venv")
+    python = bare_python  # the documented bare install: no unisign
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))  # the code repository, from the cache (`run_fresh` is offline)
     completed = run_fresh(python, tmp_path, tmp_path / "fresh.py", folder, tmp_path / "expected.pt")
     assert completed.returncode == 0 and completed.stdout.strip() == "ok", completed.stderr[-3000:]
