@@ -73,7 +73,9 @@ def test_the_dry_run_lists_every_file_a_model_needs_with_its_size_and_uploads_no
     listed = {file.path_in_repo: file for file in plan.files}
     expected = {path.name for path in model_folder.iterdir() if path.is_file()}
     scores = {f".eval_results/{path.name}" for path in (model_folder / ".eval_results").glob("*.yaml")}
-    assert scores and set(listed) == expected | scores  # all but hidden files, the Hub's `.eval_results` excepted
+    # all but hidden files, the Hub's `.eval_results` excepted (none here: the default settings name no dataset that
+    # others can find, so the card claims no `model-index`; tests/test_hub_metadata.py covers a run with them)
+    assert set(listed) == expected | scores
     kinds = {file.kind for file in plan.files}
     assert {"config", "weights", "processor", "tokenizer", "model card", "code"} <= kinds
     assert listed["config.json"].kind == "config" and listed["model.safetensors"].kind == "weights"

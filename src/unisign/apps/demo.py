@@ -22,6 +22,7 @@ from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..utils.arguments import positive_int, whole_number_at_least
+from ..utils.errors import InvalidInputError
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
 from .visualization import pose_contact_sheet, write_pose_video
@@ -100,7 +101,7 @@ class DemoTranslator:
         try:
             self.pipeline = load_translation_pipeline(model, backend, device, dtype, num_threads)
         except OSError as error:
-            raise ValueError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
+            raise InvalidInputError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
 
     @property

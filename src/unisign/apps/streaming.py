@@ -20,6 +20,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from ..extraction import PoseEstimator, create_estimator
 from ..models.unisign.pipeline_unisign import SignLanguageTranslationPipeline
 from ..models.unisign.video_io import iter_camera_frames, iter_video_frames, probe_video
+from ..utils.errors import InvalidInputError, UnsupportedError
 from .inference import load_translation_pipeline
 
 
@@ -176,11 +177,11 @@ class StreamingTranslator:
             ("frame_stride", frame_stride),
         ):
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"`{name}` must be a whole number of at least 1, got {value!r}.")
+                raise InvalidInputError(f"`{name}` must be a whole number of at least 1, got {value!r}.")
         if isinstance(translator, str | Path):
             translator = load_translation_pipeline(translator)
         if translator.model.config.use_rgb:
-            raise NotImplementedError("Streaming supports pose-only models; this model uses RGB hand crops.")
+            raise UnsupportedError("Streaming supports pose-only models; this model uses RGB hand crops.")
         self.translator = translator
         self.step_frames = step_frames
         self.max_window_frames = max_window_frames
@@ -233,7 +234,7 @@ class StreamingTranslator:
         arrival_time = time.perf_counter() if arrival_time is None else arrival_time
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
-            raise ValueError(
+            raise InvalidInputError(
                 f"A frame must be an RGB uint8 array of shape (height, width, 3), got {frame.dtype} {frame.shape}."
             )
         self._frames_received += 1
@@ -255,7 +256,7 @@ class StreamingTranslator:
         keypoints = np.asarray(keypoints, dtype=np.float32)
         scores = np.asarray(scores, dtype=np.float32)
         if keypoints.shape != (133, 2) or scores.shape != (133,):
-            raise ValueError(
+            raise InvalidInputError(
                 f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and "
                 f"{scores.shape}."
             )
@@ -355,7 +356,9 @@ class StreamingTranslator:
         if realtime and not is_camera:
             fps = fps or (probe_video(source).fps if isinstance(source, str | Path) else None)
             if not fps:
-                raise ValueError("`realtime=True` needs a frame rate: give `fps` (the source does not declare one).")
+                raise InvalidInputError(
+                    "`realtime=True` needs a frame rate: give `fps` (the source does not declare one)."
+                )
         start = time.perf_counter()
         arrival_time = start
         for index, frame in enumerate(frames):
@@ -369,7 +372,7 @@ class StreamingTranslator:
                 yield partial
         final = self.finish(arrival_time)
         if final is None:
-            raise ValueError(f"The source {source!r} gave no frames: nothing to translate.")
+            raise InvalidInputError(f"The source {source!r} gave no frames: nothing to translate.")
         yield final
 
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import torch
 from tqdm.auto import tqdm
 
+from ..utils.errors import InvalidInputError
 from .augmentation import PoseAugmentation
 from .pose_dataset import load_pose_dataset
 from .reference import (
@@ -81,7 +82,7 @@ class SignDataset(torch.utils.data.Dataset):
     ):
         augmentation = augmentation if augmentation is not None and augmentation.enabled else None
         if augmentation is not None and video_dir is not None:
-            raise ValueError(
+            raise InvalidInputError(
                 "Pose augmentation (`data.augmentation`) works on pose-only models: the RGB hand crops of a "
                 "mirrored, turned or resampled clip would not match its keypoints."
             )
@@ -99,7 +100,7 @@ class SignDataset(torch.utils.data.Dataset):
         ]
         missing = [task for task in self.tasks if not any(item_task == task for _, item_task in self.items)]
         if missing and len(samples):
-            raise ValueError(
+            raise InvalidInputError(
                 f"None of the {len(samples)} clips carries task(s) {missing} in `extra['tasks']`: each task of the "
                 f"run needs clips (the dataset's tasks: {list(self.tasks)})."
             )
@@ -108,13 +109,13 @@ class SignDataset(torch.utils.data.Dataset):
     def task(self) -> str:
         """The task of a single-task dataset (see `for_task` to split a multi-task one)."""
         if len(self.tasks) != 1:
-            raise ValueError(f"This dataset has several tasks {list(self.tasks)}; use `for_task(task)`.")
+            raise InvalidInputError(f"This dataset has several tasks {list(self.tasks)}; use `for_task(task)`.")
         return self.tasks[0]
 
     def for_task(self, task: str) -> "SignDataset":
         """The single-task dataset of the items of `task` (same clips, same settings)."""
         if task not in self.tasks:
-            raise ValueError(f"Unknown task {task!r} for this dataset. Its tasks: {list(self.tasks)}.")
+            raise InvalidInputError(f"Unknown task {task!r} for this dataset. Its tasks: {list(self.tasks)}.")
         subset = copy.copy(self)
         subset.tasks = (task,)
         subset.items = [item for item in self.items if item[1] == task]
@@ -172,7 +173,7 @@ class SignDataset(torch.utils.data.Dataset):
         video = None
         if self.video_dir is not None:
             if not sample.video_path:
-                raise ValueError(f"Sample {sample.id!r} has no `video_path`, which the RGB branch needs.")
+                raise InvalidInputError(f"Sample {sample.id!r} has no `video_path`, which the RGB branch needs.")
             video = str(self.video_dir / sample.video_path)
         return self.processor.encode_sample(
             sample,
@@ -214,7 +215,9 @@ def load_split(source: SplitSource, split: str):
             # served from the cache of the previous one (as `load_dataset(folder)` does)
             splits = load_generated_dataset(source.path)
             if split not in splits:
-                raise ValueError(f"The synthetic dataset in {source.path} has no split {split!r}: {list(splits)}.")
+                raise InvalidInputError(
+                    f"The synthetic dataset in {source.path} has no split {split!r}: {list(splits)}."
+                )
             dataset = splits[split]
         else:
             dataset = load_pose_dataset(source.path, split=split)
@@ -231,7 +234,7 @@ def load_split(source: SplitSource, split: str):
         else:
             records = read_label_file(labels, source.dataset, split)
         return list(load_pose_samples(records[:limit], source.pose_dir))
-    raise ValueError(f"Unknown `data.format` {source.format!r}. Available formats: {list(DATA_FORMATS)}.")
+    raise InvalidInputError(f"Unknown `data.format` {source.format!r}. Available formats: {list(DATA_FORMATS)}.")
 
 
 def load_into_memory(dataset, split: str, batch_size: int = 256) -> list[PoseSample]:

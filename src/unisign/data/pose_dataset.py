@@ -9,6 +9,7 @@ with a variable number of frames; Parquet keeps the features.
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..utils.errors import InvalidInputError
 from .sample import PoseSample, dataset_features, samples_to_dataset
 
 
@@ -24,7 +25,7 @@ def samples_to_dataset_dict(splits: dict[str, Iterable[PoseSample]]):
     import datasets
 
     if not splits:
-        raise ValueError("`splits` is empty: give at least one split name with its samples.")
+        raise InvalidInputError("`splits` is empty: give at least one split name with its samples.")
     return datasets.DatasetDict({name: samples_to_dataset(samples) for name, samples in splits.items()})
 
 
@@ -43,7 +44,7 @@ def save_pose_dataset(dataset_dict, folder: str | Path) -> list[Path]:
     paths = []
     for split, dataset in dataset_dict.items():
         if "-" in split or "/" in split:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Split names may not contain '-' or '/' (the Parquet file names encode them): {split!r}."
             )
         path = data_dir / f"{split}-00000-of-00001.parquet"
@@ -68,7 +69,7 @@ def load_pose_dataset(path_or_name: str | Path, split: str | None = None, **load
 
     local = Path(path_or_name)
     if local.exists() and not sorted(local.glob("data/*.parquet")):
-        raise ValueError(f"`{local}` holds no `data/*.parquet` files; write it with `save_pose_dataset`.")
+        raise InvalidInputError(f"`{local}` holds no `data/*.parquet` files; write it with `save_pose_dataset`.")
     if local.exists():
         # name the files: a folder name alone lets `datasets` serve a stale cache after the files are rewritten
         files: dict[str, list[str]] = {}
@@ -80,7 +81,7 @@ def load_pose_dataset(path_or_name: str | Path, split: str | None = None, **load
     expected = dataset_features()
     for name, dataset in [(split, loaded)] if split is not None else loaded.items():
         if dataset.features is not None and dataset.features != expected:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Split {name!r} of {path_or_name} is not a pose dataset: its features are {dataset.features}, "
                 f"expected {expected}."
             )

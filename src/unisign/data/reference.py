@@ -23,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..models.unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..utils.errors import InvalidInputError
 from .safe_pickle import load_restricted_pickle
 from .sample import PoseSample
 
@@ -70,13 +71,13 @@ class LabelRecord:
 
 def _layout(dataset: str) -> ReferenceLayout:
     if dataset not in REFERENCE_LAYOUTS:
-        raise ValueError(f"Unknown dataset {dataset!r}. Available layouts: {sorted(REFERENCE_LAYOUTS)}.")
+        raise InvalidInputError(f"Unknown dataset {dataset!r}. Available layouts: {sorted(REFERENCE_LAYOUTS)}.")
     return REFERENCE_LAYOUTS[dataset]
 
 
 def _check_split(split: str | None, allowed: tuple[str, ...] = SPLITS) -> None:
     if split is not None and split not in allowed:
-        raise ValueError(f"Unknown split {split!r}. Available splits: {allowed}.")
+        raise InvalidInputError(f"Unknown split {split!r}. Available splits: {allowed}.")
 
 
 def _gloss_list(gloss) -> list[str] | None:
@@ -87,7 +88,7 @@ def _gloss_list(gloss) -> list[str] | None:
         return gloss.split()
     if isinstance(gloss, list | tuple) and all(isinstance(item, str) for item in gloss):
         return list(gloss)
-    raise ValueError(f"A gloss must be a list of strings or a space-separated string, got {gloss!r}.")
+    raise InvalidInputError(f"A gloss must be a list of strings or a space-separated string, got {gloss!r}.")
 
 
 def read_label_file(path: str | Path, dataset: str, split: str) -> list[LabelRecord]:
@@ -106,12 +107,12 @@ def read_label_file(path: str | Path, dataset: str, split: str) -> list[LabelRec
     _check_split(split)
     labels = load_restricted_pickle(path)
     if not isinstance(labels, dict):
-        raise ValueError(f"`{path}` must hold a dict of label entries, got {type(labels).__name__}.")
+        raise InvalidInputError(f"`{path}` must hold a dict of label entries, got {type(labels).__name__}.")
     records = []
     for key, entry in labels.items():
         missing = {"name", "text", "video_path"} - set(entry) if isinstance(entry, dict) else {"a dict"}
         if missing:
-            raise ValueError(f"Entry {key!r} of `{path}` lacks {sorted(missing)}; got {entry!r}.")
+            raise InvalidInputError(f"Entry {key!r} of `{path}` lacks {sorted(missing)}; got {entry!r}.")
         video_path = str(entry["video_path"])
         pose_path = str(Path(video_path).with_suffix(".pkl"))
         records.append(
@@ -140,14 +141,14 @@ def read_csl_news_labels(path: str | Path, split: str | None = None) -> list[Lab
     _check_split(split, ("train", "dev"))
     entries = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(entries, list):
-        raise ValueError(f"`{path}` must hold a JSON list of clips, got {type(entries).__name__}.")
+        raise InvalidInputError(f"`{path}` must hold a JSON list of clips, got {type(entries).__name__}.")
     boundary = int(len(entries) * CSL_NEWS_TRAIN_FRACTION)
     selected = {"train": entries[:boundary], "dev": entries[boundary:], None: entries}[split]
     records = []
     for index, entry in enumerate(selected):
         missing = {"video", "pose", "text"} - set(entry) if isinstance(entry, dict) else {"a dict"}
         if missing:
-            raise ValueError(f"Clip {index} of `{path}` lacks {sorted(missing)}; got {entry!r}.")
+            raise InvalidInputError(f"Clip {index} of `{path}` lacks {sorted(missing)}; got {entry!r}.")
         records.append(
             LabelRecord(
                 id=Path(entry["video"]).stem,
@@ -182,12 +183,14 @@ def read_msasl_labels(path: str | Path, split: str) -> list[LabelRecord]:
     _check_split(split)
     entries = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(entries, list):
-        raise ValueError(f"`{path}` must hold a JSON list of clips, got {type(entries).__name__}.")
+        raise InvalidInputError(f"`{path}` must hold a JSON list of clips, got {type(entries).__name__}.")
     records = []
     for index, entry in enumerate(entries):
         missing = {"url", "start", "end"} - set(entry) if isinstance(entry, dict) else {"a dict"}
         if missing or not ("clean_text" in entry or "text" in entry):
-            raise ValueError(f"Clip {index} of `{path}` lacks {sorted(missing) or ['clean_text']}; got {entry!r}.")
+            raise InvalidInputError(
+                f"Clip {index} of `{path}` lacks {sorted(missing) or ['clean_text']}; got {entry!r}."
+            )
         name = f"{_youtube_id(entry['url'])}_{int(entry['start'])}_{int(entry['end'])}"
         kept = {
             key: entry[key] for key in ("label", "signer_id", "fps", "width", "height", "box", "url") if key in entry
@@ -212,7 +215,7 @@ def _first_person(array, name: str, trailing: tuple[int, ...], source: str) -> n
         frames = [frame[0] if frame.ndim == len(trailing) + 1 and len(frame) else frame for frame in frames]
         shapes = {frame.shape for frame in frames}
         if shapes - {trailing}:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Every frame of `{name}` of {source} must have shape (num_people, {', '.join(map(str, trailing))}), "
                 f"got shapes {sorted(shapes)}."
             )
@@ -222,7 +225,7 @@ def _first_person(array, name: str, trailing: tuple[int, ...], source: str) -> n
         return array[:, 0]
     if array.ndim == len(trailing) + 1 and array.shape[1:] == trailing:
         return array
-    raise ValueError(f"`{name}` of {source} must have shape {expected}, got {array.shape}.")
+    raise InvalidInputError(f"`{name}` of {source} must have shape {expected}, got {array.shape}.")
 
 
 def pose_dict_to_sample(pose: dict, sample_id: str, source: str = "the pose dict") -> PoseSample:
@@ -233,14 +236,14 @@ def pose_dict_to_sample(pose: dict, sample_id: str, source: str = "the pose dict
     """
     if not isinstance(pose, dict) or not {"keypoints", "scores"} <= set(pose):
         keys = sorted(pose) if isinstance(pose, dict) else type(pose).__name__
-        raise ValueError(f"{source} must be a dict with `keypoints` and `scores`, got {keys}.")
+        raise InvalidInputError(f"{source} must be a dict with `keypoints` and `scores`, got {keys}.")
     keypoints = _first_person(pose["keypoints"], "keypoints", (NUM_WHOLEBODY_KEYPOINTS, 2), source)
     scores = _first_person(pose["scores"], "scores", (NUM_WHOLEBODY_KEYPOINTS,), source)
     extra = {}
     if "start" in pose:
         start, end = int(pose["start"]), int(pose.get("end", len(keypoints)))
         if not 0 <= start < end <= len(keypoints):
-            raise ValueError(
+            raise InvalidInputError(
                 f"{source} has the frame range [{start}, {end}), which does not fit its {len(keypoints)} frames."
             )
         keypoints, scores = keypoints[start:end], scores[start:end]
@@ -279,7 +282,7 @@ def load_pose_samples(
     for record in tqdm(records, desc="Reading poses", disable=not progress):
         path = Path(pose_dir) / record.pose_path
         if not path.is_file():
-            raise ValueError(f"The pose file of {record.id!r} is missing: expected `{path}`.")
+            raise InvalidInputError(f"The pose file of {record.id!r} is missing: expected `{path}`.")
         sample = read_pose_pickle(path, record.id)
         sample.text, sample.gloss, sample.video_path = record.text, record.gloss, record.video_path
         sample.extra = {**record.extra, **sample.extra}
@@ -299,13 +302,13 @@ def task_target(sample: PoseSample | LabelRecord, task: str) -> str:
     """
     if task in ("SLT", "ISLR"):
         if sample.text is None:
-            raise ValueError(f"Sample {sample.id!r} has no text, which task {task} needs.")
+            raise InvalidInputError(f"Sample {sample.id!r} has no text, which task {task} needs.")
         return sample.text
     if task == "CSLR":
         if not sample.gloss:
-            raise ValueError(f"Sample {sample.id!r} has no gloss sequence, which task CSLR needs.")
+            raise InvalidInputError(f"Sample {sample.id!r} has no gloss sequence, which task CSLR needs.")
         return " ".join(sample.gloss)
-    raise ValueError(f"Unknown task {task!r}. Available tasks: ('SLT', 'ISLR', 'CSLR').")
+    raise InvalidInputError(f"Unknown task {task!r}. Available tasks: ('SLT', 'ISLR', 'CSLR').")
 
 
 __all__ = [

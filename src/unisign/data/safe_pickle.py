@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.errors import InvalidInputError
+
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -96,7 +98,7 @@ def load_restricted_pickle(source: str | Path | bytes):
         AttributeError,  # damaged opcodes: e.g. APPEND applied to a numpy dtype
         OverflowError,
     ) as error:
-        raise ValueError(
+        raise InvalidInputError(
             f"Could not read {name}: it is truncated or not a (gzip-compressed) pickle ({error})."
         ) from error
 

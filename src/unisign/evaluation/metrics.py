@@ -40,6 +40,8 @@ import math
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 
+from ..utils.errors import InvalidInputError
+
 
 TASKS = ("slt", "cslr", "islr")
 LANGUAGES = ("en", "zh")
@@ -87,23 +89,23 @@ def _validate_pairs(predictions: Sequence[str], references: Sequence[str]) -> tu
     as_lists = {}
     for argument_name, texts in (("predictions", predictions), ("references", references)):
         if isinstance(texts, str | bytes) or not isinstance(texts, Iterable):
-            raise ValueError(f"`{argument_name}` must be a list of strings, but got {type(texts).__name__}.")
+            raise InvalidInputError(f"`{argument_name}` must be a list of strings, but got {type(texts).__name__}.")
         items = list(texts)
         not_strings = [index for index, item in enumerate(items) if not isinstance(item, str)]
         if not_strings:
-            raise ValueError(
+            raise InvalidInputError(
                 f"`{argument_name}` must be a list of strings, but the items at positions {_preview(not_strings)} "
                 f"are not (the first is a {type(items[not_strings[0]]).__name__})."
             )
         as_lists[argument_name] = items
     predictions, references = as_lists["predictions"], as_lists["references"]
     if len(predictions) != len(references):
-        raise ValueError(
+        raise InvalidInputError(
             f"Got {len(predictions)} predictions for {len(references)} references: every prediction needs exactly "
             "one reference."
         )
     if not references:
-        raise ValueError("Got no predictions and no references: there is nothing to score.")
+        raise InvalidInputError("Got no predictions and no references: there is nothing to score.")
     _reject_blank_references(references)
     return predictions, references
 
@@ -112,7 +114,7 @@ def _reject_blank_references(references: Sequence[str]) -> None:
     """Raise `ValueError` if any reference is empty or whitespace-only."""
     blank = [index for index, reference in enumerate(references) if not reference.strip()]
     if blank:
-        raise ValueError(
+        raise InvalidInputError(
             f"{len(blank)} of {len(references)} references are empty (positions {_preview(blank)}): every prediction "
             "needs a non-empty reference to be scored against. Check how the references were read."
         )
@@ -221,7 +223,7 @@ def score_translation(
         (100.0, 100.0)
     """
     if lang not in LANGUAGES:
-        raise ValueError(f"Unknown `lang` {lang!r}. Available languages: {', '.join(LANGUAGES)}.")
+        raise InvalidInputError(f"Unknown `lang` {lang!r}. Available languages: {', '.join(LANGUAGES)}.")
     predictions, references = _validate_pairs(predictions, references)
     scored_predictions, scored_references = predictions, references
     if lang == "zh":
@@ -363,7 +365,7 @@ def islr_accuracy(predictions: Sequence[str], references: Sequence[str], normali
             `normalize` is unknown.
     """
     if normalize not in ISLR_NORMALIZATIONS:
-        raise ValueError(
+        raise InvalidInputError(
             f"Unknown ISLR `normalize` {normalize!r}. Available normalisations: {', '.join(ISLR_NORMALIZATIONS)}."
         )
     predictions, references = _validate_pairs(predictions, references)
@@ -414,13 +416,15 @@ def compute_metrics(
         ValueError: on an unknown task or language, an option that does not apply to the task, or bad inputs.
     """
     if task not in TASKS:
-        raise ValueError(f"Unknown `task` {task!r}. Available tasks: {', '.join(TASKS)}.")
+        raise InvalidInputError(f"Unknown `task` {task!r}. Available tasks: {', '.join(TASKS)}.")
     if task == "slt" and lang not in LANGUAGES:
-        raise ValueError(f"Unknown `lang` {lang!r}. Available languages: {', '.join(LANGUAGES)}.")
+        raise InvalidInputError(f"Unknown `lang` {lang!r}. Available languages: {', '.join(LANGUAGES)}.")
     if islr_normalize != "none" and task != "islr":
-        raise ValueError(f"`islr_normalize={islr_normalize!r}` only applies to task 'islr', but got task {task!r}.")
+        raise InvalidInputError(
+            f"`islr_normalize={islr_normalize!r}` only applies to task 'islr', but got task {task!r}."
+        )
     if bleurt_checkpoint is not None and task != "slt":
-        raise ValueError(f"`bleurt_checkpoint` only applies to task 'slt', but got task {task!r}.")
+        raise InvalidInputError(f"`bleurt_checkpoint` only applies to task 'slt', but got task {task!r}.")
     if task == "slt":
         return score_translation(predictions, references, lang=lang, bleurt_checkpoint=bleurt_checkpoint)
     if task == "cslr":

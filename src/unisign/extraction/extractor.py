@@ -17,6 +17,7 @@ from ..data.reference import read_pose_pickle
 from ..data.sample import PoseSample
 from ..models.unisign.pose_file import POSE_FILE_SUFFIXES, read_pose_file
 from ..models.unisign.video_io import iter_video_frames, probe_video
+from ..utils.errors import InvalidInputError, MissingInputError
 
 
 logger = logging.get_logger(__name__)
@@ -68,7 +69,7 @@ def create_estimator(backend: str = "mediapipe", **options) -> PoseEstimator:
         from .rtmlib_backend import RTMWEstimator
 
         return RTMWEstimator(**options)
-    raise ValueError(f"Unknown pose extraction back-end {backend!r}. Available back-ends: {BACKENDS}.")
+    raise InvalidInputError(f"Unknown pose extraction back-end {backend!r}. Available back-ends: {BACKENDS}.")
 
 
 def iter_poses(
@@ -199,7 +200,7 @@ def load_poses(path: str | Path, backend: str = "mediapipe", progress: bool = Tr
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"`{path}` does not exist (or is not a file).")
+        raise MissingInputError(f"`{path}` does not exist (or is not a file).")
     if path.suffix.lower() == ".pose":
         return read_pose_file(path)
     if path.suffix.lower() == ".pkl":

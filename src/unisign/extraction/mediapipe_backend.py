@@ -29,6 +29,7 @@ import numpy as np
 
 from ..models.unisign.keypoints import FACE_START, LEFT_HAND_START, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_START
 from ..models.unisign.pose_file import HOLISTIC_BODY, HOLISTIC_FACE
+from ..utils.errors import InvalidInputError
 from ..utils.quiet_logs import native_stderr_filtered
 
 
@@ -94,13 +95,13 @@ class MediaPipeHolisticEstimator:
 
     def __init__(self, model_complexity: int = 1, smooth_landmarks: bool = True):
         if model_complexity not in (0, 1, 2):
-            raise ValueError(f"`model_complexity` must be 0, 1 or 2, got {model_complexity!r}.")
+            raise InvalidInputError(f"`model_complexity` must be 0, 1 or 2, got {model_complexity!r}.")
         self.model_complexity = model_complexity
         self.smooth_landmarks = smooth_landmarks
         try:
             holistic._download_oss_pose_landmark_model(model_complexity)  # no-op for the bundled complexity 1
         except OSError as error:
-            raise ValueError(
+            raise InvalidInputError(
                 f"MediaPipe's model_complexity={model_complexity} pose model is not in the mediapipe wheel and could "
                 f"not be downloaded ({error}); use model_complexity=1 (bundled, offline) or download it once online."
             ) from error
@@ -131,7 +132,7 @@ class MediaPipeHolisticEstimator:
         """
         frame = np.ascontiguousarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(
+            raise InvalidInputError(
                 f"A frame must be a uint8 RGB array of shape (height, width, 3), got {frame.dtype} of shape "
                 f"{frame.shape}."
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..models.unisign.keypoints import NUM_WHOLEBODY_KEYPOINTS
+from ..utils.errors import InvalidInputError, MissingInputError
 
 
 # rtmlib's `Wholebody.MODE` input sizes (width, height) of the detector and of RTMW
@@ -28,14 +29,14 @@ _INSTALL_HINT = "The RTMW back-end needs rtmlib and an ONNX runtime: `pip instal
 
 def _check_weights(det_model: str | Path | None, pose_model: str | Path | None, allow_download: bool) -> None:
     if (det_model is None or pose_model is None) and not allow_download:
-        raise ValueError(
+        raise InvalidInputError(
             "The RTMW back-end needs its ONNX weights: pass `det_model` (a YOLOX person detector .onnx) and "
             "`pose_model` (an RTMW whole-body .onnx) as local paths, or `allow_download=True` to let rtmlib download "
             "the files of its `mode` from download.openmmlab.com."
         )
     for name, path in (("det_model", det_model), ("pose_model", pose_model)):
         if path is not None and not Path(path).is_file():
-            raise FileNotFoundError(f"The RTMW `{name}` file `{path}` does not exist.")
+            raise MissingInputError(f"The RTMW `{name}` file `{path}` does not exist.")
 
 
 class RTMWEstimator:
@@ -66,7 +67,7 @@ class RTMWEstimator:
         runtime: str = "onnxruntime",
     ):
         if mode not in RTMLIB_MODES:
-            raise ValueError(f"Unknown rtmlib `mode` {mode!r}. Available modes: {sorted(RTMLIB_MODES)}.")
+            raise InvalidInputError(f"Unknown rtmlib `mode` {mode!r}. Available modes: {sorted(RTMLIB_MODES)}.")
         _check_weights(det_model, pose_model, allow_download)
         try:
             from rtmlib import YOLOX, RTMPose, Wholebody
@@ -92,7 +93,7 @@ class RTMWEstimator:
             scores `(133,)` float32; all zeros when no person is detected.
         """
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(
+            raise InvalidInputError(
                 f"A frame must be a uint8 RGB array of shape (height, width, 3), got {frame.dtype} of shape "
                 f"{frame.shape}."
             )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..data.sample import PoseSample
 from ..models.unisign.pose_file import write_pose_file
+from ..utils.errors import InvalidInputError
 
 
 def write_pose_pickle(sample: PoseSample, path: str | Path) -> None:
@@ -41,7 +42,9 @@ def save_poses(sample: PoseSample, path: str | Path) -> None:
     elif suffix == ".pkl":
         write_pose_pickle(sample, path)
     else:
-        raise ValueError(f"Cannot save poses as `{path}`: the suffix must be `.pose` or `.pkl`, got {suffix!r}.")
+        raise InvalidInputError(
+            f"Cannot save poses as `{path}`: the suffix must be `.pose` or `.pkl`, got {suffix!r}."
+        )
 
 
 __all__ = ["save_poses", "write_pose_pickle"]

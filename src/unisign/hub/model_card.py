@@ -231,7 +231,7 @@ def task_eval_results(
         source: `(name, url)` of where the numbers were published, if not measured here.
     """
     if task not in TASK_METRICS:
-        raise ValueError(f"Unknown task {task!r}. Available tasks: {list(TASK_METRICS)}.")
+        raise InvalidInputError(f"Unknown task {task!r}. Available tasks: {list(TASK_METRICS)}.")
     task_type, task_name = TASK_TYPES[task]
     source_name, source_url = source or (None, None)
     return [

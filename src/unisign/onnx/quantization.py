@@ -15,6 +15,7 @@ import json
 import logging
 from pathlib import Path
 
+from ..utils.errors import InvalidInputError
 from .constants import ONNX_CONFIG_FILE, QUANTIZATIONS
 
 
@@ -39,12 +40,12 @@ def quantize_folder(folder: str | Path, method: str = "int8") -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     if method not in QUANTIZATIONS:
-        raise ValueError(f"Unknown quantisation {method!r}. Available: {list(QUANTIZATIONS)}.")
+        raise InvalidInputError(f"Unknown quantisation {method!r}. Available: {list(QUANTIZATIONS)}.")
     folder = Path(folder)
     config_path = folder / ONNX_CONFIG_FILE
     onnx_config = json.loads(config_path.read_text())
     if onnx_config.get("quantization") is not None:
-        raise ValueError(f"`{folder}` is already quantised ({onnx_config['quantization']}).")
+        raise InvalidInputError(f"`{folder}` is already quantised ({onnx_config['quantization']}).")
     advice_filter = _WithoutPreProcessingAdvice()
     logging.getLogger().addFilter(advice_filter)  # the quantiser logs it on the root logger
     try:

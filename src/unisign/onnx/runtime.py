@@ -23,6 +23,7 @@ from transformers.utils import logging
 
 from ..models.unisign.configuration_unisign import UniSignConfig, check_generation_bounds
 from ..models.unisign.modeling_unisign import check_pose_input_shapes, check_pose_input_values
+from ..utils.errors import InvalidInputError, UnsupportedError
 from .constants import FORMAT_NAME, ONNX_CONFIG_FILE
 
 
@@ -50,20 +51,20 @@ def read_onnx_config(folder: str | Path) -> dict:
     folder = Path(folder)
     path = folder / ONNX_CONFIG_FILE
     if not path.is_file():
-        raise ValueError(
+        raise InvalidInputError(
             f"`{folder}` is not an ONNX export of a Uni-Sign model (no {ONNX_CONFIG_FILE}): make one with "
             "`unisign export-onnx MODEL_FOLDER --out DIR`."
         )
     try:
         onnx_config = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"`{path}` is not valid JSON: {error}.") from error
+        raise InvalidInputError(f"`{path}` is not valid JSON: {error}.") from error
     if not isinstance(onnx_config, dict) or onnx_config.get("format") != FORMAT_NAME:
-        raise ValueError(f"`{path}` does not describe a `{FORMAT_NAME}` export.")
+        raise InvalidInputError(f"`{path}` does not describe a `{FORMAT_NAME}` export.")
     missing = [onnx_config.get(key) for key in ("encoder", "decoder")]
     missing = [name for name in missing if not name or not (folder / name).is_file()]
     if missing or not (folder / "config.json").is_file():
-        raise ValueError(f"`{folder}` lacks files of its ONNX export: {missing or ['config.json']}.")
+        raise InvalidInputError(f"`{folder}` lacks files of its ONNX export: {missing or ['config.json']}.")
     return onnx_config
 
 
@@ -130,7 +131,7 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         """Open the encoder and decoder graphs of `folder` in ONNX Runtime (CPU)."""
         onnxruntime = require_onnxruntime()
         if self.config.use_rgb:
-            raise NotImplementedError("The ONNX backend supports pose-only models; this config has `use_rgb=True`.")
+            raise UnsupportedError("The ONNX backend supports pose-only models; this config has `use_rgb=True`.")
         self.folder = Path(folder)
         self.onnx_config = read_onnx_config(folder)
         options = onnxruntime.SessionOptions()
@@ -285,7 +286,7 @@ class UniSignOnnxModel(PreTrainedModel, GenerationMixin):
         for name in ("labels", "decoder_input_ids", "decoder_attention_mask"):
             generate_kwargs.pop(name, None)
         if any(name.startswith("hand_") for name in generate_kwargs):
-            raise NotImplementedError("The ONNX backend supports pose-only models: hand crops were given.")
+            raise UnsupportedError("The ONNX backend supports pose-only models: hand crops were given.")
         settings = copy.deepcopy(generate_kwargs.get("generation_config") or self.generation_config)
         settings.update(**{name: value for name, value in generate_kwargs.items() if name != "generation_config"})
         check_generation_bounds(settings)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..data.augmentation import WHOLEBODY_MIRROR
 from ..models.unisign.keypoints import FACE_START, LEFT_HAND_INDICES, NUM_WHOLEBODY_KEYPOINTS, RIGHT_HAND_INDICES
+from ..utils.errors import InvalidInputError
 from .phonology import BODY_LOCATIONS, HEAD_LOCATIONS, PALM_CONTACT, hand_points
 from .signer import Signer
 
@@ -135,7 +136,7 @@ def location_point(name: str, signer: Signer) -> np.ndarray:
         return np.array([0.0, -signer.neck, 0.0]) + signer.head_scale * np.array(HEAD_LOCATIONS[name])
     if name in BODY_LOCATIONS:
         return signer.body_scale * np.array(BODY_LOCATIONS[name])
-    raise ValueError(
+    raise InvalidInputError(
         f"Location {name!r} is not a body or head location; available: {[*HEAD_LOCATIONS, *BODY_LOCATIONS]}."
     )
 

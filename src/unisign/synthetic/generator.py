@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from transformers.utils import logging
 
 from ..data.sample import PoseSample, samples_to_dataset
+from ..utils.errors import InvalidInputError
 from .body import mirror_wholebody, wholebody_points
 from .detection import detect
 from .grammar import TEMPLATES, Utterance, isolated_utterance, sample_utterance
@@ -125,7 +126,7 @@ def regenerate_clean(sample: PoseSample) -> PoseSample:
     """
     recipe = sample.extra.get("synthetic")
     if not recipe or recipe.get("version") != GENERATOR_VERSION:
-        raise ValueError(
+        raise InvalidInputError(
             f"Sample {sample.id!r} carries no recipe of generator version {GENERATOR_VERSION} in "
             f"`extra['synthetic']` (got {recipe and recipe.get('version')}); it cannot be regenerated."
         )
@@ -259,7 +260,9 @@ def load_generated_dataset(output_dir: str | Path, cache_dir: str | None = None)
 
     data_files = _data_files(Path(output_dir))
     if not data_files:
-        raise ValueError(f"No Parquet splits found under {Path(output_dir) / 'data'}; run `generate_dataset` first.")
+        raise InvalidInputError(
+            f"No Parquet splits found under {Path(output_dir) / 'data'}; run `generate_dataset` first."
+        )
     return datasets.load_dataset("parquet", data_files=data_files, cache_dir=cache_dir)
 
 
@@ -310,7 +313,7 @@ def generate_dataset(
     tasks = tuple(tasks)
     unknown = [task for task in tasks if task not in TASKS]
     if unknown or not tasks:
-        raise ValueError(f"`tasks` must be a non-empty subset of {TASKS}, got {tasks}.")
+        raise InvalidInputError(f"`tasks` must be a non-empty subset of {TASKS}, got {tasks}.")
     counts = {"train": num_train, "validation": num_validation, "test": num_test}
     signer_counts = {"train": num_train_signers, "validation": num_validation_signers, "test": num_test_signers}
     seeds = dict.fromkeys(SPLITS, seed)
@@ -319,17 +322,17 @@ def generate_dataset(
         seeds["test2"] = seed + 1 if test2_seed is None else test2_seed
     for split in counts:
         if counts[split] < 0:
-            raise ValueError(f"`num_{split}` must be non-negative, got {counts[split]}.")
+            raise InvalidInputError(f"`num_{split}` must be non-negative, got {counts[split]}.")
         if counts[split] and signer_counts[split] < 1:
-            raise ValueError(f"Split {split!r} has {counts[split]} clips but `num_{split}_signers` is 0.")
+            raise InvalidInputError(f"Split {split!r} has {counts[split]} clips but `num_{split}_signers` is 0.")
     if sum(counts.values()) == 0:
-        raise ValueError("All splits are empty: set `num_train`, `num_validation` or `num_test`.")
+        raise InvalidInputError("All splits are empty: set `num_train`, `num_validation` or `num_test`.")
     if not 0.0 <= isolated_fraction <= 1.0:
-        raise ValueError(f"`isolated_fraction` must be in [0, 1], got {isolated_fraction}.")
+        raise InvalidInputError(f"`isolated_fraction` must be in [0, 1], got {isolated_fraction}.")
     if templates is not None:
         unknown_templates = [name for name in templates if name not in TEMPLATES]
         if unknown_templates or not templates:
-            raise ValueError(f"Unknown or no `templates` {templates}; available: {list(TEMPLATES)}.")
+            raise InvalidInputError(f"Unknown or no `templates` {templates}; available: {list(TEMPLATES)}.")
 
     folder = Path(output_dir)
     parameters = {

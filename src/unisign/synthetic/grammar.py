@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils.errors import InvalidInputError
 from .lexicon import VOCABULARY
 
 
@@ -276,7 +277,7 @@ def sample_utterance(rng: np.random.Generator, templates: tuple[str, ...] | None
     names = list(TEMPLATES) if templates is None else list(templates)
     unknown = [name for name in names if name not in TEMPLATES]
     if unknown or not names:
-        raise ValueError(f"Unknown or no templates {unknown or names}; available: {list(TEMPLATES)}.")
+        raise InvalidInputError(f"Unknown or no templates {unknown or names}; available: {list(TEMPLATES)}.")
     weights = np.array([TEMPLATE_WEIGHTS[name] for name in names])
     name = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     return TEMPLATES[name](rng)
@@ -285,7 +286,7 @@ def sample_utterance(rng: np.random.Generator, templates: tuple[str, ...] | None
 def isolated_utterance(gloss: str) -> Utterance:
     """One sign on its own (ISLR): the target text is the sign's word."""
     if gloss not in VOCABULARY:
-        raise ValueError(f"Unknown gloss {gloss!r}; the vocabulary has {sorted(VOCABULARY)}.")
+        raise InvalidInputError(f"Unknown gloss {gloss!r}; the vocabulary has {sorted(VOCABULARY)}.")
     return Utterance((gloss,), VOCABULARY[gloss].word, "isolated")
 
 

@@ -7,6 +7,7 @@ designed so that a recogniser must read the hands: several groups of signs diffe
 
 from dataclasses import dataclass
 
+from ..utils.errors import InvalidInputError
 from .phonology import HandConfig, Movement
 
 
@@ -31,11 +32,15 @@ class Sign:
 
     def __post_init__(self):
         if self.hands not in HAND_ARRANGEMENTS:
-            raise ValueError(f"Sign {self.gloss}: unknown `hands` {self.hands!r}; available: {HAND_ARRANGEMENTS}.")
+            raise InvalidInputError(
+                f"Sign {self.gloss}: unknown `hands` {self.hands!r}; available: {HAND_ARRANGEMENTS}."
+            )
         if (self.hands == "base") != (self.base is not None):
-            raise ValueError(f"Sign {self.gloss}: a `base` hand is given exactly when `hands` is 'base'.")
+            raise InvalidInputError(f"Sign {self.gloss}: a `base` hand is given exactly when `hands` is 'base'.")
         if (self.dominant.location == "base") != (self.hands == "base"):
-            raise ValueError(f"Sign {self.gloss}: the dominant location is 'base' exactly when `hands` is 'base'.")
+            raise InvalidInputError(
+                f"Sign {self.gloss}: the dominant location is 'base' exactly when `hands` is 'base'."
+            )
 
     @property
     def two_handed(self) -> bool:
@@ -154,7 +159,7 @@ def lookup(gloss: str) -> Sign:
     try:
         return VOCABULARY[gloss]
     except KeyError:
-        raise ValueError(f"Unknown gloss {gloss!r}; the vocabulary has {sorted(VOCABULARY)}.") from None
+        raise InvalidInputError(f"Unknown gloss {gloss!r}; the vocabulary has {sorted(VOCABULARY)}.") from None
 
 
 __all__ = ["HAND_ARRANGEMENTS", "MINIMAL_PAIRS", "SIGNS", "VOCABULARY", "Sign", "lookup"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils.errors import InvalidInputError
 from .body import HandTrack, NonManual, base_contact, location_point
 from .lexicon import Sign
 from .phonology import HANDSHAPES, HandConfig, Movement, ease, interpolate_rotations
@@ -158,7 +159,7 @@ def perform(
         `Performance`
     """
     if not signs:
-        raise ValueError("`signs` must hold at least one sign.")
+        raise InvalidInputError("`signs` must hold at least one sign.")
     fps, tempo = signer.fps, signer.tempo
     rest_before, rest_after = timing_rng.uniform(*REST_SECONDS, 2)
     transition_in, transition_out = TRANSITION_SECONDS * timing_rng.uniform(0.85, 1.15, 2) / tempo

@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..utils.errors import InvalidInputError
+
 
 NUM_JOINT_ANGLES = 20
 NUM_HAND_POINTS = 21
@@ -112,7 +114,7 @@ def hand_points(angles: np.ndarray, hand_scale: float = 1.0) -> np.ndarray:
     """
     angles = np.asarray(angles, dtype=np.float64)
     if angles.shape[-1] != NUM_JOINT_ANGLES:
-        raise ValueError(f"`angles` must end with {NUM_JOINT_ANGLES} joint angles, got shape {angles.shape}.")
+        raise InvalidInputError(f"`angles` must end with {NUM_JOINT_ANGLES} joint angles, got shape {angles.shape}.")
     lead = angles.shape[:-1]
     points = np.zeros((*lead, NUM_HAND_POINTS, 3))
 
@@ -177,11 +179,11 @@ def direction_vector(name: str) -> np.ndarray:
     parts = name.split("+")
     unknown = [part for part in parts if part not in DIRECTIONS]
     if unknown:
-        raise ValueError(f"Unknown direction {unknown} in {name!r}; available: {sorted(DIRECTIONS)}.")
+        raise InvalidInputError(f"Unknown direction {unknown} in {name!r}; available: {sorted(DIRECTIONS)}.")
     vector = np.sum([DIRECTIONS[part] for part in parts], axis=0)
     norm = np.linalg.norm(vector)
     if norm < 1e-9:
-        raise ValueError(f"Direction {name!r} sums to zero; combine directions that do not cancel.")
+        raise InvalidInputError(f"Direction {name!r} sums to zero; combine directions that do not cancel.")
     return _frozen(vector / norm)
 
 
@@ -205,7 +207,7 @@ def orientation_matrix(palm: str, fingers: str) -> np.ndarray:
     finger = finger - (finger @ normal) * normal
     norm = np.linalg.norm(finger)
     if norm < 1e-6:
-        raise ValueError(f"Finger direction {fingers!r} is parallel to the palm direction {palm!r}.")
+        raise InvalidInputError(f"Finger direction {fingers!r} is parallel to the palm direction {palm!r}.")
     finger /= norm
     ulnar = np.cross(finger, normal)
     return _frozen(np.stack([ulnar, finger, normal], axis=1))
@@ -288,11 +290,11 @@ class HandConfig:
     def __post_init__(self):
         for name in (self.handshape, self.end_handshape):
             if name is not None and name not in HANDSHAPES:
-                raise ValueError(f"Unknown handshape {name!r}; available: {sorted(HANDSHAPES)}.")
+                raise InvalidInputError(f"Unknown handshape {name!r}; available: {sorted(HANDSHAPES)}.")
         if self.location not in LOCATIONS:
-            raise ValueError(f"Unknown location {self.location!r}; available: {list(LOCATIONS)}.")
+            raise InvalidInputError(f"Unknown location {self.location!r}; available: {list(LOCATIONS)}.")
         if (self.end_palm is None) != (self.end_fingers is None):
-            raise ValueError("An orientation change needs both `end_palm` and `end_fingers`, or neither.")
+            raise InvalidInputError("An orientation change needs both `end_palm` and `end_fingers`, or neither.")
         orientation_matrix(self.palm, self.fingers)  # validates the direction names
         if self.end_palm is not None:
             orientation_matrix(self.end_palm, self.end_fingers)
@@ -343,11 +345,11 @@ class Movement:
 
     def __post_init__(self):
         if self.kind not in MOVEMENT_KINDS:
-            raise ValueError(f"Unknown movement kind {self.kind!r}; available: {MOVEMENT_KINDS}.")
+            raise InvalidInputError(f"Unknown movement kind {self.kind!r}; available: {MOVEMENT_KINDS}.")
         direction_vector(self.direction)
         direction_vector(self.secondary)
         if self.count < 1:
-            raise ValueError(f"`count` must be at least 1, got {self.count}.")
+            raise InvalidInputError(f"`count` must be at least 1, got {self.count}.")
 
     @property
     def seconds(self) -> float:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..data.sample import PoseSample
 from ..models.unisign.keypoints import LEFT_HAND_INDICES, PART_COLOURS, RIGHT_HAND_INDICES
+from ..utils.errors import InvalidInputError
 from .signer import Signer
 
 
@@ -196,13 +197,13 @@ def render_pose(
     """
     keypoints = np.asarray(keypoints)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (133, 2):
-        raise ValueError(f"`keypoints` must have shape (num_frames, 133, 2), got {keypoints.shape}.")
+        raise InvalidInputError(f"`keypoints` must have shape (num_frames, 133, 2), got {keypoints.shape}.")
     if scores is not None and np.shape(scores) != keypoints.shape[:2]:
-        raise ValueError(f"`scores` must have shape {keypoints.shape[:2]}, got {np.shape(scores)}.")
+        raise InvalidInputError(f"`scores` must have shape {keypoints.shape[:2]}, got {np.shape(scores)}.")
     if width <= 0 or height <= 0:
-        raise ValueError(f"Frame size must be positive, got width={width}, height={height}.")
+        raise InvalidInputError(f"Frame size must be positive, got width={width}, height={height}.")
     if dominant not in ("left", "right"):
-        raise ValueError(f"`dominant` must be 'left' or 'right', got {dominant!r}.")
+        raise InvalidInputError(f"`dominant` must be 'left' or 'right', got {dominant!r}.")
     frames = range(len(keypoints)) if frames is None else frames
     out = np.empty((len(frames), height, width, 3), dtype=np.uint8)
     for row, frame in enumerate(frames):
@@ -229,7 +230,9 @@ def render_sample(sample: PoseSample, frames: list[int] | None = None, clean: bo
     recipe = sample.extra.get("synthetic")
     width, height = sample.width, sample.height
     if width <= 0 or height <= 0:
-        raise ValueError(f"Sample {sample.id!r} has no frame size (width={width}, height={height}); cannot render.")
+        raise InvalidInputError(
+            f"Sample {sample.id!r} has no frame size (width={width}, height={height}); cannot render."
+        )
     appearance = Appearance.of(signer_from_dict(recipe["signer"])) if recipe else None
     dominant = "left" if sample.extra.get("left_handed") else "right"
     if recipe and clean:
@@ -273,7 +276,7 @@ def contact_sheet(samples: list[PoseSample], frames_per_clip: int = 6, tile_heig
     from PIL import Image, ImageDraw, ImageFont
 
     if not samples:
-        raise ValueError("`samples` is empty: give at least one clip.")
+        raise InvalidInputError("`samples` is empty: give at least one clip.")
     font = ImageFont.load_default(size=13)
     caption_height, gap = 36, 6
     rows = []

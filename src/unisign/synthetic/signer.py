@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..utils.errors import InvalidInputError
+
 
 # Stream tags keep the random draws of signers, clips and dataset plans independent of one another.
 SIGNER_STREAM = 1
@@ -87,7 +89,7 @@ def sample_signer(index: int, seed: int = 0, left_handed: bool | None = None) ->
         `Signer`
     """
     if index < 0:
-        raise ValueError(f"`index` must be non-negative, got {index}.")
+        raise InvalidInputError(f"`index` must be non-negative, got {index}.")
     rng = np.random.default_rng(np.random.SeedSequence([seed, SIGNER_STREAM, index]))
     body_scale = float(np.clip(rng.normal(1.0, 0.055), 0.88, 1.12))
     width, height = _pick(rng, FRAME_SIZES)

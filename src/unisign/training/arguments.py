@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..data.augmentation import PoseAugmentation
-from ..utils.errors import MissingInputError, UsageError, input_errors
+from ..utils.errors import InvalidInputError, MissingInputError, UsageError, input_errors
 from .setting_checks import check_section, setting_error
 
 
@@ -221,7 +221,7 @@ class OptimizationArguments:
         if self.mixed_precision in (False, "False"):  # YAML reads a bare `no` as false (OmegaConf: "False")
             self.mixed_precision = "no"
         if self.mixed_precision not in ("auto", "no", "bf16"):
-            raise ValueError(
+            raise InvalidInputError(
                 "`training.mixed_precision` must be auto, no or bf16 (mT5 diverges in fp16), "
                 f"got {self.mixed_precision!r}."
             )
@@ -257,7 +257,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.stage not in STAGES:
-            raise ValueError(f"Unknown `stage` {self.stage!r}. Available stages: {STAGES}.")
+            raise InvalidInputError(f"Unknown `stage` {self.stage!r}. Available stages: {STAGES}.")
 
 
 def parse_override(override: str) -> tuple[list[str], object]:

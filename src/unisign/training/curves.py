@@ -15,6 +15,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
+from ..utils.errors import InvalidInputError
+
 
 # 1280 x 420 pixels: two 640 x 420 panels side by side
 FIGURE_INCHES, DPI = (12.8, 4.2), 100
@@ -34,7 +36,7 @@ def read_curves(log_path: str | Path) -> dict[str, list[tuple[int, float]]]:
             if isinstance(value, int | float) and math.isfinite(value):
                 curves.setdefault(name, []).append((step, float(value)))
     if not curves:
-        raise ValueError(f"`{log_path}` holds no logged values.")
+        raise InvalidInputError(f"`{log_path}` holds no logged values.")
     return curves
 
 

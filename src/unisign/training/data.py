@@ -11,6 +11,7 @@ import torch
 import transformers.trainer_pt_utils
 
 from ..data.dataset import DATA_FORMATS
+from ..utils.errors import InvalidInputError, MissingInputError
 from .arguments import DataArguments
 
 
@@ -52,12 +53,14 @@ def check_data_paths(args: DataArguments, needs_video: bool) -> None:
     """Fail before any compute when a data path the run needs is missing."""
     required = DATA_FORMATS.get(args.format)
     if required is None:
-        raise ValueError(f"Unknown `data.format` {args.format!r}. Available formats: {list(DATA_FORMATS)}.")
+        raise InvalidInputError(f"Unknown `data.format` {args.format!r}. Available formats: {list(DATA_FORMATS)}.")
     required = list(required)
     if args.format == "synthetic":
         check_synthetic_settings(args.synthetic)
     elif args.synthetic:
-        raise ValueError(f"`data.synthetic` only applies to `data.format: synthetic`, got format {args.format!r}.")
+        raise InvalidInputError(
+            f"`data.synthetic` only applies to `data.format: synthetic`, got format {args.format!r}."
+        )
     if args.format == "reference" and args.eval_split:
         required.append("eval_labels")
     if needs_video:
@@ -68,11 +71,11 @@ def check_data_paths(args: DataArguments, needs_video: bool) -> None:
             reason = (
                 "for a model with an RGB branch (`use_rgb`)" if name == "video_dir" else f"with format {args.format}"
             )
-            raise ValueError(f"`data.{name}` is required {reason}.")
+            raise InvalidInputError(f"`data.{name}` is required {reason}.")
         is_hub_id = name == "path" and re.fullmatch(r"[\w.-]+/[\w.-]+", value) and not value.startswith(".")
         to_generate = args.format == "synthetic" and name == "path"
         if name != "dataset" and not Path(value).exists() and not is_hub_id and not to_generate:
-            raise FileNotFoundError(f"`data.{name}` points to {value}, which does not exist.")
+            raise MissingInputError(f"`data.{name}` points to {value}, which does not exist.")
 
 
 def check_synthetic_settings(settings: dict) -> None:
@@ -80,8 +83,8 @@ def check_synthetic_settings(settings: dict) -> None:
     from ..synthetic import generate_dataset
 
     if not isinstance(settings, dict):
-        raise ValueError(f"`data.synthetic` must be a mapping, got {type(settings).__name__}.")
+        raise InvalidInputError(f"`data.synthetic` must be a mapping, got {type(settings).__name__}.")
     valid = sorted(set(inspect.signature(generate_dataset).parameters) - {"output_dir"})
     unknown = sorted(set(settings) - set(valid))
     if unknown:
-        raise ValueError(f"Unknown setting(s) {unknown} in `data.synthetic`. Valid settings: {valid}.")
+        raise InvalidInputError(f"Unknown setting(s) {unknown} in `data.synthetic`. Valid settings: {valid}.")

@@ -29,7 +29,7 @@ from accelerate.utils import load as restricted_load
 from filelock import FileLock, Timeout
 
 from ..utils.checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
-from ..utils.errors import RunFolderError, UsageError
+from ..utils.errors import MissingInputError, RunFolderError, UsageError
 from .arguments import TrainConfig, config_to_dict
 
 
@@ -180,7 +180,7 @@ def prepare_run_folder(
         return None, []
     saved_file = output_dir / SETTINGS_FILE
     if not saved_file.is_file():
-        raise FileNotFoundError(f"`--resume`: {saved_file} is missing, so {output_dir} holds no run to continue.")
+        raise MissingInputError(f"`--resume`: {saved_file} is missing, so {output_dir} holds no run to continue.")
     saved = yaml.safe_load(saved_file.read_text(encoding="utf-8")) or {}
     changes = changed_settings(saved, config)
     if changes and not allow_changed_settings:
@@ -193,7 +193,7 @@ def prepare_run_folder(
         logger.warning(f"Resuming with changed settings (--allow-changed-settings): {'; '.join(changes)}.")
     checkpoint = intact_checkpoint(output_dir)
     if checkpoint is None:
-        raise FileNotFoundError(f"`--resume`: no intact checkpoint in {output_dir / 'checkpoints'}.")
+        raise MissingInputError(f"`--resume`: no intact checkpoint in {output_dir / 'checkpoints'}.")
     check_pickles(checkpoint)
     if is_main_process:
         claim(output_dir, run_outputs(config))  # changed settings may write more (e.g. a test split added)

@@ -14,6 +14,7 @@ from ..data.dataset import SignDataset, load_split
 from ..models.unisign.configuration_unisign import PROCESSOR_SETTINGS, UniSignConfig
 from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration
 from ..models.unisign.processing_unisign import DEFAULT_PROMPTS, UniSignProcessor
+from ..utils.errors import InvalidInputError, MissingInputError
 from .arguments import TrainConfig
 from .data import check_data_paths
 from .tokenizer import train_sentencepiece_tokenizer
@@ -32,31 +33,33 @@ def check_run(config: TrainConfig) -> None:
     """Fail fast, with a message naming the setting, on a run that cannot work."""
     model = config.model
     if config.stage == "stage2" and not model.init_from:
-        raise ValueError("Stage 2 starts from a stage-1 model: set `model.init_from` to its exported folder.")
+        raise InvalidInputError("Stage 2 starts from a stage-1 model: set `model.init_from` to its exported folder.")
     if config.stage == "stage1" and model.init_from:
-        raise ValueError("Stage 1 starts from mT5 (`model.language_model`), not from a Uni-Sign `model.init_from`.")
+        raise InvalidInputError(
+            "Stage 1 starts from mT5 (`model.language_model`), not from a Uni-Sign `model.init_from`."
+        )
     if not model.init_from and not model.language_model and model.text_config is None:
-        raise ValueError(
+        raise InvalidInputError(
             "Say where the model starts: `model.init_from` (a Uni-Sign folder), `model.language_model` (mT5 weights) "
             "or `model.text_config` (a randomly initialised language model)."
         )
     for name in ("init_from", "language_model", "tokenizer"):
         reference = getattr(model, name)
         if reference and not _is_local_or_hub(reference):
-            raise FileNotFoundError(f"`model.{name}` points to {reference}, which does not exist.")
+            raise MissingInputError(f"`model.{name}` points to {reference}, which does not exist.")
     if model.text_config is not None and not (model.tokenizer or model.init_from or model.new_tokenizer_vocab_size):
-        raise ValueError(
+        raise InvalidInputError(
             "A randomly initialised language model needs `model.tokenizer` (a folder with its vocabulary) or "
             "`model.new_tokenizer_vocab_size` (train one on the run's texts)."
         )
     if model.new_tokenizer_vocab_size is not None:
         if model.text_config is None:
-            raise ValueError(
+            raise InvalidInputError(
                 "`model.new_tokenizer_vocab_size` only applies to a randomly initialised language model "
                 "(`model.text_config`): pretrained weights come with their own vocabulary."
             )
         if model.tokenizer:
-            raise ValueError("Set either `model.tokenizer` or `model.new_tokenizer_vocab_size`, not both.")
+            raise InvalidInputError("Set either `model.tokenizer` or `model.new_tokenizer_vocab_size`, not both.")
     use_rgb = config.stage == "stage2" or bool(model.config.get("use_rgb"))
     saved = Path(model.init_from or "", "config.json")
     if model.init_from and not use_rgb and saved.is_file():
@@ -82,7 +85,7 @@ def check_lora_targets(config: TrainConfig, saved_config: Path) -> None:
     unmatched = [target for target in config.lora.target_modules if target not in names]
     if unmatched:
         candidates = sorted(name for name in names if name and not name.isdigit())
-        raise ValueError(
+        raise InvalidInputError(
             f"LoRA target(s) {unmatched} match no module of the language model. Module names: {candidates}."
         )
 
@@ -151,7 +154,9 @@ def build_model_and_processor(
     model_args = config.model
     moved = sorted(set(model_args.config) & set(PROCESSOR_SETTINGS))
     if moved:
-        raise ValueError(f"`model.config` has processor settings {moved}: set them under `model.processor` instead.")
+        raise InvalidInputError(
+            f"`model.config` has processor settings {moved}: set them under `model.processor` instead."
+        )
     output_dir = Path(config.training.output_dir)
     if (
         model_args.init_from
@@ -187,7 +192,7 @@ def build_model_and_processor(
         )
     apply_processor_settings(processor, model_args.processor)  # e.g. max_frames 64 for isolated signs
     if model.config.text_config.vocab_size < len(processor.tokenizer):
-        raise ValueError(
+        raise InvalidInputError(
             f"The tokenizer has {len(processor.tokenizer)} tokens but the language model only "
             f"{model.config.text_config.vocab_size}."
         )
@@ -208,7 +213,7 @@ def apply_processor_settings(processor: UniSignProcessor, settings: dict) -> Non
             (part for part in (processor.feature_extractor, processor.video_processor) if name in part.to_dict()), None
         )
         if owner is None or name.endswith("_type"):
-            raise ValueError(
+            raise InvalidInputError(
                 f"`model.processor.{name}` is not a setting of the feature extractor or the video processor."
             )
         setattr(owner, name, value)
@@ -274,14 +279,14 @@ def check_launch(accelerator, environment=os.environ) -> None:
     """
     launched = max(int(environment.get(name) or 1) for name in WORLD_SIZE_VARIABLES)
     if launched > 1 and accelerator.num_processes == 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"The launcher started {launched} processes but Accelerate set this one up alone (rank 0 of 1 on "
             f"{accelerator.device}), so each would train its own model and overwrite the others' files: Accelerate "
             "distributes only over GPUs and the devices it knows, or the CPU when told; see docs/distributed.md."
         )
     for variable, requested in REQUESTED_SHARDING.items():
         if _flag(environment, variable) and accelerator.distributed_type != requested:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The launch asked for {requested.value} but Accelerate {accelerate.__version__} set up "
                 f"{accelerator.distributed_type.value} on {accelerator.device}: it shards with FSDP only on GPUs "
                 "(not on CPU); on CPU use configs/accelerate/ddp_cpu.yaml or a DeepSpeed config "

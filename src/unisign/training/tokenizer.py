@@ -13,6 +13,8 @@ from pathlib import Path
 
 from transformers import T5Tokenizer
 
+from ..utils.errors import InvalidInputError
+
 
 def train_sentencepiece_tokenizer(texts: Iterable[str], folder: str | Path, vocab_size: int) -> T5Tokenizer:
     """Train a unigram SentencePiece model on `texts` and save it in `folder` as an mT5-style tokenizer.
@@ -32,9 +34,11 @@ def train_sentencepiece_tokenizer(texts: Iterable[str], folder: str | Path, voca
 
     texts = [text for text in texts if text and text.strip()]
     if not texts:
-        raise ValueError("A tokenizer needs training texts, got none (or only blank ones).")
+        raise InvalidInputError("A tokenizer needs training texts, got none (or only blank ones).")
     if vocab_size < 8:
-        raise ValueError(f"`vocab_size` must be at least 8 (3 special tokens and some pieces), got {vocab_size}.")
+        raise InvalidInputError(
+            f"`vocab_size` must be at least 8 (3 special tokens and some pieces), got {vocab_size}."
+        )
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(texts),
