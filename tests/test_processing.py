@@ -205,6 +205,9 @@ def test_save_and_reload_with_auto_processor(tokenizer, golden, meta, tmp_path):
     for task in (None, "CSLR"):
         arguments = {"text": meta["targets"], "frames": golden_frames(golden), "task": task}
         assert_batches_equal(processor(golden_clips(golden), **arguments), reloaded(golden_clips(golden), **arguments))
+    reloaded.save_pretrained(tmp_path / "again")  # what a fine-tune from a saved folder exports
+    assert "video_processor" not in json.loads((tmp_path / "again" / "tokenizer_config.json").read_text())
+    assert settings(AutoProcessor.from_pretrained(tmp_path / "again").video_processor) == settings(video_processor)
 
 
 # -- prompts, targets, decoding ---------------------------------------------------------------------------------------

@@ -168,7 +168,8 @@ def translate(args: argparse.Namespace) -> None:
         if isinstance(error, UsageError):  # `--dtype` or `--device` that does not fit the backend
             raise
         raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from error
-    settings = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
+    # unset flags leave the model's saved generation settings (generation_config.json) in force
+    settings = {key: value for key in ("num_beams", "max_new_tokens") if (value := getattr(args, key)) is not None}
     if args.language:
         settings["language"] = args.language
     if args.input is not None:
@@ -332,13 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
     translator.add_argument(
-        "--num-beams", type=whole_number_at_least(1, MAX_NUM_BEAMS), default=4, help="beam width (1: greedy)"
+        "--num-beams",
+        type=whole_number_at_least(1, MAX_NUM_BEAMS),
+        help="beam width (1: greedy; default: the model's generation_config.json, 4 for converted checkpoints)",
     )
     translator.add_argument(
         "--max-new-tokens",
         type=whole_number_at_least(1, MAX_NEW_TOKENS),
-        default=100,
-        help="longest translation in tokens",
+        help="longest translation in tokens (default: the model's generation_config.json, 100 for converted ones)",
     )
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(

@@ -155,6 +155,16 @@ class UniSignProcessor(ProcessorMixin):
         kwargs = {**cls._own_subprocessors(processor_dict), **kwargs}
         return super()._resolve_subprocessors(pretrained_model_name_or_path, processor_dict, **kwargs)
 
+    @classmethod
+    def _load_tokenizer_from_pretrained(cls, sub_processor_type, pretrained_model_name_or_path, **kwargs):
+        """The tokenizer, without the sub-processors that transformers 5.25 passes along with its own kwargs.
+
+        `_resolve_subprocessors` hands the tokenizer every kwarg not yet taken, the video processor (loaded after it)
+        included; the tokenizer would keep it in its config, and saving the processor again would fail.
+        """
+        kwargs = {key: value for key, value in kwargs.items() if key not in cls.get_attributes()}
+        return super()._load_tokenizer_from_pretrained(sub_processor_type, pretrained_model_name_or_path, **kwargs)
+
     def check_argument_for_proper_class(self, argument_name, argument):
         """Check a component against the base class of its kind (`COMPONENT_BASES`), imported from its module.
 
