@@ -68,6 +68,11 @@ def check_onnx_folder(folder: str | Path, tokenizer: bool = True) -> dict:
         InvalidInputError: naming the damaged or missing file (see the module docstring).
     """
     folder = Path(folder)
+    if not (folder / ONNX_CONFIG_FILE).is_file():
+        raise InvalidInputError(
+            f"`{folder}` is not an ONNX export of a Uni-Sign model (no {ONNX_CONFIG_FILE}): make one with "
+            "`unisign export-onnx MODEL_FOLDER --out DIR`."
+        )
     onnx_config = read_json_object(folder / ONNX_CONFIG_FILE)
     if onnx_config.get("format") != FORMAT_NAME:
         raise InvalidInputError(f"`{folder / ONNX_CONFIG_FILE}` does not describe a `{FORMAT_NAME}` export.")
