@@ -327,8 +327,13 @@ def test_int8_keeps_the_scores_of_the_trained_model(trained):
         model, processor, clips["sentences"][0]
     )
     int8 = scores(UniSignOnnxModel.from_pretrained(root / "int8"), processor, clips)
-    for name in ("top1", "wer", "bleu4"):
-        assert abs(int8[name] - float32[name]) <= 1.0, (name, int8, float32)
+    # A breakage bound, not an accuracy claim: 120 short held-out sentences cannot decide a 1-point difference (paired
+    # bootstrap intervals of sets this size span several points, docs/onnx.md); the broken int8 this test guards
+    # against (saturating u8s8 kernels without VNNI) lost 15 WER points. The 1-point accuracy is measured on 3,000
+    # clips by benchmarks/int8_accuracy.py.
+    bounds = {"top1": 2.0, "wer": 5.0, "bleu4": 5.0}
+    for name, bound in bounds.items():
+        assert abs(int8[name] - float32[name]) <= bound, (name, int8, float32)
     with pytest.raises(ValueError, match="already quantised"):
         quantize_folder(root / "int8")
 
