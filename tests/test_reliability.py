@@ -334,6 +334,66 @@ def test_user_errors_stay_one_line_with_their_exit_status(unisign, model_dir, po
     assert_one_line_error(run_command(train_main, ["--config", str(latin1)], capsys), "run.yaml", status=1)
 
 
+def write_pose_pickle(path: Path, keypoints: np.ndarray, scores: np.ndarray) -> Path:
+    """A reference pose pickle of one person (`(T, 1, 133, 2)` keypoints, `(T, 1, 133)` scores)."""
+    import pickle
+
+    path.write_bytes(pickle.dumps({"keypoints": keypoints[:, None], "scores": scores[:, None]}))
+    return path
+
+
+# clips the model unit refuses (its `UniSignInputError`s): what each is, and a word of the one line it gets
+BAD_CLIPS = {
+    "NaN keypoints": (lambda frames: np.full((frames, 133, 2), np.nan, np.float32), 5, "NaN"),
+    "pixels without a frame size": (lambda frames: np.full((frames, 133, 2), 800.0, np.float32), 5, "far outside"),
+    "no frames": (lambda frames: np.zeros((frames, 133, 2), np.float32), 0, "has no frames"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_CLIPS))
+def test_clips_the_model_unit_refuses_are_one_line(bad, unisign, model_dir, tmp_path):
+    """The shipped unit's checks (it cannot import the package's errors) reach `unisign translate` as one line."""
+    make_keypoints, frames, message = BAD_CLIPS[bad]
+    clip = write_pose_pickle(tmp_path / "clip.pkl", make_keypoints(frames), np.ones((frames, 133), np.float32))
+    assert_one_line_error(unisign(*translate_args(model_dir, clip)), message, status=1)
+
+
+def test_a_plain_value_error_of_the_model_unit_keeps_its_traceback(model_dir, tmp_path, monkeypatch):
+    """Only the unit's marked refusals are one line: its other `ValueError`s are bugs."""
+    from unisign.models.unisign import feature_extraction_unisign
+
+    def buggy(keypoints, scores):
+        raise ValueError("a bug in the feature extractor")
+
+    monkeypatch.setattr(feature_extraction_unisign, "check_keypoints", buggy)
+    clip = write_pose_pickle(tmp_path / "clip.pkl", np.zeros((5, 133, 2), np.float32), np.ones((5, 133), np.float32))
+    with pytest.raises(ValueError, match="a bug in the feature extractor"):
+        cli.main(translate_args(model_dir, clip))
+
+
+def test_a_loader_bug_keeps_its_traceback_and_a_bad_folder_is_one_line(unisign, model_dir, pose_file, tmp_path):
+    from unisign.apps import inference
+
+    for name, content, message in (
+        ("processor_config.json", "{not json", "Could not load"),
+        ("config.json", None, "pose_temporal_kernel_size"),  # a value the unit's config refuses
+    ):
+        folder = damaged_copy(model_dir, tmp_path / name, lambda folder: None)
+        if content is None:
+            config = json.loads((folder / name).read_text())
+            content = json.dumps({**config, "pose_temporal_kernel_size": 2})
+        (folder / name).write_text(content)
+        assert_one_line_error(unisign(*translate_args(folder, pose_file)), message, status=1)
+
+    def buggy(*args, **kwargs):
+        raise ValueError("a bug in the loader")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inference, "pipeline", buggy)
+        with pytest.raises(ValueError, match="a bug in the loader"):
+            cli.main(translate_args(model_dir, pose_file))
+
+
 def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monkeypatch):
     import huggingface_hub
 

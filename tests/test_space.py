@@ -6,7 +6,6 @@ The browser tests start `spaces/unisign-demo/app.py` on a free local port and dr
 """
 
 import contextlib
-import inspect
 import io
 import os
 import re
@@ -198,19 +197,78 @@ def test_unisign_demo_refuses_counts_below_one_before_loading_anything(option, c
     assert f"argument {option}: must be at least 1, got 0" in capsys.readouterr().err
 
 
+def test_unisign_demo_reports_a_bad_folder_in_one_line_and_a_loader_bug_with_its_traceback(
+    model_dir,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """Through `one_line_errors`: a config the model refuses is exit 1 (not 2, not a traceback); a `ValueError` bug in
+    the loader keeps its traceback (it was `error: <message>`, exit 2)."""
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    import json
+
+    from unisign.apps import demo, inference
+
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "pose_temporal_kernel_size": 2}))
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(["--model", str(folder), "--device", "cpu"])
+    assert "unisign demo: error: Could not load" in str(exit_info.value.code)
+    assert "pose_temporal_kernel_size" in str(exit_info.value.code)
+
+    def buggy(*args, **kwargs):
+        raise ValueError("a bug in the loader")
+
+    monkeypatch.setattr(inference, "pipeline", buggy)
+    with pytest.raises(ValueError, match="a bug in the loader"):
+        demo.main(["--model", str(model_dir), "--device", "cpu"])
+
+
 # What one request does
 
 
-def test_the_page_starts_with_the_decoding_settings_of_unisign_translate():
+def test_the_page_starts_with_the_saved_decoding_settings_that_unisign_translate_uses(
+    model_dir,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """`unisign demo` without `--num-beams` / `--max-new-tokens` starts the page at the model's generation_config.json,
+    as `unisign translate` without them decodes; a request without settings decodes with them too."""
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    import gradio as gr
+    from transformers import GenerationConfig
+
     from unisign.apps import cli, demo
 
     translate = cli.build_parser().parse_args(["translate", "clip.mp4", "--model", "m"])
-    for function in (demo.DemoTranslator.__call__, demo.build_demo):
-        defaults = inspect.signature(function).parameters
-        assert (defaults["num_beams"].default, defaults["max_new_tokens"].default) == (4, 100)
-    # translate decodes with the model's saved generation settings (the package's defaults are 4 beams, 100 tokens);
-    # the page starts at those defaults, not yet at a model's saved settings
     assert (translate.num_beams, translate.max_new_tokens) == (None, None)
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    saved = GenerationConfig.from_pretrained(folder)
+    assert (saved.num_beams, saved.max_new_tokens) != (3, 7)
+    saved.update(num_beams=3, max_new_tokens=7)  # a model's own settings, other than the package's defaults
+    saved.save_pretrained(folder)
+
+    pages = []
+
+    def page(translator, examples, num_beams, max_new_tokens):
+        pages.append(demo.build_demo(translator, examples, num_beams, max_new_tokens))
+        return pages[-1]
+
+    monkeypatch.setattr(demo, "build_demo", page)
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **options: None)
+    demo.main(["--model", str(folder), "--device", "cpu"])
+    sliders = sorted(block.value for block in pages[0].blocks.values() if isinstance(block, gr.Slider))
+    assert sliders == [3, 7]
+
+    translator = demo.DemoTranslator(str(folder), device="cpu", workdir=tmp_path / "outputs")
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    from unisign.extraction import load_poses
+
+    expected = translator.pipeline(load_poses(pose_file), num_beams=3, max_new_tokens=7)["translation_text"]
+    assert translator(pose_file).text == expected
 
 
 def test_a_pose_file_gives_a_contact_sheet_and_the_prompt_choice_reaches_the_model(demo_translator):
@@ -320,6 +378,15 @@ def test_unreadable_short_and_empty_clips_get_clear_messages(demo_translator, si
     with pytest.raises(DemoInputError, match=f"No person was found in any of the {MIN_FRAMES + 2} frames"):
         demo_translator(empty_room)
     assert len(list(demo_translator.workdir.glob("request-*"))) == requests  # nothing drawn for a refused clip
+
+
+def test_a_request_the_model_unit_refuses_gets_its_message_on_the_page(demo_translator):
+    """The unit's refusal (`UniSignInputError`: no prompt for the language) is a `DemoInputError`, which the page
+    shows; it was an exception that Gradio shows as a bare "Error"."""
+    from unisign.apps.demo import DemoInputError
+
+    with pytest.raises(DemoInputError, match="No prompt for language 'de'"):
+        demo_translator(SPACE / "examples" / "mediapipe.pose", "de", num_beams=1, max_new_tokens=4)
 
 
 def test_a_pose_file_without_pose_format_names_its_pip_install(demo_translator, monkeypatch):

@@ -15,14 +15,13 @@ from pathlib import Path
 
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..utils.arguments import positive_int, unit_interval, whole_number_at_least
-from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line, one_line_errors, pop_debug_flag
+from ..utils.errors import UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
     check_device,
     check_input_file,
     check_output_file,
     check_output_folder,
-    checked_model,
     has_suffix,
     resolve_model_reference,
 )
@@ -140,7 +139,7 @@ def translate(args: argparse.Namespace) -> None:
     import torch
 
     from ..hub.released import resolve_released_model
-    from .inference import load_translation_pipeline
+    from .inference import checked_model_folder, load_translation_pipeline, model_folder_errors
     from .streaming import StreamingTranslator
 
     if (args.input is None) == (args.stream is None):
@@ -153,21 +152,13 @@ def translate(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     check_device(args.device)
     args.model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
-    onnx_export = Path(args.model, "onnx_config.json").is_file()  # its graphs replace the weights checked below
-    try:
-        model = args.model if onnx_export else checked_model(args.model)
-    except (OSError, ValueError) as error:
-        raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from None
+    model = checked_model_folder(args.model)
     if args.input is not None:
         check_input_file(args.input, "INPUT")
-    try:
+    with model_folder_errors(args.model):  # transformers' refusals of a damaged processor or config file
         translator = load_translation_pipeline(
             model, args.model_backend, args.device, args.dtype, num_threads=args.threads
         )
-    except (OSError, ValueError) as error:  # transformers' refusals of a damaged processor or config file
-        if isinstance(error, UsageError):  # `--dtype` or `--device` that does not fit the backend
-            raise
-        raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from error
     # unset flags leave the model's saved generation settings (generation_config.json) in force
     settings = {key: value for key in ("num_beams", "max_new_tokens") if (value := getattr(args, key)) is not None}
     if args.language:

@@ -9,6 +9,7 @@ the command's. Gradio is an optional dependency: `pip install "unisign[demo]"`.
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -22,7 +23,7 @@ from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..utils.arguments import positive_int, whole_number_at_least
-from ..utils.errors import InvalidInputError
+from ..utils.errors import is_input_error, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
 from .visualization import pose_contact_sheet, write_pose_video
@@ -95,13 +96,12 @@ class DemoTranslator:
         backend: str = "auto",
         num_threads: int | None = None,
     ):
-        from .inference import load_translation_pipeline
+        from .inference import checked_model_folder, load_translation_pipeline, model_folder_errors
 
-        # the loader of `unisign translate`: the same dtype handling and the ONNX backend
-        try:
-            self.pipeline = load_translation_pipeline(model, backend, device, dtype, num_threads)
-        except OSError as error:
-            raise InvalidInputError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
+        # the checks and loader of `unisign translate`: refusals of a damaged folder, dtype handling, ONNX backend
+        checked = checked_model_folder(model)
+        with model_folder_errors(model):
+            self.pipeline = load_translation_pipeline(checked, backend, device, dtype, num_threads)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
 
     @property
@@ -110,6 +110,15 @@ class DemoTranslator:
         prompts = self.pipeline.processor.prompts
         default = self.pipeline.processor.language
         return {default: prompts[default], **{key: text for key, text in prompts.items() if key != default}}
+
+    @property
+    def generation_settings(self) -> tuple[int, int]:
+        """`(num_beams, max_new_tokens)` of the model's saved generation settings, which `unisign translate` uses."""
+        settings = self.pipeline.model.generation_config
+        max_new_tokens = settings.max_new_tokens
+        if max_new_tokens is None:  # a length limit counts the decoder's start token: one new token fewer
+            max_new_tokens = settings.max_length - 1
+        return settings.num_beams, max_new_tokens
 
     @property
     def uses_rgb(self) -> bool:
@@ -166,8 +175,8 @@ class DemoTranslator:
         self,
         path: str | Path,
         prompt: str | None = None,
-        num_beams: int = 4,
-        max_new_tokens: int = 100,
+        num_beams: int | None = None,
+        max_new_tokens: int | None = None,
         progress: bool = False,
     ) -> DemoResult:
         """Translate one upload and draw its keypoints.
@@ -176,7 +185,8 @@ class DemoTranslator:
             path (`str` or `Path`): A video (`VIDEO_SUFFIXES`) or a `.pose` file.
             prompt (`str`, *optional*): A key of `prompts` (`"<language>"` or `"<language>/<task>"`); the
                 processor's default language when `None`.
-            num_beams, max_new_tokens (`int`): Decoding settings (the defaults are `unisign translate`'s).
+            num_beams, max_new_tokens (`int`, *optional*): Decoding settings; the model's saved ones
+                (`generation_settings`) where `None`, as for `unisign translate`.
             progress (`bool`, *optional*, defaults to `False`): A tqdm bar while extracting poses (the page shows it).
 
         Returns:
@@ -190,13 +200,18 @@ class DemoTranslator:
 
         language, _, task = (prompt or self.pipeline.processor.language).partition("/")
         started = time.perf_counter()
-        text = self.pipeline(
-            {"poses": sample, "video": video},
-            language=language,
-            task=task or None,
-            num_beams=num_beams,
-            max_new_tokens=max_new_tokens,
-        )["translation_text"]
+        try:
+            text = self.pipeline(
+                {"poses": sample, "video": video},
+                language=language,
+                task=task or None,
+                num_beams=num_beams,
+                max_new_tokens=max_new_tokens,
+            )["translation_text"]
+        except ValueError as error:
+            if not is_input_error(error):  # a bug: its traceback, in the server's log
+                raise
+            raise DemoInputError(str(error).replace(str(path), Path(path).name)) from error
         timings["translation"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -235,15 +250,16 @@ CSS = """
 def build_demo(
     translator: DemoTranslator,
     examples_dir: str | Path | None = None,
-    num_beams: int = 4,
-    max_new_tokens: int = 100,
+    num_beams: int | None = None,
+    max_new_tokens: int | None = None,
 ):
     """The page: inputs (video upload or webcam, `.pose` file, prompt, decoding), outputs (text, keypoints, timings).
 
     Args:
         translator (`DemoTranslator`): The loaded model; every request uses it (Gradio's queue runs one at a time).
         examples_dir (`str` or `Path`, *optional*): Videos and `.pose` files offered as examples.
-        num_beams, max_new_tokens (`int`): The decoding settings the page starts with (`unisign translate`'s).
+        num_beams, max_new_tokens (`int`, *optional*): The decoding settings the page starts with; where `None`, the
+            model's saved ones (`DemoTranslator.generation_settings`), which `unisign translate` uses.
 
     Returns:
         `gradio.Blocks`, queued; `launch()` it (with `theme=_theme(), css=CSS` for this look).
@@ -266,6 +282,9 @@ def build_demo(
         )
 
     prompts = translator.prompts
+    saved_beams, saved_tokens = translator.generation_settings
+    num_beams = saved_beams if num_beams is None else num_beams
+    max_new_tokens = saved_tokens if max_new_tokens is None else max_new_tokens
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S)) as demo:
         gr.Markdown(f"# {TITLE}", elem_id="title")
         gr.Markdown(DESCRIPTION)
@@ -290,8 +309,12 @@ def build_demo(
                     visible=len(prompts) > 1,
                 )
                 with gr.Accordion("Decoding", open=False):
-                    beams = gr.Slider(1, 8, value=num_beams, step=1, label="Beams (1: greedy, fastest)")
-                    tokens = gr.Slider(1, 200, value=max_new_tokens, step=1, label="Longest translation (tokens)")
+                    beams = gr.Slider(
+                        1, max(8, num_beams), value=num_beams, step=1, label="Beams (1: greedy, fastest)"
+                    )
+                    tokens = gr.Slider(
+                        1, max(200, max_new_tokens), value=max_new_tokens, step=1, label="Longest translation (tokens)"
+                    )
             with gr.Column():
                 text = gr.Textbox(label="Translation", lines=2, interactive=False, buttons=["copy"], elem_id="text")
                 keypoints_video = gr.Video(
@@ -357,17 +380,16 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     parser.add_argument(
         "--num-beams",
         type=whole_number_at_least(1, MAX_NUM_BEAMS),
-        default=4,
-        help="the page's beam width to start with (1: greedy)",
+        help="the page's beam width to start with (1: greedy; default: the model's generation_config.json)",
     )
     parser.add_argument(
         "--max-new-tokens",
         type=whole_number_at_least(1, MAX_NEW_TOKENS),
-        default=100,
-        help="the page's longest translation to start with",
+        help="the page's longest translation to start with (default: the model's generation_config.json)",
     )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
+    argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     if not args.model:
         parser.error("give `--model FOLDER_OR_HUB_ID` (or set UNISIGN_MODEL).")
@@ -381,13 +403,12 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
         torch.set_num_threads(args.threads)
     from ..hub.released import resolve_released_model
 
-    try:
+    # the package's own errors in one line (a usage error exits 2, a damaged folder 1); a bug keeps its traceback
+    with one_line_errors(prog, debug):
         model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
         translator = DemoTranslator(
             model, args.device, args.dtype, backend=args.model_backend, num_threads=args.threads
         )
-    except ValueError as error:
-        parser.exit(2, f"{prog}: error: {error}\n")
     build_demo(translator, args.examples, args.num_beams, args.max_new_tokens).launch(
         server_name=args.host, server_port=args.port, theme=_theme(), css=CSS, footer_links=["gradio"]
     )

@@ -4,16 +4,55 @@ Kept out of `pipeline.py`, which travels as remote code with every saved folder 
 that travel with it.
 """
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import pipeline
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
-from ..utils.errors import UsageError
-from ..utils.validation import check_model_folder, resolve_adapter_base
+from ..utils.errors import InvalidInputError, UniSignError, UsageError, is_input_error, one_line
+from ..utils.validation import check_model_folder, checked_model, resolve_adapter_base
 
 
 BACKENDS = ("auto", "torch", "onnx")
+
+
+def is_folder_refusal(error: BaseException) -> bool:
+    """Whether a loader's error refuses the user's model folder, rather than being a bug in the loader.
+
+    A refusal is the package's own error (not a usage error: `--dtype`, `--device`), the model unit's refusal of its
+    config (`is_input_error`: a value out of range), or transformers' report on the folder's files: an `OSError` (a
+    file it cannot find or read), malformed JSON or a file that is not UTF-8. Any other `ValueError` is a bug.
+    """
+    if isinstance(error, UsageError):
+        return False
+    refusals = (UniSignError, OSError, json.JSONDecodeError, UnicodeDecodeError)
+    return isinstance(error, refusals) or is_input_error(error)
+
+
+@contextmanager
+def model_folder_errors(model: str | Path) -> Iterator[None]:
+    """Report a refusal of the model folder (`is_folder_refusal`) as one `InvalidInputError` naming it."""
+    try:
+        yield
+    except Exception as error:
+        if not is_folder_refusal(error):
+            raise  # a bug in a loader: its traceback
+        raise InvalidInputError(f"Could not load a Uni-Sign model from `{model}`: {one_line(error)}") from error
+
+
+def checked_model_folder(model: str | Path) -> str:
+    """`checked_model` before loading: the weights, checksums, config and tokenizer, each refused in one line.
+
+    An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them.
+
+    Raises:
+        InvalidInputError: `Could not load a Uni-Sign model from ...`, naming the problem.
+    """
+    with model_folder_errors(model):
+        return str(model) if Path(model, "onnx_config.json").is_file() else checked_model(str(model))
 
 
 def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
@@ -106,4 +145,12 @@ def load_translation_pipeline(
     return pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
 
 
-__all__ = ["BACKENDS", "load_adapter_model", "load_onnx_model", "load_translation_pipeline"]
+__all__ = [
+    "BACKENDS",
+    "checked_model_folder",
+    "is_folder_refusal",
+    "load_adapter_model",
+    "load_onnx_model",
+    "load_translation_pipeline",
+    "model_folder_errors",
+]

@@ -4,7 +4,8 @@ Every command (`unisign ...`, `train.py`, `evaluate.py`, `python -m unisign.hub.
 an expected error prints `<prog>: error: <one line>` and exits with 2 for a usage error (an option or setting out of
 range) and 1 otherwise; `--debug` (anywhere on the command line) or `UNISIGN_DEBUG=1` adds the traceback.
 
-Expected errors are the package's own (`UniSignError` and its subclasses), the libraries' at the boundaries
+Expected errors are the package's own (`UniSignError` and its subclasses, and the model unit's refusals of an input:
+`ValueError`s marked as `is_input_error` says), the libraries' at the boundaries
 (`library_errors`: malformed YAML, the Hub's refusals), the operating system's
 reports on the machine (a full disk, a denied permission: `OSError`s that carry an `errno` listed in
 `ENVIRONMENT_ERRNOS`) and a missing optional library (an `ImportError` whose message says what to `pip install`).
@@ -82,6 +83,23 @@ ENVIRONMENT_ERRNOS = frozenset(
 )
 
 
+# The model unit (`models/unisign`, shipped as remote code) may not import this module: its refusals of a user's input
+# (`errors_unisign.UniSignInputError`, a `ValueError`) carry this class attribute instead. The mark is read, not the
+# class, because the unit's copy loaded as remote code defines another class of the same name.
+INPUT_ERROR_MARK = "unisign_input_error"
+
+
+def is_input_error(error: BaseException | None) -> bool:
+    """Whether `error` is the model unit's refusal of an input (a clip, a prompt language, a config, a setting).
+
+    A library's error raised from such a refusal counts too: huggingface_hub's validation of a config wraps the unit's
+    check of its values in its own error (not a `ValueError`), whose message repeats it.
+    """
+    if error is None:
+        return False
+    return getattr(type(error), INPUT_ERROR_MARK, False) is True or is_input_error(error.__cause__)
+
+
 def library_errors() -> tuple[type[BaseException], ...]:
     """The libraries' errors at the package's boundaries, reported in one line.
 
@@ -104,13 +122,13 @@ def library_errors() -> tuple[type[BaseException], ...]:
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
-    """The exception types reported in one line (an `OSError` or `ImportError` only where `is_expected` says so)."""
-    return (UniSignError, OSError, ImportError, *library_errors())
+    """The exception types caught for one line (a `ValueError`, `OSError`, `ImportError`: where `is_expected` says)."""
+    return (UniSignError, ValueError, OSError, ImportError, *library_errors())
 
 
 def is_expected(error: BaseException) -> bool:
     """Whether `error` means bad input or a machine problem (one line) rather than a bug (its traceback)."""
-    if isinstance(error, (UniSignError, *library_errors())):
+    if isinstance(error, (UniSignError, *library_errors())) or is_input_error(error):
         return True
     if isinstance(error, OSError):
         return error.errno in ENVIRONMENT_ERRNOS
@@ -183,6 +201,7 @@ def one_line_errors(prog: str, debug: bool = False) -> Iterator[None]:
 
 __all__ = [
     "ENVIRONMENT_ERRNOS",
+    "INPUT_ERROR_MARK",
     "InvalidInputError",
     "MissingInputError",
     "RunFolderError",
@@ -193,6 +212,7 @@ __all__ = [
     "expected_errors",
     "input_errors",
     "is_expected",
+    "is_input_error",
     "library_errors",
     "one_line",
     "one_line_errors",

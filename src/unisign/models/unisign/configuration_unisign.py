@@ -5,6 +5,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 from transformers.utils import logging
 
+from .errors_unisign import UniSignInputError
 from .keypoints import PART_EDGES, PART_INDICES, PART_NAMES
 
 
@@ -52,7 +53,7 @@ def check_generation_bounds(generation_config) -> None:
     ):
         value = getattr(generation_config, name, None)
         if value is not None and value > bound:
-            raise ValueError(f"`{name}` must be at most {bound} for a Uni-Sign translation, got {value}.")
+            raise UniSignInputError(f"`{name}` must be at most {bound} for a Uni-Sign translation, got {value}.")
 
 
 def _tasks_registered(custom_pipelines: dict | None) -> bool:
@@ -218,7 +219,7 @@ class UniSignConfig(PreTrainedConfig):
         """Check that the pose layout and the branch sizes fit together."""
         super().validate_architecture()
         if sorted(self.pose_part_indices) != sorted(PART_NAMES):
-            raise ValueError(
+            raise UniSignInputError(
                 f"`pose_part_indices` must have exactly the parts {list(PART_NAMES)}, "
                 f"got {sorted(self.pose_part_indices)}."
             )
@@ -226,22 +227,22 @@ class UniSignConfig(PreTrainedConfig):
             num_nodes = len(self.pose_part_indices[name])
             graph_nodes = 1 + max(max(edge) for edge in PART_EDGES[name])
             if num_nodes != graph_nodes:
-                raise ValueError(
+                raise UniSignInputError(
                     f"Part `{name}` has {num_nodes} keypoints in `pose_part_indices` but its graph has {graph_nodes} "
                     "nodes: the part layouts of `unisign.models.unisign.keypoints` are fixed."
                 )
         if self.pose_temporal_kernel_size < 1 or self.pose_temporal_kernel_size % 2 == 0:
-            raise ValueError(
+            raise UniSignInputError(
                 f"`pose_temporal_kernel_size` must be odd and positive (one token per frame), got "
                 f"{self.pose_temporal_kernel_size}."
             )
         if self.use_rgb and self.pgf_num_heads * self.pgf_head_dim != self.pose_hidden_size:
-            raise ValueError(
+            raise UniSignInputError(
                 f"PGF needs `pgf_num_heads * pgf_head_dim` == pose hidden size {self.pose_hidden_size}, got "
                 f"{self.pgf_num_heads} * {self.pgf_head_dim}."
             )
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}.")
+            raise UniSignInputError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}.")
 
 
 __all__ = ["MAX_NEW_TOKENS", "MAX_NUM_BEAMS", "UniSignConfig", "check_generation_bounds"]

@@ -14,6 +14,7 @@ import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 from transformers.utils import logging
 
+from .errors_unisign import UniSignInputError
 from .keypoints import FACE_CENTER_NODE, HAND_ROOT_NODE, NUM_WHOLEBODY_KEYPOINTS, PART_INDICES, PART_NAMES
 from .pose_sample import is_pose_sample
 
@@ -181,7 +182,7 @@ def check_normalized_coordinates(keypoints: np.ndarray, scores: np.ndarray, fram
             if frame_size is None
             else f"`frame_size` {frame_size} is smaller than the frame they were measured in"
         )
-        raise ValueError(
+        raise UniSignInputError(
             f"The keypoints reach {largest:g}, far outside the frame in (x / width, y / height) units: {hint}."
         )
 
@@ -201,17 +202,19 @@ def check_keypoints(keypoints, scores) -> tuple[np.ndarray, np.ndarray]:
     keypoints = np.asarray(keypoints, dtype=np.float32)
     scores = np.asarray(scores, dtype=np.float32)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_WHOLEBODY_KEYPOINTS, 2):
-        raise ValueError(
+        raise UniSignInputError(
             f"`keypoints` must have shape (num_frames, {NUM_WHOLEBODY_KEYPOINTS}, 2) (COCO-WholeBody-133), got "
             f"{keypoints.shape}. Convert other layouts with `unisign.data.read_pose_file` first."
         )
     if scores.shape != keypoints.shape[:2]:
-        raise ValueError(f"`scores` must have shape {keypoints.shape[:2]} to match `keypoints`, got {scores.shape}.")
+        raise UniSignInputError(
+            f"`scores` must have shape {keypoints.shape[:2]} to match `keypoints`, got {scores.shape}."
+        )
     if keypoints.shape[0] == 0:
-        raise ValueError("The clip has no frames: Uni-Sign needs at least one frame of keypoints.")
+        raise UniSignInputError("The clip has no frames: Uni-Sign needs at least one frame of keypoints.")
     if not (np.isfinite(keypoints).all() and np.isfinite(scores).all()):
         bad_frames = np.flatnonzero(~(np.isfinite(keypoints).all((1, 2)) & np.isfinite(scores).all(1)))
-        raise ValueError(
+        raise UniSignInputError(
             f"The keypoints or scores contain NaN or infinite values (frames {bad_frames[:10].tolist()}"
             f"{'...' if bad_frames.size > 10 else ''}). Mark missing points with score 0 and finite coordinates."
         )
@@ -241,13 +244,13 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
     elif isinstance(clip, np.ndarray | list) or hasattr(clip, "numpy"):
         array = np.asarray(clip)
         if array.ndim != 3 or array.shape[-1] != 3:
-            raise ValueError(
+            raise UniSignInputError(
                 "A clip given as one array must have shape (num_frames, 133, 3) with channels (x, y, score), "
                 f"got {array.shape}."
             )
         keypoints, scores = array[..., :2], array[..., 2]
     else:
-        raise ValueError(
+        raise UniSignInputError(
             "Each clip must be a `PoseSample`, a `pose_format.Pose`, a `(keypoints, scores)` tuple or an array of "
             f"shape (num_frames, 133, 3); got {type(clip).__name__}."
         )
@@ -255,7 +258,9 @@ def _as_wholebody(clip, frame_size: tuple[int, int] | None) -> tuple[np.ndarray,
     if frame_size is not None:
         width, height = frame_size
         if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:
-            raise ValueError(f"`frame_size` must be (width, height) in pixels, both finite and > 0, got {frame_size}.")
+            raise UniSignInputError(
+                f"`frame_size` must be (width, height) in pixels, both finite and > 0, got {frame_size}."
+            )
         keypoints = keypoints / np.array([width, height], dtype=np.float32)
     if not framed_by_header:
         check_normalized_coordinates(keypoints, scores, frame_size)

@@ -17,6 +17,7 @@ from transformers import AutoModelForSeq2SeqLM, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging
 
+from .errors_unisign import UniSignInputError
 from .pose_file import POSE_FILE_SUFFIXES, read_pose_file
 from .pose_sample import PoseSample, is_pose_sample
 
@@ -150,7 +151,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         if isinstance(inputs, dict):
             unknown = set(inputs) - {"poses", "video", "frames"}
             if "poses" not in inputs or unknown:
-                raise ValueError(
+                raise UniSignInputError(
                     "A dict input must have a `poses` entry and optionally `video` or `frames`, got keys "
                     f"{sorted(inputs)}."
                 )
@@ -176,7 +177,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         if isinstance(inputs, np.ndarray) and inputs.ndim == 3 and inputs.shape[-1] == 3:
             return PoseSample(id="arrays", keypoints=inputs[..., :2], scores=inputs[..., 2]), None, None
         received = inputs.shape if isinstance(inputs, np.ndarray) else type(inputs).__name__
-        raise ValueError(
+        raise UniSignInputError(
             "Each input must be a video path, a .pose/.pkl path, a `PoseSample`, a `(keypoints, scores)` tuple, a "
             f"(num_frames, 133, 3) array or a dict with `poses`; got {received}."
         )
@@ -193,10 +194,10 @@ class SignLanguageTranslationPipeline(Pipeline):
         """One input -> `{"features": encode_sample()'s inputs, "poses": PoseSample}`."""
         sample, video, frames = self.resolve_clip(inputs, backend, backend_options, progress)
         if sample.num_frames == 0:
-            raise ValueError(f"The clip {sample.id!r} has no frames: nothing to translate.")
+            raise UniSignInputError(f"The clip {sample.id!r} has no frames: nothing to translate.")
         if self.model.config.use_rgb:
             if video is None and frames is None:
-                raise ValueError(
+                raise UniSignInputError(
                     "This model uses RGB hand crops: give a video path, or `{'poses': ..., 'video': path}` / "
                     f"`{{'poses': ..., 'frames': array}}`, not only poses (got clip {sample.id!r} without a video)."
                 )

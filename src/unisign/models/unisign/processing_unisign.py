@@ -11,6 +11,7 @@ from transformers.feature_extraction_utils import FeatureExtractionMixin
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.video_processing_utils import VideoProcessorMixin
 
+from .errors_unisign import UniSignInputError
 from .feature_extraction_unisign import (
     LEGACY_HAND_SETTINGS,
     UniSignPoseFeatureExtractor,
@@ -198,7 +199,7 @@ class UniSignProcessor(ProcessorMixin):
         if task is not None and f"{language}/{task}" in self.prompts:
             return self.prompts[f"{language}/{task}"]
         if language not in self.prompts:
-            raise ValueError(f"No prompt for language {language!r}. Prompts exist for {sorted(self.prompts)}.")
+            raise UniSignInputError(f"No prompt for language {language!r}. Prompts exist for {sorted(self.prompts)}.")
         return self.prompts[language]
 
     def encode_sample(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors_unisign import UniSignInputError
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -39,15 +41,17 @@ def _open_video(path: str | Path):
     if not path.is_file():
         raise FileNotFoundError(f"The video `{path}` does not exist (or is not a file).")
     if path.stat().st_size == 0:
-        raise ValueError(f"The video `{path}` is empty (0 bytes).")
+        raise UniSignInputError(f"The video `{path}` is empty (0 bytes).")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as error:
-        raise ValueError(f"Could not open `{path}` as a video: it is corrupt or not a video ({error}).") from error
+        raise UniSignInputError(
+            f"Could not open `{path}` as a video: it is corrupt or not a video ({error})."
+        ) from error
     if not container.streams.video:
         kinds = sorted({stream.type for stream in container.streams}) or ["none"]
         container.close()
-        raise ValueError(f"`{path}` has no video stream (stream types: {', '.join(kinds)}); give a video file.")
+        raise UniSignInputError(f"`{path}` has no video stream (stream types: {', '.join(kinds)}); give a video file.")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     return container, stream
@@ -105,9 +109,11 @@ def iter_video_frames(path: str | Path, max_frames: int | None = None) -> Iterat
                 if max_frames is not None and count >= max_frames:
                     return
         except av.error.FFmpegError as error:
-            raise ValueError(f"Could not decode frame {count} of `{path}`: the video is damaged ({error}).") from error
+            raise UniSignInputError(
+                f"Could not decode frame {count} of `{path}`: the video is damaged ({error})."
+            ) from error
     if count == 0:
-        raise ValueError(f"`{path}` has a video stream but no decodable frame: it is truncated or corrupt.")
+        raise UniSignInputError(f"`{path}` has a video stream but no decodable frame: it is truncated or corrupt.")
 
 
 def read_video_frames(
