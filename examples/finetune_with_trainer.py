@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-split", default="train")
     parser.add_argument("--eval-split", default="dev")
     parser.add_argument("--task", choices=TASKS, default="SLT", help="the target: SLT text, CSLR glosses, ISLR word")
-    parser.add_argument("--lang", choices=LANGUAGES, help="the references' language (default: the processor's)")
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the data's language: the prompt the model is trained and saved with, and the references' for the scores "
+        "(default: the processor's)",
+    )
     parser.add_argument("--lora", action="store_true", help="train LoRA adapters (and the pose encoder) only")
     parser.add_argument("--max-steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -48,6 +53,11 @@ def main(argv: list[str] | None = None) -> Seq2SeqTrainer:
     """Fine-tune, evaluate and save; returns the trainer (its `state.log_history` holds the losses)."""
     args = build_parser().parse_args(argv)
     processor = AutoProcessor.from_pretrained(args.model)
+    lang = args.lang or processor.language
+    if lang not in processor.prompts:
+        raise SystemExit(f"The processor of {args.model} has no `--lang {lang}` prompt: {sorted(processor.prompts)}.")
+    # the saved processor's default prompt is the one the model is trained on (English data from a Chinese start)
+    processor.language = lang
     model = AutoModelForSeq2SeqLM.from_pretrained(args.model)
     # the model's own default (`max_new_tokens=100`) would take precedence over the Trainer's `max_length`
     model.generation_config.max_new_tokens = None
@@ -56,9 +66,8 @@ def main(argv: list[str] | None = None) -> Seq2SeqTrainer:
 
     # numpy rows: arrays come out of Arrow without a Python list per keypoint (about ten times faster)
     splits = load_pose_dataset(args.data).with_format("numpy")
-    train_dataset = SignDataset(splits[args.train_split], processor, args.task, processor.language, train=True)
-    eval_dataset = SignDataset(splits[args.eval_split], processor, args.task, processor.language, train=False)
-    lang = args.lang or processor.language
+    train_dataset = SignDataset(splits[args.train_split], processor, args.task, lang, train=True)
+    eval_dataset = SignDataset(splits[args.eval_split], processor, args.task, lang, train=False)
 
     def score(prediction) -> dict[str, float]:
         """`unisign.evaluation.metrics` scores of the generated ids against the labels (-100 is padding in both)."""

@@ -21,9 +21,10 @@ from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, Ge
 from unisign import PoseSample
 from unisign.models.unisign.pose_file import write_pose_file
 
+from .conftest import REPO_ROOT
 from .environment_helpers import isolated_env
 from .test_golden_parity import RGB_PREFIXES
-from .training_helpers import make_pose_dataset, random_clip, run_train_script, write_run_config
+from .training_helpers import load_script, make_pose_dataset, random_clip, run_train_script, write_run_config
 
 
 ENGLISH_PROMPT = "Translate sign language video to English: "  # the reference's English prompt, typed here
@@ -279,3 +280,31 @@ def test_lora_fine_tune_translates_after_the_run_moves(converted, clip, golden_d
     third = tmp_path / "third"
     third.mkdir()
     assert translate_command(moved / "best", clip, cwd=third) == expected
+
+
+def test_trainer_recipe_from_chinese_fine_tunes_on_english_and_keeps_prompt_and_settings(
+    converted, clip, golden_dir, tmp_path
+):
+    """Journey 6: the converted Chinese folder -> `examples/finetune_with_trainer.py` on English data (`--lang en`)
+    -> its saved folder loaded again: the English prompt, the recipe's generation settings, and `unisign translate`
+    without flags gives the text of the model's own `generate` on the English prompt typed here."""
+    recipe = load_script(REPO_ROOT / "examples" / "finetune_with_trainer.py", "finetune_with_trainer")
+    data = make_pose_dataset(tmp_path / "data", num_train=4, num_dev=2)
+    out = tmp_path / "recipe"
+    arguments = ["--model", str(converted), "--data", str(data), "--output-dir", str(out), "--lang", "en"]
+    arguments += ["--max-steps", "2", "--batch-size", "2", "--eval-steps", "2", "--learning-rate", "1e-4"]
+    # a length limit of 8 counts the decoder's start token: 7 new tokens at most, `SETTINGS` of `hand_made_text`
+    arguments += ["--generation-max-length", str(SETTINGS["max_new_tokens"] + 1)]
+    arguments += ["--generation-num-beams", str(SETTINGS["num_beams"])]
+    recipe.main(arguments)
+    processor = AutoProcessor.from_pretrained(out)
+    assert processor.language == "en" and processor.prompt_text() == ENGLISH_PROMPT
+    saved = GenerationConfig.from_pretrained(out)
+    expected_settings = (SETTINGS["num_beams"], SETTINGS["max_new_tokens"] + 1, None)
+    assert (saved.num_beams, saved.max_length, saved.max_new_tokens) == expected_settings
+    model = AutoModelForSeq2SeqLM.from_pretrained(out).eval()
+    loaded = model.generation_config
+    assert (loaded.num_beams, loaded.max_length, loaded.max_new_tokens) == expected_settings
+    expected = hand_made_text(model, processor, clip, AutoTokenizer.from_pretrained(golden_dir / "tiny-mt5"))
+    assert expected
+    assert translate_command(out, clip, flags=False) == expected  # the saved settings, not the CLI's
