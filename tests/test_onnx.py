@@ -155,6 +155,36 @@ def test_rgb_models_are_refused(golden_dir, tmp_path):
     assert not (tmp_path / "onnx").exists()
 
 
+def test_an_export_removes_the_staging_folders_of_killed_exports_and_nothing_else(tmp_path):
+    """A SIGKILL during `export-onnx` left its hidden staging folder forever: the next export removes it, but never a
+    running export's, another machine's (its processes cannot be checked) or a folder of another name."""
+    import os
+    import subprocess
+    import sys
+
+    from unisign.onnx.export import STAGING_TAG, _host
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # its pid: a process that no longer runs
+    dead_pid = finished.pid
+    name = f".onnx.{STAGING_TAG}-{_host()}-{{pid}}-k1ll3d_x.tmp"
+    killed = tmp_path / name.format(pid=dead_pid)
+    kept = [
+        tmp_path / name.format(pid=os.getpid()),  # a running export
+        tmp_path / f".onnx.{STAGING_TAG}-elsewhere-{dead_pid}-k1ll3d_x.tmp",  # another machine's
+        tmp_path / (name.format(pid=dead_pid) + ".bak"),  # not the exact pattern
+        tmp_path / ".onnx.my-notes.tmp",  # a user's folder
+    ]
+    for folder in [killed, *kept]:
+        folder.mkdir()
+        (folder / "encoder_model.onnx").write_bytes(b"half an export")
+    torch.manual_seed(0)
+    export_onnx(UniSignForConditionalGeneration(tiny_config()).eval(), tmp_path / "onnx")
+    assert not killed.exists()
+    assert all(folder.is_dir() for folder in kept)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["onnx", *(folder.name for folder in kept)])
+
+
 # -- a tiny trained model: a word-level sign language of pose templates --------------------------------------------
 
 

@@ -17,7 +17,10 @@ compare them with PyTorch at other lengths than the ones traced.
 import copy
 import inspect
 import json
+import os
+import re
 import shutil
+import socket
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -38,6 +41,51 @@ from .constants import DECODER_FILE, ENCODER_FILE, FOLDER_FILES, FORMAT_NAME, ON
 
 
 logger = logging.get_logger(__name__)
+
+# An export is written into a hidden folder beside `out` and renamed at the end. Its name says which process on which
+# machine writes it, so that a later export can remove the folder of one that was killed (SIGKILL runs no cleanup):
+# `.<out name>.onnx-export-<host>-<pid>-<8 random characters of mkdtemp>.tmp`.
+STAGING_TAG = "onnx-export"
+STAGING_PATTERN = re.compile(rf"\..+\.{STAGING_TAG}-(?P<host>[A-Za-z0-9]+)-(?P<pid>[0-9]+)-[a-z0-9_]{{8}}\.tmp")
+
+
+def _host() -> str:
+    """This machine's name, letters and digits only (folders on a shared disk may be written by other machines)."""
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname()) or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this machine (another user's counts: signalling it is only refused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(folder: Path) -> list[Path]:
+    """Remove the staging folders in `folder` of exports whose process, on this machine, is no longer running.
+
+    Only folders whose name matches `STAGING_PATTERN` exactly, written by this machine, and not symbolic links are
+    considered; a folder of a running export (or of another machine, whose processes cannot be checked) is kept.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    host = _host()
+    for path in folder.glob(f".*.{STAGING_TAG}-*.tmp"):
+        match = STAGING_PATTERN.fullmatch(path.name)
+        if match is None or match["host"] != host or path.is_symlink() or not path.is_dir():
+            continue
+        if _process_alive(int(match["pid"])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+        logger.warning(f"Removed `{path}`, left by an ONNX export that was stopped (process {match['pid']}).")
+    return removed
 
 
 def encoder_inputs(embedded, attention_mask: torch.Tensor, pose_attention_mask: torch.Tensor):
@@ -281,7 +329,9 @@ def export_onnx(
     text = model.config.text_config
     encoder_args, decoder_args = _example_inputs(model)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    remove_stale_staging(out.parent)
+    prefix = f".{out.name}.{STAGING_TAG}-{_host()}-{os.getpid()}-"
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix, suffix=".tmp"))
     staging.chmod(0o755)  # mkdtemp's 0700 would make the export private to its writer
     try:
         with torch.no_grad(), pose_encoder_for_export(model):
@@ -339,4 +389,4 @@ def export_onnx(
     return out
 
 
-__all__ = ["export_onnx"]
+__all__ = ["export_onnx", "remove_stale_staging"]
