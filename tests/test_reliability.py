@@ -394,6 +394,51 @@ def test_a_loader_bug_keeps_its_traceback_and_a_bad_folder_is_one_line(unisign, 
             cli.main(translate_args(model_dir, pose_file))
 
 
+def cut_short(path: Path, parses: bool) -> None:
+    """Keep about the first half of a Python file: cut mid-line, or (`parses`) after the last line that leaves a
+    module which still parses (a cut a syntax check alone lets through)."""
+    import ast
+
+    data = path.read_bytes()
+    end = len(data) // 2
+    while parses:
+        end = data.rindex(b"\n", 0, end - 1) + 1
+        try:
+            ast.parse(data[:end])
+            break
+        except SyntaxError:
+            continue
+    path.write_bytes(data[:end] if parses else data[: end - 3])
+
+
+@pytest.mark.parametrize("parses", [False, True], ids=["mid-line", "at-a-line-that-parses"])
+def test_a_cut_short_copy_of_the_model_code_is_refused_by_the_loader(parses, unisign, model_dir, pose_file, tmp_path):
+    """`push` refused it, but `translate` (and the demo) loaded the folder: refused in one line naming the file."""
+    folder = damaged_copy(model_dir, tmp_path, lambda folder: cut_short(folder / "modeling_unisign.py", parses))
+    outcome = unisign(*translate_args(folder, pose_file))
+    assert_one_line_error(outcome, "Could not load", "modeling_unisign.py", "cut short", status=1)
+    assert unisign(*translate_args(model_dir, pose_file)).status == 0  # the intact copies pass
+
+
+def test_copies_of_the_model_code_are_written_whole_or_not_at_all(model_dir, tmp_path, monkeypatch):
+    """A full disk while `add_remote_code` (`unisign card`, `save_pretrained`) copies the code left a cut file."""
+    import errno
+
+    from unisign.models.unisign import remote_code
+
+    folder = damaged_copy(model_dir, tmp_path, lambda folder: None)
+    before = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+
+    def full_disk(source, target):
+        Path(target).write_bytes(Path(source).read_bytes()[:100])
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(remote_code.shutil, "copyfile", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        remote_code.add_remote_code(folder)
+    assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == before  # old copies, whole
+
+
 def test_hub_ids_fail_fast_offline_and_without_network(unisign, pose_file, monkeypatch):
     import huggingface_hub
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from transformers import pipeline
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
+from ..models.unisign.remote_code import check_remote_code
 from ..utils.errors import InvalidInputError, UniSignError, UsageError, is_input_error, one_line
 from ..utils.validation import check_model_folder, checked_model, resolve_adapter_base
 
@@ -46,12 +47,16 @@ def model_folder_errors(model: str | Path) -> Iterator[None]:
 def checked_model_folder(model: str | Path) -> str:
     """`checked_model` before loading: the weights, checksums, config and tokenizer, each refused in one line.
 
-    An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them.
+    An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them. A local
+    folder's copies of the unit's code are checked first (`check_remote_code`: cut short, they would fail wherever
+    the folder is loaded as remote code).
 
     Raises:
         InvalidInputError: `Could not load a Uni-Sign model from ...`, naming the problem.
     """
     with model_folder_errors(model):
+        if Path(model).is_dir():  # its copies of the unit's code, which the folder is shared and loaded elsewhere with
+            check_remote_code(model)
         return str(model) if Path(model, "onnx_config.json").is_file() else checked_model(str(model))
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 from huggingface_hub import EvalResult, EvalResultEntry, ModelCard, constants, eval_result_entries_to_yaml
 
+from ..utils.checksums import write_text_atomic
+
 
 EVAL_RESULTS_FOLDER = constants.EVAL_RESULTS_FOLDER  # ".eval_results"
 
@@ -64,7 +66,9 @@ def write_eval_results(folder: str | Path, card: ModelCard) -> list[Path]:
     for name, entries in card_eval_entries(card).items():
         path = Path(folder) / EVAL_RESULTS_FOLDER / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True))
+        write_text_atomic(
+            path, yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True)
+        )
         paths.append(path)
     return paths
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..utils.checksums import write_text_atomic
 from ..utils.errors import InvalidInputError, UsageError
 from .eval_results import write_eval_results
 from .released_checkpoints import (
@@ -875,7 +876,7 @@ def needs_card(folder: str | Path) -> bool:
 
 def write_card_source(folder: str | Path, source: dict) -> None:
     """Record in `folder/card_source.json` what the folder's card is made from (no local paths)."""
-    (Path(folder) / CARD_SOURCE_FILE).write_text(json.dumps(portable_settings(source), indent=2, default=str))
+    write_text_atomic(Path(folder) / CARD_SOURCE_FILE, json.dumps(portable_settings(source), indent=2, default=str))
 
 
 __all__ = [

@@ -92,4 +92,27 @@ def fsync_directory(folder: str | Path) -> None:
         os.close(descriptor)
 
 
-__all__ = ["CHECKSUMS_FILE", "fsync_directory", "fsync_folder", "sha256_of", "verify_checksums", "write_checksums"]
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file whole or not at all: a temporary file beside it, renamed over it (`os.replace`).
+
+    A full disk leaves the old file (or none), never one cut short; a symbolic link at `path` is replaced, not
+    written through.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+__all__ = [
+    "CHECKSUMS_FILE",
+    "fsync_directory",
+    "fsync_folder",
+    "sha256_of",
+    "verify_checksums",
+    "write_checksums",
+    "write_text_atomic",
+]

@@ -12,9 +12,13 @@ sentencepiece, protobuf, numpy) loads them. This module is shipped too, so a mod
 same way.
 """
 
+import ast
 import json
+import os
 import shutil
 from pathlib import Path
+
+from .errors_unisign import UniSignInputError
 
 
 # The modules a folder carries: every module of this folder (the unit that travels with the weights), except the
@@ -129,7 +133,13 @@ def add_remote_code(folder: str | Path, code_repo: str | None = None) -> list[st
             target.unlink(missing_ok=True)  # the code is the code repository's: no second copy to drift
             continue
         if not (target.exists() and target.resolve() == (source / name)):
-            shutil.copyfile(source / name, target)
+            # written whole or not at all: a full disk leaves the old copy, never one cut short
+            temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
+            try:
+                shutil.copyfile(source / name, temporary)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
         written.append(name)
     if _update_json(folder / "config.json", _model_config_update(code_repo)):
         written.append("config.json")
@@ -138,4 +148,38 @@ def add_remote_code(folder: str | Path, code_repo: str | None = None) -> list[st
     return written
 
 
-__all__ = ["CUSTOM_PIPELINES", "MODEL_AUTO_MAP", "SHIPPED_MODULES", "add_remote_code"]
+def _ends_with_all(tree: ast.Module) -> bool:
+    """Whether a module's last statement assigns `__all__` (every module of the unit ends so)."""
+    last = tree.body[-1] if tree.body else None
+    return isinstance(last, ast.Assign) and any(getattr(target, "id", None) == "__all__" for target in last.targets)
+
+
+def check_remote_code(folder: str | Path) -> None:
+    """Refuse a folder whose copy of a module of the unit is cut short or damaged, naming the file.
+
+    Every module of the unit ends with its `__all__`, so a copy cut anywhere (a full disk while an older version wrote
+    it in place) lacks it or does not parse: loaded with `trust_remote_code=True`, it would fail with a traceback, or
+    miss what was cut. Modules the folder does not hold are not asked for (a folder may point to a code repository).
+
+    Raises:
+        UniSignInputError: naming the damaged file.
+    """
+    for name in SHIPPED_MODULES:
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except SyntaxError as error:
+            problem = f"{error.msg} at line {error.lineno}"
+        except ValueError as error:  # null bytes
+            problem = str(error)
+        else:
+            problem = None if _ends_with_all(tree) else "no `__all__` at its end"
+        if problem is not None:
+            raise UniSignInputError(
+                f"`{path}` is damaged (cut short?): {problem}. Write it again with `unisign card {folder}`."
+            )
+
+
+__all__ = ["CUSTOM_PIPELINES", "MODEL_AUTO_MAP", "SHIPPED_MODULES", "add_remote_code", "check_remote_code"]
