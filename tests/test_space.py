@@ -389,6 +389,73 @@ def test_a_request_the_model_unit_refuses_gets_its_message_on_the_page(demo_tran
         demo_translator(SPACE / "examples" / "mediapipe.pose", "de", num_beams=1, max_new_tokens=4)
 
 
+def test_clips_longer_than_the_bound_are_refused_on_the_page_before_the_work(demo_model, tmp_path, monkeypatch):
+    """A 9,000-frame video held the page for minutes: a request of more than `max_frames` frames is refused in one
+    line (a video that declares its length before any pose extraction), through the page's own handler."""
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    import gradio as gr
+
+    from unisign.apps import demo
+    from unisign.extraction import load_poses
+    from unisign.models.unisign.video_io import VideoInfo
+
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    frames = load_poses(pose_file).num_frames
+    translator = demo.DemoTranslator(demo_model, device="cpu", workdir=tmp_path / "out", max_frames=frames - 1)
+    page = demo.build_demo(translator)
+    assert f"up to **{frames - 1} frames**" in page.blocks[next(iter(page.blocks))].value or any(
+        f"up to **{frames - 1} frames**" in str(getattr(block, "value", "")) for block in page.blocks.values()
+    )
+    handlers = {function.api_name: function.fn for function in page.fns.values()}
+    with pytest.raises(gr.Error, match=f"too long: {frames} frames .* at most {frames - 1} frames"):
+        handlers["translate_poses"](str(pose_file), "en", 1, 4)
+    translator.max_frames = frames  # at the bound: translated
+    expected = translator.pipeline(load_poses(pose_file), num_beams=1, max_new_tokens=4)["translation_text"]
+    assert handlers["translate_poses"](str(pose_file), "en", 1, 4)[0] == expected
+
+    translator.max_frames = 10
+    video = tmp_path / "long.mp4"
+    write_video(video, np.full((12, 64, 64, 3), 128, dtype=np.uint8))
+    extracted = []
+
+    def extraction(path, progress=False, max_frames=None):
+        extracted.append(max_frames)
+        return load_poses(pose_file)  # more frames than the bound, as a video without a declared length gives
+
+    monkeypatch.setattr(demo, "extract_poses", extraction)
+    with pytest.raises(gr.Error, match="too long: 12 frames .* at most 10 frames"):
+        handlers["translate_video"](str(video), "en", 1, 4)
+    assert extracted == []  # refused from the container's frame count, before any pose extraction
+    monkeypatch.setattr(demo, "probe_video", lambda path: VideoInfo(64, 64, 25.0, None))  # no declared length
+    with pytest.raises(gr.Error, match="too long: more than 10 frames"):
+        handlers["translate_video"](str(video), "en", 1, 4)
+    assert extracted == [11]  # extraction stopped one frame past the bound
+
+
+def test_requests_translated_at_once_each_get_their_own_text(demo_translator, tmp_path):
+    """The page serves `DEFAULT_CONCURRENCY` requests at once: the translator shared by threads gives each request the
+    text it gives alone (two clips of different lengths, each twice)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from unisign.apps.demo import DEFAULT_CONCURRENCY
+    from unisign.extraction import load_poses
+    from unisign.models.unisign.pose_file import write_pose_file
+
+    sample = load_poses(SPACE / "examples" / "mediapipe.pose")
+    short = tmp_path / "short.pose"
+    sample.keypoints, sample.scores = (
+        sample.keypoints[: sample.num_frames // 2],
+        sample.scores[: sample.num_frames // 2],
+    )
+    write_pose_file(sample, short, fps=sample.fps or 25)
+    clips = [SPACE / "examples" / "mediapipe.pose", short] * 2
+    alone = [demo_translator(clip, num_beams=2, max_new_tokens=8).text for clip in clips]
+    assert DEFAULT_CONCURRENCY > 1
+    with ThreadPoolExecutor(max_workers=DEFAULT_CONCURRENCY) as pool:
+        at_once = list(pool.map(lambda clip: demo_translator(clip, num_beams=2, max_new_tokens=8).text, clips))
+    assert at_once == alone
+
+
 def test_a_pose_file_without_pose_format_names_its_pip_install(demo_translator, monkeypatch):
     """The page shows this message (a `DemoInputError`) rather than a bare "Error" for the `ImportError`."""
     from unisign.apps.demo import DemoInputError

@@ -22,6 +22,7 @@ from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
+from ..models.unisign.video_io import probe_video
 from ..utils.arguments import positive_int, whole_number_at_least
 from ..utils.errors import is_input_error, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
@@ -34,6 +35,15 @@ POSE_SUFFIX = ".pose"
 # A clip shorter than this (about a quarter of a second at 30 fps) holds no sign; the pose encoder's temporal
 # convolutions would read mostly padding.
 MIN_FRAMES = 8
+# The most frames one request may process (`--max-frames`): 20 s at 30 fps. Pose extraction and drawing take time in
+# proportion to the frames (a 9,000-frame video had no answer after 150 s); a longer clip is refused in one line, a
+# video whose container declares its length before any work. The translation reads at most the feature extractor's
+# `max_frames` (256) of them anyway.
+DEFAULT_MAX_FRAMES = 600
+# Requests translated at once (`--concurrency`); more wait in Gradio's queue. The pipeline is safe to share between
+# threads (tests/test_journeys.py), each request extracts poses with its own MediaPipe graph and draws into its own
+# folder; one request's wait for a slow upload no longer holds every other visitor.
+DEFAULT_CONCURRENCY = 2
 # The Space folder of a source checkout (src/unisign/demo.py -> repository root); absent in an installed wheel.
 # Request folders older than this are removed (Gradio has copied their files into its own cache long before).
 KEEP_OUTPUTS_S = 3600
@@ -85,6 +95,8 @@ class DemoTranslator:
         backend (`str`, *optional*, defaults to `"auto"`): `"torch"`, `"onnx"`, or `"auto"` (ONNX Runtime for an
             ONNX export), as `unisign translate --model-backend`.
         num_threads (`int`, *optional*): ONNX Runtime threads per session.
+        max_frames (`int`, *optional*, defaults to `DEFAULT_MAX_FRAMES`): The longest clip a request may give, in
+            frames; a longer one is refused (`DemoInputError`).
     """
 
     def __init__(
@@ -95,6 +107,7 @@ class DemoTranslator:
         workdir: str | Path | None = None,
         backend: str = "auto",
         num_threads: int | None = None,
+        max_frames: int = DEFAULT_MAX_FRAMES,
     ):
         from .inference import checked_model_folder, load_translation_pipeline, model_folder_errors
 
@@ -103,6 +116,7 @@ class DemoTranslator:
         with model_folder_errors(model):
             self.pipeline = load_translation_pipeline(checked, backend, device, dtype, num_threads)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
+        self.max_frames = max_frames
 
     @property
     def prompts(self) -> dict[str, str]:
@@ -140,7 +154,8 @@ class DemoTranslator:
 
         Raises:
             DemoInputError: for a file of another kind, one that is not a readable video or `.pose` file, a clip
-                without a person or a clip shorter than `MIN_FRAMES`.
+                without a person, a clip shorter than `MIN_FRAMES` or longer than `max_frames` (a video that declares
+                its length is refused before any pose extraction; others after `max_frames + 1` frames at most).
         """
         path = Path(path)
         suffix = path.suffix.lower()
@@ -151,7 +166,15 @@ class DemoTranslator:
         if suffix == POSE_SUFFIX and self.uses_rgb:
             raise DemoInputError("This model also reads RGB hand crops: upload the video, not only its poses.")
         try:
-            sample = load_poses(path) if suffix == POSE_SUFFIX else extract_poses(path, progress=progress)
+            if suffix == POSE_SUFFIX:
+                sample = load_poses(path)
+            else:
+                info = probe_video(path)
+                if info.num_frames is not None and info.num_frames > self.max_frames:
+                    raise DemoInputError(self._too_long(f"{info.num_frames} frames", info.num_frames, info.fps))
+                sample = extract_poses(path, progress=progress, max_frames=self.max_frames + 1)
+        except DemoInputError:
+            raise
         except (ValueError, FileNotFoundError) as error:
             raise DemoInputError(str(error).replace(str(path), path.name)) from error
         except (
@@ -159,6 +182,9 @@ class DemoTranslator:
         ) as error:  # a library this server lacks (one line naming its pip install), not a bare "Error"
             raise DemoInputError(f"This server cannot read `{path.name}`: {error}") from error
         seconds = f" ({sample.num_frames / sample.fps:.2f} s)" if sample.fps else ""
+        if sample.num_frames > self.max_frames:  # extraction stopped one frame past the bound
+            length = f"{sample.num_frames} frames" if suffix == POSE_SUFFIX else f"more than {self.max_frames} frames"
+            raise DemoInputError(self._too_long(length, sample.num_frames, sample.fps))
         if sample.num_frames < MIN_FRAMES:
             raise DemoInputError(
                 f"The clip is too short: {sample.num_frames} frames{seconds}. A sign needs at least {MIN_FRAMES} "
@@ -170,6 +196,14 @@ class DemoTranslator:
                 "front, with the upper body and both hands in view."
             )
         return sample
+
+    def _too_long(self, length: str, num_frames: int, fps: float | None) -> str:
+        """The page's message for a clip of more than `max_frames` frames."""
+        seconds = f" ({num_frames / fps:.1f} s)" if fps else ""
+        return (
+            f"The clip is too long: {length}{seconds}. This demo translates clips of at most {self.max_frames} "
+            "frames; trim it, or run `unisign translate` on your own machine."
+        )
 
     def __call__(
         self,
@@ -252,14 +286,17 @@ def build_demo(
     examples_dir: str | Path | None = None,
     num_beams: int | None = None,
     max_new_tokens: int | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ):
     """The page: inputs (video upload or webcam, `.pose` file, prompt, decoding), outputs (text, keypoints, timings).
 
     Args:
-        translator (`DemoTranslator`): The loaded model; every request uses it (Gradio's queue runs one at a time).
+        translator (`DemoTranslator`): The loaded model; every request uses it (shared between threads: safe).
         examples_dir (`str` or `Path`, *optional*): Videos and `.pose` files offered as examples.
         num_beams, max_new_tokens (`int`, *optional*): The decoding settings the page starts with; where `None`, the
             model's saved ones (`DemoTranslator.generation_settings`), which `unisign translate` uses.
+        concurrency (`int`, *optional*, defaults to `DEFAULT_CONCURRENCY`): Requests translated at once (both
+            buttons together); up to 32 more wait in the queue.
 
     Returns:
         `gradio.Blocks`, queued; `launch()` it (with `theme=_theme(), css=CSS` for this look).
@@ -288,6 +325,11 @@ def build_demo(
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S)) as demo:
         gr.Markdown(f"# {TITLE}", elem_id="title")
         gr.Markdown(DESCRIPTION)
+        gr.Markdown(
+            f"Clips of up to **{translator.max_frames} frames** (about {translator.max_frames / 30:.0f} s at 30 fps) "
+            "are translated; trim longer ones.",
+            elem_id="limits",
+        )
         with gr.Row(equal_height=False):
             with gr.Column():
                 with gr.Tab("Video"):
@@ -339,9 +381,11 @@ def build_demo(
 
         outputs = [text, keypoints_video, keypoints_image, timings]
         settings = [prompt, beams, tokens]
-        video_button.click(translate, [video, *settings], outputs, api_name="translate_video", concurrency_limit=1)
-        pose_button.click(translate, [pose_file, *settings], outputs, api_name="translate_poses", concurrency_limit=1)
-    return demo.queue(default_concurrency_limit=1, max_size=32)
+        # one limit for both buttons: `concurrency` translations at once in all
+        limits = {"concurrency_limit": concurrency, "concurrency_id": "translate"}
+        video_button.click(translate, [video, *settings], outputs, api_name="translate_video", **limits)
+        pose_button.click(translate, [pose_file, *settings], outputs, api_name="translate_poses", **limits)
+    return demo.queue(default_concurrency_limit=concurrency, max_size=32)
 
 
 def _device_line(translator: DemoTranslator) -> str:
@@ -387,6 +431,18 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
         type=whole_number_at_least(1, MAX_NEW_TOKENS),
         help="the page's longest translation to start with (default: the model's generation_config.json)",
     )
+    parser.add_argument(
+        "--max-frames",
+        type=whole_number_at_least(MIN_FRAMES),
+        default=DEFAULT_MAX_FRAMES,
+        help=f"the longest clip a request may give, in frames; longer ones are refused (default {DEFAULT_MAX_FRAMES})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"requests translated at once; more wait in the queue (default {DEFAULT_CONCURRENCY})",
+    )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
     argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
@@ -407,9 +463,14 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     with one_line_errors(prog, debug):
         model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
         translator = DemoTranslator(
-            model, args.device, args.dtype, backend=args.model_backend, num_threads=args.threads
+            model,
+            args.device,
+            args.dtype,
+            backend=args.model_backend,
+            num_threads=args.threads,
+            max_frames=args.max_frames,
         )
-    build_demo(translator, args.examples, args.num_beams, args.max_new_tokens).launch(
+    build_demo(translator, args.examples, args.num_beams, args.max_new_tokens, args.concurrency).launch(
         server_name=args.host, server_port=args.port, theme=_theme(), css=CSS, footer_links=["gradio"]
     )
 
