@@ -220,3 +220,40 @@ def test_fsdp_wraps_only_the_units_the_model_has():
     assert fsdp_wrapping_units(pose_only, configured) == ["MT5Block", "UniSignPoseEncoder"]
     with_hands = UniSignForConditionalGeneration(tiny_config(use_rgb=True))
     assert fsdp_wrapping_units(with_hands, configured) == sorted(configured)
+
+
+def test_a_locked_run_folder_stops_every_process_with_the_same_line(assets, tmp_path):
+    """Another run holds the folder's lock: the main process was refused in one line and the others went on to wait
+    for it at their first barrier; now each of the 2 processes prints the refusal and nothing is trained."""
+    import os
+    import signal
+    import subprocess
+
+    from filelock import FileLock
+
+    from unisign.training.run_folder import LOCK_FILE
+
+    config = write_config(tmp_path / "run.yaml", assets, tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    with FileLock(tmp_path / "run" / LOCK_FILE):  # the other run, training in that folder
+        command = [*accelerate_launch("ddp_cpu.yaml"), str(REPO / "train.py"), "--config", str(config)]
+        environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        launch = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            cwd=REPO,
+            start_new_session=True,  # its process group: every rank is stopped if the launch hangs
+        )
+        try:
+            _, stderr = launch.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(launch.pid, signal.SIGKILL)
+            launch.communicate()
+            pytest.fail("a process waited for the refused main process")
+    assert launch.returncode != 0
+    refusal = f"train.py: error: Another run is training in `{tmp_path / 'run'}` (it holds {LOCK_FILE})"
+    assert stderr.count(refusal) == 2, stderr[-3000:]
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == [LOCK_FILE]

@@ -6,7 +6,6 @@ Launch (docs/distributed.md):
     accelerate launch --config_file configs/accelerate/ddp_cpu.yaml train.py --config ...   # CPU processes, gloo
 """
 
-import contextlib
 import json
 import logging
 import math
@@ -38,7 +37,7 @@ from .data import LengthGroupedSampler, prepare_synthetic_data
 from .export import export_model, replace_folder
 from .run_folder import (
     cut_log,
-    lock_run_folder,
+    lock_run_folder_on_every_process,
     prepare_run_folder,
     published,
     seal_checkpoint,
@@ -278,9 +277,9 @@ def train(
         **accelerator_placement(),
     )
     check_launch(accelerator)
-    # one process per folder: the main one holds the folder's lock until the run ends (a second run stops in one line)
-    lock = lock_run_folder(output_dir) if accelerator.is_main_process else contextlib.nullcontext()
-    with lock:
+    # one run per folder: the main process holds the folder's lock until the run ends; a second run stops in one line,
+    # in each of its processes
+    with lock_run_folder_on_every_process(output_dir, accelerator):
         return _train(accelerator, config, resume, overwrite, allow_changed_settings)
 
 

@@ -15,6 +15,7 @@
   damaged newer one, and cuts `logs/train_log.jsonl` back to the resumed step (the re-run steps are logged again).
 """
 
+import contextlib
 import json
 import logging
 import pickle
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+from accelerate.utils import broadcast_object_list
 from accelerate.utils import load as restricted_load
 from filelock import FileLock, Timeout
 
@@ -136,6 +138,31 @@ def lock_run_folder(output_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def lock_run_folder_on_every_process(output_dir: Path, accelerator) -> Iterator[None]:
+    """`lock_run_folder` in the main process, its refusal raised in every process (the same one line).
+
+    The main process holds the lock; the others learn whether it got it (`broadcast_object_list`) before any of them
+    goes on. Refused on the main process alone, the others would wait for it at their first barrier (in a launcher
+    that does not stop them: for the collective timeout) or be killed without a word.
+
+    Raises:
+        RunFolderError: in every process, when the main process could not take the lock.
+    """
+    with contextlib.ExitStack() as held:
+        refusal = None
+        if accelerator.is_main_process:
+            try:
+                held.enter_context(lock_run_folder(output_dir))
+            except RunFolderError as error:
+                refusal = str(error)
+        if accelerator.num_processes > 1:
+            refusal = broadcast_object_list([refusal])[0]
+        if refusal is not None:
+            raise RunFolderError(refusal)
+        yield
 
 
 def prepare_run_folder(
@@ -313,6 +340,7 @@ __all__ = [
     "cut_log",
     "intact_checkpoint",
     "lock_run_folder",
+    "lock_run_folder_on_every_process",
     "own_state",
     "prepare_run_folder",
     "published",
