@@ -374,16 +374,20 @@ def test_a_plain_value_error_of_the_model_unit_keeps_its_traceback(model_dir, tm
 def test_a_loader_bug_keeps_its_traceback_and_a_bad_folder_is_one_line(unisign, model_dir, pose_file, tmp_path):
     from unisign.apps import inference
 
-    for name, content, message in (
-        ("processor_config.json", "{not json", "Could not load"),
-        ("config.json", None, "pose_temporal_kernel_size"),  # a value the unit's config refuses
-    ):
-        folder = damaged_copy(model_dir, tmp_path / name, lambda folder: None)
-        if content is None:
-            config = json.loads((folder / name).read_text())
-            content = json.dumps({**config, "pose_temporal_kernel_size": 2})
-        (folder / name).write_text(content)
-        assert_one_line_error(unisign(*translate_args(folder, pose_file)), message, status=1)
+    def set_config(folder: Path, **values) -> None:
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, **values}))
+
+    # each a traceback without the checks: plain `ValueError`s of the loaders (and `pipeline()`'s `TypeError`)
+    damages = {
+        "processor_config.json not JSON": (lambda f: (f / "processor_config.json").write_text("{not json"), "JSON"),
+        "a config value the unit refuses": (lambda f: set_config(f, pose_temporal_kernel_size=2), "kernel_size"),
+        "no weights": (lambda f: (f / "model.safetensors").unlink(), "has no weights"),
+        "another model's config": (lambda f: set_config(f, model_type="mt5"), "of type 'mt5', not a Uni-Sign"),
+    }
+    for damage, (damage_function, message) in damages.items():
+        folder = damaged_copy(model_dir, tmp_path / damage.replace(" ", "-"), damage_function)
+        assert_one_line_error(unisign(*translate_args(folder, pose_file)), "Could not load", message, status=1)
 
     def buggy(*args, **kwargs):
         raise ValueError("a bug in the loader")

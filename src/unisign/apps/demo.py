@@ -42,7 +42,7 @@ MIN_FRAMES = 8
 DEFAULT_MAX_FRAMES = 600
 # Requests translated at once (`--concurrency`); more wait in Gradio's queue. The pipeline is safe to share between
 # threads (tests/test_journeys.py), each request extracts poses with its own MediaPipe graph and draws into its own
-# folder; one request's wait for a slow upload no longer holds every other visitor.
+# folder; a long request no longer holds every other visitor.
 DEFAULT_CONCURRENCY = 2
 # The Space folder of a source checkout (src/unisign/demo.py -> repository root); absent in an installed wheel.
 # Request folders older than this are removed (Gradio has copied their files into its own cache long before).

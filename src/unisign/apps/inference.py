@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import pipeline
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
 from ..models.unisign.remote_code import check_remote_code
 from ..utils.errors import InvalidInputError, UniSignError, UsageError, is_input_error, one_line
-from ..utils.validation import check_model_folder, checked_model, resolve_adapter_base
+from ..utils.validation import check_model_folder, checked_model, read_json_object, resolve_adapter_base
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -25,7 +26,9 @@ def is_folder_refusal(error: BaseException) -> bool:
 
     A refusal is the package's own error (not a usage error: `--dtype`, `--device`), the model unit's refusal of its
     config (`is_input_error`: a value out of range), or transformers' report on the folder's files: an `OSError` (a
-    file it cannot find or read), malformed JSON or a file that is not UTF-8. Any other `ValueError` is a bug.
+    file it cannot find or read), malformed JSON or a file that is not UTF-8. Any other `ValueError` is a bug, also
+    `pipeline()`'s "Could not load model ... with any of the following classes", which wraps whatever the model's
+    `from_pretrained` raised: what a user's folder can lack is checked before (`checked_model_folder`).
     """
     if isinstance(error, UsageError):
         return False
@@ -49,15 +52,29 @@ def checked_model_folder(model: str | Path) -> str:
 
     An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them. A local
     folder's copies of the unit's code are checked first (`check_remote_code`: cut short, they would fail wherever
-    the folder is loaded as remote code).
+    the folder is loaded as remote code); a local model folder must hold a Uni-Sign config and weights (`pipeline()`
+    would report either as a `ValueError` or `TypeError` about its model or processor classes).
 
     Raises:
         InvalidInputError: `Could not load a Uni-Sign model from ...`, naming the problem.
     """
+    folder = Path(model)
     with model_folder_errors(model):
-        if Path(model).is_dir():  # its copies of the unit's code, which the folder is shared and loaded elsewhere with
-            check_remote_code(model)
-        return str(model) if Path(model, "onnx_config.json").is_file() else checked_model(str(model))
+        if not folder.is_dir():  # a Hub id
+            return checked_model(str(model))
+        check_remote_code(folder)  # its copies of the unit's code, what it is loaded with elsewhere (as remote code)
+        if (folder / "onnx_config.json").is_file():
+            return str(model)
+        checked = checked_model(str(model))  # a damaged or unreadable config.json is refused here
+        if (folder / "adapter_config.json").is_file():  # a LoRA export: its base holds the model (checked on load)
+            return checked
+        model_type = read_json_object(folder / "config.json").get("model_type")
+        if model_type != "unisign":
+            raise InvalidInputError(f"`{folder}` holds a model of type {model_type!r}, not a Uni-Sign model.")
+        weights = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
+        if not any((folder / name).is_file() for name in weights):
+            raise InvalidInputError(f"`{folder}` has no weights ({SAFE_WEIGHTS_NAME}): they were not saved or copied.")
+        return checked
 
 
 def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
