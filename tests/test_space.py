@@ -251,10 +251,11 @@ def test_the_page_starts_with_the_saved_decoding_settings_that_unisign_translate
     saved.update(num_beams=3, max_new_tokens=7)  # a model's own settings, other than the package's defaults
     saved.save_pretrained(folder)
 
-    pages = []
+    pages, build_demo = [], demo.build_demo
 
-    def page(translator, examples, num_beams, max_new_tokens):
-        pages.append(demo.build_demo(translator, examples, num_beams, max_new_tokens))
+    def page(translator, examples, num_beams, max_new_tokens, *others):
+        assert (num_beams, max_new_tokens) == (None, None)  # no flags: the model's own settings, as in translate
+        pages.append(build_demo(translator, examples, num_beams, max_new_tokens, *others))
         return pages[-1]
 
     monkeypatch.setattr(demo, "build_demo", page)
