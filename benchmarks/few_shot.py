@@ -1,0 +1,239 @@
+"""Few-shot sign enrollment on the synthetic language's few-shot split: N-way K-shot accuracy, speed, old signs.
+
+    python benchmarks/few_shot.py --model outputs/default_synthetic/best --draw validation  # choose settings
+    python benchmarks/few_shot.py --model outputs/default_synthetic/best --draw test \
+        --embeddings encoder --methods prototype --data outputs/synthetic-data                # score once
+
+A draw is its own set of new signs (`unisign.synthetic.few_shot.new_signs`) performed by its own signers
+(`few_shot_signers`): `validation` is seed 1, `test` seed 2. Each clip is embedded once per embedding. For every
+N (ways) and K (shots), each episode picks N of the draw's signs and splits the signers in two: K enrollment
+examples per sign come from K signers of the first half, the queries are every clip of the second half, so no query
+comes from a signer whose examples were enrolled. Accuracy is averaged over episodes, with a 95% t-interval.
+
+With `--data` (the main job's synthetic dataset folder) it also scores the model's own training signs on that
+dataset's test split: the model's ISLR (greedy decoding), and a merged recogniser that enrolls 20 new signs (5 shots)
+beside them and answers a new sign only when the clip is nearer a new sign's prototype than any old sign's
+(old-sign prototypes from up to `--old-shots` training clips each).
+
+Prints a JSON object and writes it to `--out` when given.
+"""
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from unisign.apps.few_shot import EMBEDDINGS, METHODS, SignEmbedder, SignVocabulary, top_k_accuracy
+from unisign.synthetic.few_shot import few_shot_clips, few_shot_signers, new_signs
+
+
+DRAW_SEEDS = {"validation": 1, "test": 2}
+T_975 = {4: 2.776, 9: 2.262, 19: 2.093, 29: 2.045}  # two-sided 95% t quantiles by degrees of freedom
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and half-width of its 95% t-interval (the normal 1.96 beyond the table)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    quantile = T_975.get(len(values) - 1, 1.96)
+    return mean, quantile * statistics.stdev(values) / len(values) ** 0.5
+
+
+def episodes(
+    embeddings: torch.Tensor,
+    labels: torch.Tensor,
+    signers: torch.Tensor,
+    ways: int,
+    shots: int,
+    draws: int,
+    methods: tuple[str, ...],
+    seed: int,
+) -> dict:
+    """Top-1 and top-5 accuracy per method over `draws` N-way K-shot episodes (see the module docstring)."""
+    rng = random.Random(seed)
+    num_signs, signer_ids = int(labels.max()) + 1, sorted(set(signers.tolist()))
+    results = {method: {"top1": [], "top5": []} for method in methods}
+    for _ in range(draws):
+        chosen = rng.sample(range(num_signs), ways)
+        order = signer_ids[:]
+        rng.shuffle(order)
+        enrolling, querying = order[: len(order) // 2], set(order[len(order) // 2 :])
+        if shots > len(enrolling):
+            raise ValueError(f"{shots} shots need {shots} enrollment signers, the draw has {len(enrolling)}.")
+        shot_signers = rng.sample(enrolling, shots)
+        vocabulary = SignVocabulary("episode", "episode")
+        queries, query_labels = [], []
+        for position, sign in enumerate(chosen):
+            of_sign = labels == sign
+            examples = [embeddings[(of_sign & (signers == s)).nonzero()[0, 0]] for s in shot_signers]
+            vocabulary.add(str(sign), torch.stack(examples))
+            mask = of_sign & torch.tensor([s in querying for s in signers.tolist()])
+            queries.append(embeddings[mask])
+            query_labels += [position] * int(mask.sum())
+        queries, query_labels = torch.cat(queries), torch.tensor(query_labels)
+        for method in methods:
+            scores = vocabulary.scores(queries, method)
+            results[method]["top1"].append(top_k_accuracy(scores, query_labels, 1))
+            results[method]["top5"].append(top_k_accuracy(scores, query_labels, 5))
+    return {
+        method: {name: [round(x, 2) for x in interval(values)] for name, values in scores.items()}
+        for method, scores in results.items()
+    }
+
+
+def timing(embedder: SignEmbedder, clips: list, vocabulary: SignVocabulary) -> dict:
+    """Milliseconds per example when enrolling 5 at a time, and per clip when recognising one at a time."""
+    embedder.embed(clips[:5])  # warm-up
+    start = time.perf_counter()
+    for i in range(0, 50, 5):
+        embedder.embed(clips[i : i + 5])
+    enroll_ms = (time.perf_counter() - start) / 50 * 1000
+    start = time.perf_counter()
+    for clip in clips[:50]:
+        vocabulary.scores(embedder.embed([clip])).topk(5)
+    return {
+        "enroll_ms_per_example": round(enroll_ms, 1),
+        "recognize_ms_per_clip": round((time.perf_counter() - start) / 50 * 1000, 1),
+    }
+
+
+def old_signs(embedder: SignEmbedder, data: str, new_embeddings, new_labels, old_shots: int, seed: int) -> dict:
+    """The model's ISLR on its own signs (test split of `data`), alone and with 20 enrolled new signs merged in."""
+    from unisign.data import sample_from_row
+    from unisign.evaluation.metrics import islr_accuracy
+    from unisign.synthetic import load_generated_dataset
+
+    dataset = load_generated_dataset(data)
+
+    def isolated(split: str, limit_per_sign: int | None = None) -> list:
+        clips, counts = [], {}
+        for row in dataset[split].with_format("numpy"):
+            sample = sample_from_row(row)
+            if sample.extra.get("template") != "isolated":
+                continue
+            counts[sample.text] = counts.get(sample.text, 0) + 1
+            if limit_per_sign is None or counts[sample.text] <= limit_per_sign:
+                clips.append(sample)
+        return clips
+
+    train, test = isolated("train", old_shots), isolated("test")
+    model, processor = embedder.model, embedder.processor
+    predictions = []
+    for i in range(0, len(test), 32):
+        batch = processor(poses=test[i : i + 32], task=embedder.task, return_tensors="pt")
+        with torch.no_grad():
+            output = model.generate(**batch, num_beams=1, max_new_tokens=8)
+        predictions += processor.batch_decode(output, skip_special_tokens=True)
+    references = [clip.text for clip in test]
+    generated = islr_accuracy(predictions, references)["top1_per_instance"]
+
+    old = SignVocabulary(embedder.fingerprint, embedder.embedding)
+    train_embeddings = embedder.embed(train)
+    words = sorted({clip.text for clip in train})
+    for word in words:
+        old.add(word, train_embeddings[torch.tensor([clip.text == word for clip in train])])
+    rng = random.Random(seed)
+    chosen = rng.sample(range(int(new_labels.max()) + 1), 20)
+    new = SignVocabulary(embedder.fingerprint, embedder.embedding)
+    for sign in chosen:
+        new.add(f"new-{sign}", new_embeddings[new_labels == sign][:5])
+    test_embeddings = embedder.embed(test)
+    old_scores, new_scores = old.scores(test_embeddings), new.scores(test_embeddings)
+    routed_new = new_scores.max(1).values > old_scores.max(1).values
+    merged_predictions = [
+        new.names[int(new_scores[i].argmax())] if routed_new[i] else predictions[i] for i in range(len(test))
+    ]
+    prototype_old = [words[int(i)] for i in old_scores.argmax(1)]
+    merged_all = torch.cat([old_scores, new_scores], 1).argmax(1)
+    prototype_merged = [(words + new.names)[int(i)] for i in merged_all]
+    return {
+        "test_clips": len(test),
+        "old_shots": old_shots,
+        "generated_top1": round(generated, 2),
+        "generated_top1_with_20_new_merged": round(
+            islr_accuracy(merged_predictions, references)["top1_per_instance"], 2
+        ),
+        "old_clips_taken_for_new_signs": int(routed_new.sum()),
+        "prototype_top1_old_only": round(islr_accuracy(prototype_old, references)["top1_per_instance"], 2),
+        "prototype_top1_with_20_new_merged": round(
+            islr_accuracy(prototype_merged, references)["top1_per_instance"], 2
+        ),
+    }
+
+
+def cpu_name() -> str:
+    """The CPU model and its vector extensions (from /proc/cpuinfo)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    vector = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
+    return f"{name} ({', '.join(vector) or 'no AVX2'})"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="Uni-Sign model folder")
+    parser.add_argument("--draw", choices=tuple(DRAW_SEEDS), default="validation")
+    parser.add_argument("--embeddings", nargs="+", choices=EMBEDDINGS, default=list(EMBEDDINGS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--signs", type=int, default=100, help="new signs in the draw")
+    parser.add_argument("--signers", type=int, default=10, help="signers in the draw (half enroll, half query)")
+    parser.add_argument("--ways", type=int, nargs="+", default=[20, 100])
+    parser.add_argument("--shots", type=int, nargs="+", default=[1, 3, 5])
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", help="the main job's synthetic dataset folder: also score its own signs")
+    parser.add_argument("--old-shots", type=int, default=20, help="training clips per old sign for its prototype")
+    parser.add_argument("--out", help="also write the JSON here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    seed = DRAW_SEEDS[args.draw]
+    signs = new_signs(args.signs, seed)
+    clips = few_shot_clips(signs, few_shot_signers(args.signers, seed), seed=seed)
+    labels = torch.tensor([index for index in range(len(signs)) for _ in range(args.signers)])
+    signers = torch.tensor([int(clip.extra["signer_id"].split("-")[1]) for clip in clips])
+    report = {
+        "model": args.model,
+        "draw": args.draw,
+        "signs": args.signs,
+        "signers": args.signers,
+        "episodes": args.episodes,
+        "cpu": cpu_name(),
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "results": {},
+    }
+    for embedding in args.embeddings:
+        embedder = SignEmbedder.from_pretrained(args.model, embedding)
+        start = time.perf_counter()
+        embeddings = embedder.embed(clips)
+        entry = {"embed_seconds": round(time.perf_counter() - start, 1)}
+        for ways in args.ways:
+            for shots in args.shots:
+                entry[f"{ways}-way {shots}-shot"] = episodes(
+                    embeddings, labels, signers, ways, shots, args.episodes, tuple(args.methods), seed
+                )
+        vocabulary = SignVocabulary(embedder.fingerprint, embedding)
+        for sign in range(20):
+            vocabulary.add(str(sign), embeddings[labels == sign][:5])
+        entry["timing"] = timing(embedder, clips, vocabulary)
+        if args.data:
+            entry["old_signs"] = old_signs(embedder, args.data, embeddings, labels, args.old_shots, seed)
+        report["results"][embedding] = entry
+        print(json.dumps({embedding: entry}), flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
