@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|train|evaluate|push|demo`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|enroll|recognize|...`.
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
@@ -29,6 +29,8 @@ from ..utils.validation import (
 
 
 BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
+FEW_SHOT_EMBEDDINGS = ("encoder", "pose", "decoder")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
+FEW_SHOT_METHODS = ("prototype", "knn")  # = unisign.apps.few_shot.METHODS
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -206,6 +208,46 @@ def export_onnx(args: argparse.Namespace) -> None:
     print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
 
 
+def enroll(args: argparse.Namespace) -> None:
+    """Enroll new signs from example clips into a vocabulary (safetensors + JSON) for `unisign recognize`."""
+    from .few_shot import SignEmbedder, SignVocabulary, examples_from_dataset, examples_from_folder
+    from .few_shot import enroll as enroll_signs
+
+    source = Path(args.examples)
+    if not source.is_dir():
+        raise InvalidInputError(f"`--examples` {source} is no folder (<sign>/<clip>.pose, or a dataset folder).")
+    if args.split is not None:
+        examples = examples_from_dataset(source, args.split)
+    elif sorted(source.glob("data/*.parquet")):
+        raise UsageError(f"{source} is a dataset folder: name the split to enroll with `--split`.")
+    else:
+        examples = examples_from_folder(source)
+    out = Path(args.out)
+    existing = None
+    if args.add:
+        existing = SignVocabulary.load(out)
+    elif any((out / name).exists() for name in ("vocabulary.json", "vocabulary.safetensors")):
+        raise UsageError(f"{out} already holds a vocabulary: add `--add` to extend it, or choose another `--out`.")
+    embedder = SignEmbedder.from_pretrained(args.model, args.embedding if existing is None else existing.embedding)
+    vocabulary = enroll_signs(embedder, examples, existing)
+    vocabulary.save(out)
+    added = len(vocabulary) - (len(existing) if existing else 0)
+    print(f"Wrote {out}: {len(vocabulary)} signs ({added} new, {sum(len(v) for v in examples.values())} examples).")
+
+
+def recognize(args: argparse.Namespace) -> None:
+    """Print the enrolled signs most similar to a clip (`.pose`, `.pkl` or a video), with their scores."""
+    from .few_shot import SignEmbedder, SignVocabulary, load_clip
+    from .few_shot import recognize as recognize_sign
+
+    check_input_file(args.clip, "CLIP")
+    vocabulary = SignVocabulary.load(args.vocabulary or args.model)
+    embedder = SignEmbedder.from_pretrained(args.model, vocabulary.embedding)
+    vocabulary.check_compatible(embedder, f"The vocabulary {args.vocabulary or args.model}")
+    for name, score in recognize_sign(embedder, vocabulary, load_clip(args.clip), args.top_k, args.method):
+        print(f"{name}\t{score:.3f}")
+
+
 def train(argv: list[str]) -> None:
     """`unisign train ARGS`: `python train.py ARGS` (`unisign.training.cli.main`)."""
     from ..training.cli import openmp_environment
@@ -270,6 +312,36 @@ def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--allow-download", action="store_true", help="rtmlib: download missing weights")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_few_shot_commands(commands) -> None:
+    """`unisign enroll` and `unisign recognize`: few-shot signs (`unisign.apps.few_shot`)."""
+    enroller = commands.add_parser("enroll", help="teach a model new signs from a few example clips (no training)")
+    enroller.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
+    enroller.add_argument(
+        "--examples", required=True, help="a folder of <sign>/<name>.pose (.pkl or video) files, or a dataset folder"
+    )
+    enroller.add_argument(
+        "--split", help="with a dataset folder as --examples: enroll the isolated signs of this split"
+    )
+    enroller.add_argument("--out", required=True, help="vocabulary folder (vocabulary.safetensors + vocabulary.json)")
+    enroller.add_argument("--add", action="store_true", help="extend the vocabulary already in --out")
+    enroller.add_argument(
+        "--embedding", choices=FEW_SHOT_EMBEDDINGS, default="encoder", help="where a clip's vector is read"
+    )
+    enroller.set_defaults(handler=enroll)
+
+    recognizer = commands.add_parser("recognize", help="clip -> the most similar enrolled signs, with scores")
+    recognizer.add_argument("clip", help="a .pose file, a reference .pkl or a video")
+    recognizer.add_argument("--model", required=True, help="the model the vocabulary was enrolled with")
+    recognizer.add_argument(
+        "--vocabulary", help="vocabulary folder or Hub id (default: the one in the --model folder)"
+    )
+    recognizer.add_argument("--top-k", type=positive_int, default=5, help="how many signs to print")
+    recognizer.add_argument(
+        "--method", choices=FEW_SHOT_METHODS, default="prototype", help="match to prototypes or k-NN"
+    )
+    recognizer.set_defaults(handler=recognize)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--out", required=True, help="output folder (new or empty)")
     exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
     exporter.set_defaults(handler=export_onnx)
+    _add_few_shot_commands(commands)
     return parser
 
 
