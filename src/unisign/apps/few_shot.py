@@ -126,8 +126,18 @@ class SignEmbedder:
         """
         for clip in clips:
             check_clip_length(clip)
-        parts = [self._embed_batch(list(clips[i : i + batch_size])) for i in range(0, len(clips), batch_size)]
-        return torch.cat(parts) if parts else torch.zeros(0, self.dim)
+        # a model that does not mask padded frames lets them leak into a clip's last frames: batch equal lengths only
+        max_frames = self.processor.feature_extractor.max_frames
+        groups: dict[int, list[int]] = {}
+        for index, clip in enumerate(clips):
+            length = 0 if self.model.config.mask_padded_frames else min(clip.num_frames, max_frames)
+            groups.setdefault(length, []).append(index)
+        result = torch.zeros(len(clips), self.dim)
+        for indices in groups.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                result[chunk] = self._embed_batch([clips[i] for i in chunk])
+        return result
 
     @property
     def dim(self) -> int:
