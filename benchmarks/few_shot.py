@@ -218,6 +218,69 @@ def old_signs(
     return {"old_shots": old_shots, "validation": validation, "test": test}
 
 
+def draw_figures(report: dict, embeddings: torch.Tensor, labels: torch.Tensor, signers: torch.Tensor, folder: Path):
+    """`few_shot_embedding_space.png` (20 new signs of the draw, first embedding, PCA to 2-D) and
+    `few_shot_accuracy.png` (top-1 against K, per embedding, method and N)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = labels < 20
+    points = embeddings[shown] - embeddings[shown].mean(0)
+    _, _, directions = torch.pca_lowrank(points, q=2, center=False)
+    xy = (points @ directions).numpy()
+    colours = plt.get_cmap("tab20")(labels[shown].numpy() % 20)
+    enrolling = (signers[shown] < signers.min() + len(set(signers.tolist())) // 2).numpy()
+    figure, axis = plt.subplots(figsize=(6.4, 5.2))
+    axis.scatter(xy[enrolling, 0], xy[enrolling, 1], c=colours[enrolling], marker="o", s=28, label="enrolling signers")
+    axis.scatter(xy[~enrolling, 0], xy[~enrolling, 1], c=colours[~enrolling], marker="x", s=28, label="query signers")
+    first = next(iter(report["results"]))
+    axis.set_title(f"20 new signs ({first} embedding, PCA), colour = sign")
+    axis.legend(loc="best", fontsize=8)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    figure.tight_layout()
+    figure.savefig(folder / "few_shot_embedding_space.png", dpi=110)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    for embedding, entry in report["results"].items():
+        cells = [key for key in entry if key.endswith("-shot")]
+        for ways in sorted({int(key.split("-")[0]) for key in cells}):
+            for method in entry[cells[0]]:
+                shots = sorted(int(key.split()[1].split("-")[0]) for key in cells if key.startswith(f"{ways}-way"))
+                means = [entry[f"{ways}-way {k}-shot"][method]["top1"] for k in shots]
+                axis.errorbar(
+                    shots,
+                    [m for m, _ in means],
+                    yerr=[h for _, h in means],
+                    marker="o",
+                    capsize=3,
+                    linestyle="-" if ways == 20 else "--",
+                    label=f"{ways}-way, {embedding}, {method}",
+                )
+    axis.set_xticks(
+        sorted(
+            {
+                int(key.split()[1].split("-")[0])
+                for e in report["results"].values()
+                for key in e
+                if key.endswith("-shot")
+            }
+        )
+    )
+    axis.set_xlabel("K (enrollment examples per sign)")
+    axis.set_ylabel("top-1 accuracy (%)")
+    axis.set_title(f"New signs, queries from other signers ({report['draw']} draw)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(folder / "few_shot_accuracy.png", dpi=110)
+    plt.close(figure)
+
+
 def cpu_name() -> str:
     """The CPU model and its vector extensions (from /proc/cpuinfo)."""
     try:
@@ -245,6 +308,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", help="the main job's synthetic dataset folder: also score its own signs")
     parser.add_argument("--old-shots", type=int, default=20, help="training clips per old sign for its prototype")
     parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--figures", help="folder for the embedding-space and accuracy-against-K pictures")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seed = DRAW_SEEDS[args.draw]
@@ -263,10 +327,12 @@ def main(argv: list[str] | None = None) -> dict:
         "torch": torch.__version__,
         "results": {},
     }
+    first_embeddings = None
     for embedding in args.embeddings:
         embedder = SignEmbedder.from_pretrained(args.model, embedding)
         start = time.perf_counter()
         embeddings = embedder.embed(clips)
+        first_embeddings = embeddings if first_embeddings is None else first_embeddings
         entry = {"embed_seconds": round(time.perf_counter() - start, 1)}
         for ways in args.ways:
             for shots in args.shots:
@@ -281,6 +347,8 @@ def main(argv: list[str] | None = None) -> dict:
             entry["old_signs"] = old_signs(embedder, args.data, embeddings, labels, signers, args.old_shots, seed)
         report["results"][embedding] = entry
         print(json.dumps({embedding: entry}), flush=True)
+    if args.figures:
+        draw_figures(report, first_embeddings, labels, signers, Path(args.figures))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return report
