@@ -27,7 +27,13 @@ from unisign.apps.few_shot import (
 )
 from unisign.extraction import save_poses
 from unisign.synthetic import generate_clip, sample_signer
-from unisign.synthetic.few_shot import MIN_DIFFERENCES, few_shot_clips, few_shot_signers, new_signs
+from unisign.synthetic.few_shot import (
+    MIN_DIFFERENCES,
+    few_shot_clips,
+    few_shot_signers,
+    new_signs,
+    sign_parameters,
+)
 from unisign.synthetic.lexicon import SIGNS, VOCABULARY
 
 from .training_helpers import TINY_LM, TINY_POSE, make_tokenizer
@@ -250,27 +256,18 @@ def test_the_command_line_offers_the_modules_embeddings_and_methods():
 # -- the synthetic few-shot split --------------------------------------------------------------------------------
 
 
-def parameters(sign) -> tuple:
-    hand, movement = sign.dominant, sign.movement
-    return (
-        hand.handshape,
-        (hand.palm, hand.fingers),
-        hand.location,
-        (movement.kind, movement.direction, movement.count),
-        sign.hands,
-    )
-
-
 def test_new_signs_are_outside_the_lexicon_distinct_and_deterministic():
     signs = new_signs(100, seed=0)
     assert new_signs(100, seed=0) == signs and new_signs(100, seed=1) != signs
     assert new_signs(20, seed=0) == signs[:20]  # a smaller draw is the start of a larger one
     assert len({sign.gloss for sign in signs}) == 100 and not {sign.gloss for sign in signs} & set(VOCABULARY)
-    known = [parameters(sign) for sign in SIGNS]
+    lexicon = {(sign.dominant, sign.movement, sign.hands) for sign in SIGNS}
+    assert not lexicon & {(sign.dominant, sign.movement, sign.hands) for sign in signs}
+    known = [sign_parameters(sign) for sign in SIGNS]
     for sign in signs:
         for other in known:
-            assert sum(a != b for a, b in zip(parameters(sign), other, strict=True)) >= MIN_DIFFERENCES
-        known.append(parameters(sign))
+            assert sum(a != b for a, b in zip(sign_parameters(sign), other, strict=True)) >= MIN_DIFFERENCES
+        known.append(sign_parameters(sign))
 
 
 def test_few_shot_clips_come_from_unseen_signers_and_are_deterministic():

@@ -46,7 +46,7 @@ ARRANGEMENTS = (("one", 0.6), ("symmetric", 0.25), ("alternating", 0.15))
 _CONSONANTS, _VOWELS = "BDFGKLMNPRSTVZ", "AEIOU"
 
 
-def _parameters(sign: Sign) -> tuple:
+def sign_parameters(sign: Sign) -> tuple:
     """The five parameters compared between signs: handshape, orientation, location, movement, arrangement."""
     hand, movement = sign.dominant, sign.movement
     return (
@@ -96,7 +96,7 @@ def new_signs(num_signs: int, seed: int = 0) -> tuple[Sign, ...]:
         raise InvalidInputError(f"`num_signs` must be between 1 and {MAX_SIGNS}, got {num_signs}.")
     rng = np.random.default_rng(np.random.SeedSequence([seed, FEW_SHOT_STREAM, 0]))
     taken_names = set(VOCABULARY)
-    known = [_parameters(sign) for sign in SIGNS]
+    known = [sign_parameters(sign) for sign in SIGNS]
     signs: list[Sign] = []
     arrangements, weights = zip(*ARRANGEMENTS, strict=True)
     while len(signs) < num_signs:
@@ -109,7 +109,7 @@ def new_signs(num_signs: int, seed: int = 0) -> tuple[Sign, ...]:
         )
         hands = arrangements[rng.choice(len(arrangements), p=weights)]
         candidate = Sign("", "", hand, _movement(rng), hands)
-        parameters = _parameters(candidate)
+        parameters = sign_parameters(candidate)
         if all(_differences(parameters, other) >= MIN_DIFFERENCES for other in known):
             name = _name(rng, taken_names)
             signs.append(Sign(name, name.lower(), hand, candidate.movement, hands))
@@ -157,4 +157,5 @@ __all__ = [
     "few_shot_clips",
     "few_shot_signers",
     "new_signs",
+    "sign_parameters",
 ]
