@@ -29,7 +29,7 @@ from ..utils.validation import (
 
 
 BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
-FEW_SHOT_EMBEDDINGS = ("encoder", "pose", "decoder")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
+FEW_SHOT_EMBEDDINGS = ("decoder", "encoder", "pose")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
 FEW_SHOT_METHODS = ("prototype", "knn")  # = unisign.apps.few_shot.METHODS
 
 
@@ -327,7 +327,7 @@ def _add_few_shot_commands(commands) -> None:
     enroller.add_argument("--out", required=True, help="vocabulary folder (vocabulary.safetensors + vocabulary.json)")
     enroller.add_argument("--add", action="store_true", help="extend the vocabulary already in --out")
     enroller.add_argument(
-        "--embedding", choices=FEW_SHOT_EMBEDDINGS, default="encoder", help="where a clip's vector is read"
+        "--embedding", choices=FEW_SHOT_EMBEDDINGS, default="decoder", help="where a clip's vector is read"
     )
     enroller.set_defaults(handler=enroll)
 

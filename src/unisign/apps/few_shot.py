@@ -1,10 +1,11 @@
 """Few-shot sign enrollment: teach a trained model new signs from a handful of example clips, without training.
 
-Each example clip is embedded with the model's encoder (`SignEmbedder`): the clip runs through the pose encoder and
-the language model's encoder under the isolated-sign (ISLR) prompt, and the states of its real frames are averaged
-(masked mean) and L2-normalised. A `SignVocabulary` keeps, per sign, the embeddings of its examples and the model
-they came from (a fingerprint of its config and weights); a new clip is recognised by its cosine similarity to each
-sign's prototype (the normalised mean of its examples) or to its nearest examples (k-NN).
+Each example clip is embedded with the model (`SignEmbedder`): the clip runs through the pose encoder and the
+language model's encoder under the isolated-sign (ISLR) prompt, and the decoder's state at its first step (or the
+masked mean of the encoder's states over the clip's real frames) is L2-normalised. A `SignVocabulary` keeps, per
+sign, the embeddings of its examples and the model they came from (a fingerprint of its config and weights); a new
+clip is recognised by its cosine similarity to each sign's prototype (the normalised mean of its examples) or to its
+nearest examples (k-NN).
 
 A vocabulary is two files, `vocabulary.safetensors` (the embeddings) and `vocabulary.json` (sign names, model
 fingerprint, embedding method): safe to load (no pickle) and pushable to the Hub beside or inside a model folder.
@@ -30,7 +31,7 @@ from ..models.unisign.pose_sample import PoseSample
 from ..utils.errors import InvalidInputError, MissingInputError, UsageError
 
 
-EMBEDDINGS = ("encoder", "pose", "decoder")  # where the clip's vector is read (see `SignEmbedder`)
+EMBEDDINGS = ("decoder", "encoder", "pose")  # where the clip's vector is read (see `SignEmbedder`)
 METHODS = ("prototype", "knn")  # how a clip is matched to the enrolled signs (see `SignVocabulary.scores`)
 WEIGHTS_NAME, INDEX_NAME = "vocabulary.safetensors", "vocabulary.json"
 FORMAT_VERSION = 1
@@ -69,18 +70,19 @@ def model_fingerprint(model) -> str:
 class SignEmbedder:
     """Clips -> L2-normalised vectors read from a Uni-Sign model's encoder.
 
-    `embedding` chooses where: `"encoder"` averages the language model's encoder states over the clip's frames,
-    under the ISLR prompt; `"pose"` averages the pose encoder's features (before the language model); `"decoder"`
-    takes the decoder's state at its first step (what predicts the sign's first word).
+    `embedding` chooses where: `"decoder"` takes the decoder's last hidden state at its first step, under the ISLR
+    prompt (what predicts the sign's first word); `"encoder"` averages the language model's encoder states over the
+    clip's frames; `"pose"` averages the pose encoder's features (before the language model). `"decoder"` was the
+    most accurate on the few-shot benchmark's validation draw (docs/few_shot.md).
 
     Args:
         model: A `UniSignForConditionalGeneration` (pose-only).
         processor: Its `UniSignProcessor`.
-        embedding (`str`, *optional*, defaults to `"encoder"`): One of `EMBEDDINGS`.
+        embedding (`str`, *optional*, defaults to `"decoder"`): One of `EMBEDDINGS`.
         name (`str`, *optional*): Where the model came from, stored in vocabularies for messages.
     """
 
-    def __init__(self, model, processor, embedding: str = "encoder", name: str | None = None):
+    def __init__(self, model, processor, embedding: str = "decoder", name: str | None = None):
         if embedding not in EMBEDDINGS:
             raise UsageError(f"Unknown embedding {embedding!r}; available: {list(EMBEDDINGS)}.")
         if model.config.use_rgb:
@@ -94,7 +96,7 @@ class SignEmbedder:
         self.task = ISLR_TASK if has_islr_prompt else None
 
     @classmethod
-    def from_pretrained(cls, reference: str | Path, embedding: str = "encoder") -> "SignEmbedder":
+    def from_pretrained(cls, reference: str | Path, embedding: str = "decoder") -> "SignEmbedder":
         """Load the model and processor of a folder, Hub id or released name."""
         from ..hub.released import resolve_released_model
         from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration
