@@ -101,7 +101,7 @@ def timing(embedder: SignEmbedder, clips: list, vocabulary: SignVocabulary) -> d
     }
 
 
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)  # how much nearer a new sign must be than every old sign
+MARGINS = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)  # cosine: how much nearer a new sign must be
 
 
 def isolated_clips(dataset, split: str, limit_per_sign: int | None = None) -> list:
