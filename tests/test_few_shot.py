@@ -199,6 +199,21 @@ def test_the_vocabulary_round_trips_and_loads_from_a_model_folder(tiny_model, sp
     torch.testing.assert_close(extended.signs[vocabulary.names[0]], vocabulary.signs[vocabulary.names[0]])
 
 
+def test_a_dataset_split_enrolls_its_isolated_signs_under_their_gloss(tiny_model, split, tmp_path, capsys):
+    from unisign.data import samples_to_dataset_dict, save_pose_dataset
+
+    queries = split[1]
+    sentence = generate_clip(["I", "GO"], sample_signer(0))  # two glosses: not one sign, left out
+    save_pose_dataset(samples_to_dataset_dict({"train": [*queries, sentence], "dev": queries[:2]}), tmp_path / "data")
+    command = ["enroll", "--model", tiny_model, "--examples", tmp_path / "data", "--out", tmp_path / "vocabulary"]
+    assert "name the split to enroll with `--split`" in cli_error(command)
+    run_cli([*command, "--split", "train"])
+    assert f"{NUM_SIGNS} signs ({NUM_SIGNS} new, {len(queries)} examples)" in capsys.readouterr().out
+    vocabulary = SignVocabulary.load(tmp_path / "vocabulary")
+    assert sorted(vocabulary.names) == sorted({clip.gloss[0] for clip in queries})
+    assert "Could not read split 'test'" in cli_error([*command[:-2], "--out", tmp_path / "v2", "--split", "test"])
+
+
 @pytest.fixture(scope="module")
 def other_model(tiny_model, tmp_path_factory) -> Path:
     """The tiny model with one weight nudged (what a fine-tune does), saved as another folder."""
