@@ -327,7 +327,10 @@ def _add_few_shot_commands(commands) -> None:
     enroller.add_argument("--out", required=True, help="vocabulary folder (vocabulary.safetensors + vocabulary.json)")
     enroller.add_argument("--add", action="store_true", help="extend the vocabulary already in --out")
     enroller.add_argument(
-        "--embedding", choices=FEW_SHOT_EMBEDDINGS, default="decoder", help="where a clip's vector is read"
+        "--embedding",
+        choices=FEW_SHOT_EMBEDDINGS,
+        default="decoder",
+        help="where a clip's vector is read (with --add: the vocabulary's own)",
     )
     enroller.set_defaults(handler=enroll)
 
