@@ -1,6 +1,7 @@
 """Few-shot sign enrollment (`unisign.apps.few_shot`, `unisign enroll`, `unisign recognize`) and the synthetic
 language's few-shot split (`unisign.synthetic.few_shot`)."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -316,3 +317,84 @@ def test_a_lexicon_sign_given_as_a_sign_generates_the_clip_of_its_gloss():
     by_sign = generate_clip([VOCABULARY["I"], VOCABULARY["GO"]], sample_signer(1), seed=4)
     assert by_sign.id == by_gloss.id and by_sign.gloss == by_gloss.gloss == ["I", "GO"]
     np.testing.assert_array_equal(by_sign.keypoints, by_gloss.keypoints)
+
+
+# The demo's few-shot tab
+
+
+@pytest.fixture(scope="module")
+def demo_few_shot(tiny_model, tmp_path_factory):
+    pytest.importorskip("gradio")
+    from unisign.apps.demo import DemoFewShot, DemoTranslator
+
+    return DemoFewShot(DemoTranslator(str(tiny_model), device="cpu", workdir=tmp_path_factory.mktemp("demo")))
+
+
+def test_the_demo_enrolls_uploaded_examples_per_session_and_recognises_a_clip(
+    demo_few_shot, tiny_model, split, tmp_path
+):
+    from unisign.apps.demo import build_demo, enrolled_signs_line
+
+    folder, queries = split
+    names = sorted(path.name for path in folder.iterdir())[:4]
+    files = {name: sorted((folder / name).iterdir()) for name in names}
+    session = None
+    for name in names:
+        before = session
+        session = demo_few_shot.add_sign(session, name, files[name])
+        assert before is None or len(before) == names.index(name)  # a session's earlier vocabulary is not changed
+    assert enrolled_signs_line(session).startswith("4 of at most 20 signs") and f"**{names[0]}** ({SHOTS})" in (
+        enrolled_signs_line(session)
+    )
+    query = tmp_path / "query.pose"
+    save_poses(next(clip for clip in queries if clip.gloss[0] == names[0]), query)
+    scores = demo_few_shot.recognize(session, query)
+    # what the Python API gives with the model loaded on its own
+    embedder = SignEmbedder.from_pretrained(tiny_model)
+    expected = recognize(embedder, enroll(embedder, files), query, top_k=5)
+    assert list(scores) == [name for name, _ in expected] and len(scores) == 4
+    assert list(scores.values()) == pytest.approx([score for _, score in expected], abs=1e-4)
+
+    # the page: the tab's buttons call these, and a bad input is a one-line error on the page
+    import gradio as gr
+
+    page = build_demo(demo_few_shot.translator)
+    add = next(function.fn for function in page.fns.values() if function.fn.__name__ == "add")
+    state, line, cleared_files, cleared_name = add(None, names[0], files[names[0]])
+    assert len(state) == 1 and line.startswith("1 of") and (cleared_files, cleared_name) == (None, "")
+    with pytest.raises(gr.Error) as refused:
+        add(state, " ", files[names[0]])
+    assert refused.value.message == "Give the sign a name first."
+
+
+def test_the_demo_few_shot_tab_refuses_bad_input_in_one_line(demo_few_shot, split, tmp_path, monkeypatch):
+    from unisign.apps import demo
+
+    folder, queries = split
+    name = sorted(path.name for path in folder.iterdir())[0]
+    examples = sorted((folder / name).iterdir())
+    session = demo_few_shot.add_sign(None, name, examples)
+    short = dataclasses.replace(queries[0], keypoints=queries[0].keypoints[:5], scores=queries[0].scores[:5])
+    save_poses(short, tmp_path / "short.pose")
+    (tmp_path / "notes.txt").write_text("not a clip")
+    monkeypatch.setattr(demo, "MAX_FEW_SHOT_EXAMPLES", 2)
+    cases = [
+        (lambda: demo_few_shot.add_sign(None, "", examples), "Give the sign a name"),
+        (lambda: demo_few_shot.add_sign(None, "HELLO", []), "Upload at least one example of 'HELLO'"),
+        (lambda: demo_few_shot.add_sign(None, "HELLO", examples), "3 examples of 'HELLO': at most 2 per sign"),
+        (lambda: demo_few_shot.add_sign(session, f" {name.lower()} ", examples[:1]), "Two signs are named"),
+        (lambda: demo_few_shot.add_sign(None, "HELLO", [tmp_path / "short.pose"]), "The clip is too short: 5"),
+        (lambda: demo_few_shot.add_sign(None, "HELLO", [tmp_path / "notes.txt"]), "Unsupported file `notes.txt`"),
+        (lambda: demo_few_shot.recognize(None, examples[0]), "Add at least one sign first"),
+        (lambda: demo_few_shot.recognize(session, None), "Upload a clip to recognise"),
+    ]
+    for call, message in cases:
+        with pytest.raises(demo.DemoInputError) as refused:
+            call()
+        assert str(refused.value).startswith(message) and "\n" not in str(refused.value), str(refused.value)
+    monkeypatch.setattr(demo, "MAX_FEW_SHOT_SIGNS", 1)
+    with pytest.raises(demo.DemoInputError, match="at most 1 signs"):
+        demo_few_shot.add_sign(session, "HELLO", examples[:1])
+    monkeypatch.setattr(demo, "MAX_FEW_SHOT_FRAMES", 10)
+    with pytest.raises(demo.DemoInputError, match="frames; an example or clip may have at most 10"):
+        demo_few_shot.recognize(session, examples[0])

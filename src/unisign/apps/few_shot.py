@@ -138,7 +138,7 @@ class SignEmbedder:
         for indices in groups.values():
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
-                result[chunk] = self._embed_batch([clips[i] for i in chunk])
+                result[chunk] = self._embed_batch([clips[i] for i in chunk]).cpu()
         return result
 
     @property
@@ -149,7 +149,8 @@ class SignEmbedder:
         return self.model.config.text_config.d_model
 
     def _embed_batch(self, clips: list[PoseSample]) -> torch.Tensor:
-        inputs = self.processor(poses=clips, task=self.task, return_tensors="pt")
+        # on the model's device (a demo on a GPU); the vectors come back to the CPU
+        inputs = self.processor(poses=clips, task=self.task, return_tensors="pt").to(self.model.device)
         frame_mask = inputs["pose_attention_mask"].float()  # (B, T)
         model = self.model
         if self.embedding == "pose":
@@ -164,7 +165,7 @@ class SignEmbedder:
         if self.embedding == "encoder":
             frames = encoder.last_hidden_state[:, -frame_mask.shape[1] :]  # (B, T, D): the pose tokens come last
             return _masked_mean(frames, frame_mask)
-        start = torch.full((len(clips), 1), model.config.decoder_start_token_id, dtype=torch.long)
+        start = torch.full((len(clips), 1), model.config.decoder_start_token_id, device=model.device)
         decoder = model.language_model.get_decoder()(
             input_ids=start,
             encoder_hidden_states=encoder.last_hidden_state,
