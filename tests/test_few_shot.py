@@ -398,3 +398,60 @@ def test_the_demo_few_shot_tab_refuses_bad_input_in_one_line(demo_few_shot, spli
     monkeypatch.setattr(demo, "MAX_FEW_SHOT_FRAMES", 10)
     with pytest.raises(demo.DemoInputError, match="frames; an example or clip may have at most 10"):
         demo_few_shot.recognize(session, examples[0])
+
+
+# Spotting enrolled signs in a stream
+
+
+def test_two_enrolled_signs_in_a_stream_are_spotted_in_order(tiny_model, split, tmp_path, capsys):
+    from unisign.apps.streaming import SignSpotter
+
+    folder, queries = split
+    names = sorted(path.name for path in folder.iterdir())[:2]
+    embedder = SignEmbedder.from_pretrained(tiny_model, "encoder")  # as in the accuracy test above
+    vocabulary = enroll(embedder, {name: sorted((folder / name).iterdir()) for name in names})
+    signer = queries[0].extra["signer_id"]  # one signer the vocabulary never saw performs both signs in a row
+    clips = [next(c for c in queries if c.gloss[0] == name and c.extra["signer_id"] == signer) for name in names]
+    stream = dataclasses.replace(
+        clips[0],
+        keypoints=np.concatenate([clip.keypoints for clip in clips]),
+        scores=np.concatenate([clip.scores for clip in clips]),
+    )
+    spotter = SignSpotter(embedder, vocabulary)
+    found = spotter.spot(stream)
+    assert [spotted.sign for spotted in found] == names, found
+    boundary = clips[0].num_frames
+    assert found[0].start_frame < boundary < found[1].end_frame  # the first one in the first clip, the second after
+    assert all(spotted.score >= spotter.threshold and spotted.margin >= 0 for spotted in found)
+
+    # the command line, on the stream's poses
+    vocabulary.save(tmp_path / "vocabulary")
+    save_poses(stream, tmp_path / "stream.pose")
+    model = ["--model", tiny_model, "--vocabulary", tmp_path / "vocabulary"]
+    run_cli(["recognize", "--stream", tmp_path / "stream.pose", *model])
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert lines == [[f"{s.start_frame}-{s.end_frame}", s.sign, f"{s.score:.4f}"] for s in found]
+    assert "Give either CLIP or `--stream" in cli_error(
+        ["recognize", "--stream", tmp_path / "stream.pose", "x", *model]
+    )
+    assert "`window_frames` must be a whole number of at least 4" in cli_error(
+        ["recognize", "--stream", tmp_path / "stream.pose", "--window", 2, *model]
+    )
+
+
+def test_the_spotting_threshold_is_a_quantile_of_leave_one_out_similarities():
+    from unisign.apps import streaming
+    from unisign.utils.errors import InvalidInputError
+
+    vectors = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.8, 0.6]]), dim=-1)
+    vocabulary = SignVocabulary("f", "encoder", signs={"A": vectors[:2], "B": vectors[2:], "C": vectors[:1]})
+    # each example against its sign's other example (C has one: no comparison): A 0.6 twice, B 0.6 twice
+    assert streaming.spotting_threshold(vocabulary, 0.0) == pytest.approx(0.6)
+    alone = SignVocabulary("f", "encoder", signs={"A": vectors[:1], "B": vectors[2:3]})
+    with pytest.raises(InvalidInputError, match="needs a sign with at least two examples"):
+        streaming.spotting_threshold(alone)
+    assert (cli.SPOT_WINDOW_FRAMES, cli.SPOT_STEP_FRAMES, cli.SPOT_MARGIN) == (
+        streaming.SPOT_WINDOW_FRAMES,
+        streaming.SPOT_STEP_FRAMES,
+        streaming.SPOT_MARGIN,
+    )

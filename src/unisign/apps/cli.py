@@ -30,6 +30,8 @@ from ..utils.validation import (
 
 BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
 FEW_SHOT_EMBEDDINGS = ("decoder", "encoder", "pose")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
+# = unisign.apps.streaming.SPOT_WINDOW_FRAMES, SPOT_STEP_FRAMES and SPOT_MARGIN (idem)
+SPOT_WINDOW_FRAMES, SPOT_STEP_FRAMES, SPOT_MARGIN = 30, 5, 0.0
 FEW_SHOT_METHODS = ("prototype", "knn")  # = unisign.apps.few_shot.METHODS
 
 
@@ -240,12 +242,37 @@ def recognize(args: argparse.Namespace) -> None:
     from .few_shot import SignEmbedder, SignVocabulary, load_clip
     from .few_shot import recognize as recognize_sign
 
-    check_input_file(args.clip, "CLIP")
+    if (args.clip is None) == (args.stream is None):
+        raise UsageError("Give either CLIP or `--stream VIDEO_OR_DEVICE`, not both or none.")
+    if args.clip is not None:
+        check_input_file(args.clip, "CLIP")
     vocabulary = SignVocabulary.load(args.vocabulary or args.model)
     embedder = SignEmbedder.from_pretrained(args.model, vocabulary.embedding)
     vocabulary.check_compatible(embedder, f"The vocabulary {args.vocabulary or args.model}")
+    if args.stream is not None:
+        return spot_signs(args, embedder, vocabulary)
     for name, score in recognize_sign(embedder, vocabulary, load_clip(args.clip), args.top_k, args.method):
         print(f"{name}\t{score:.3f}")
+
+
+def spot_signs(args: argparse.Namespace, embedder, vocabulary) -> None:
+    """`unisign recognize --stream SOURCE`: print each enrolled sign spotted, as `start-end<TAB>sign<TAB>score`."""
+    from .few_shot import POSE_SUFFIXES, load_clip
+    from .streaming import SignSpotter
+
+    spotter = SignSpotter(embedder, vocabulary, args.threshold, args.margin, args.window, args.step_frames)
+    print(f"# threshold {spotter.threshold:.5f}, margin {spotter.margin:g}", file=sys.stderr)
+    source = args.stream
+    try:
+        if Path(source).suffix.lower() in POSE_SUFFIXES:  # poses already extracted: the stream is the clip's frames
+            check_input_file(source, "--stream")
+            found = spotter.spot(load_clip(source))
+        else:
+            found = spotter.stream(int(source) if source.isdigit() else source, realtime=args.realtime)
+        for spotted in found:
+            print(f"{spotted.start_frame}-{spotted.end_frame}\t{spotted.sign}\t{spotted.score:.4f}", flush=True)
+    finally:
+        spotter.close()
 
 
 def train(argv: list[str]) -> None:
@@ -335,7 +362,7 @@ def _add_few_shot_commands(commands) -> None:
     enroller.set_defaults(handler=enroll)
 
     recognizer = commands.add_parser("recognize", help="clip -> the most similar enrolled signs, with scores")
-    recognizer.add_argument("clip", help="a .pose file, a reference .pkl or a video")
+    recognizer.add_argument("clip", nargs="?", help="a .pose file, a reference .pkl or a video")
     recognizer.add_argument("--model", required=True, help="the model the vocabulary was enrolled with")
     recognizer.add_argument(
         "--vocabulary", help="vocabulary folder or Hub id (default: the one in the --model folder)"
@@ -344,6 +371,25 @@ def _add_few_shot_commands(commands) -> None:
     recognizer.add_argument(
         "--method", choices=FEW_SHOT_METHODS, default="prototype", help="match to prototypes or k-NN"
     )
+    recognizer.add_argument(
+        "--stream",
+        help="spot enrolled signs as frames arrive: a video, a camera (/dev/video0 or 0) or a .pose file",
+    )
+    recognizer.add_argument(
+        "--window", type=positive_int, default=SPOT_WINDOW_FRAMES, help="--stream: frames per window"
+    )
+    recognizer.add_argument(
+        "--step-frames", type=positive_int, default=SPOT_STEP_FRAMES, help="--stream: embed the window every N frames"
+    )
+    recognizer.add_argument(
+        "--threshold",
+        type=float,
+        help="--stream: least cosine similarity to report a sign (default: calibrated on the vocabulary)",
+    )
+    recognizer.add_argument(
+        "--margin", type=float, default=SPOT_MARGIN, help="--stream: least lead over the second best sign"
+    )
+    recognizer.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
     recognizer.set_defaults(handler=recognize)
 
 
