@@ -253,13 +253,7 @@ class StreamingTranslator:
             newest translation finished since the last call), else `None`.
         """
         arrival_time = time.perf_counter() if arrival_time is None else arrival_time
-        keypoints = np.asarray(keypoints, dtype=np.float32)
-        scores = np.asarray(scores, dtype=np.float32)
-        if keypoints.shape != (133, 2) or scores.shape != (133,):
-            raise InvalidInputError(
-                f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and "
-                f"{scores.shape}."
-            )
+        keypoints, scores = _checked_pose(keypoints, scores)
         self._keypoints.append(keypoints)
         self._scores.append(scores)
         if self.max_window_frames is not None and len(self._keypoints) > self.max_window_frames:
@@ -512,12 +506,7 @@ class SignSpotter:
         from ..models.unisign.pose_sample import PoseSample
 
         arrival_time = time.perf_counter() if arrival_time is None else arrival_time
-        keypoints, scores = np.asarray(keypoints, dtype=np.float32), np.asarray(scores, dtype=np.float32)
-        if keypoints.shape != (133, 2) or scores.shape != (133,):
-            raise InvalidInputError(
-                f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and "
-                f"{scores.shape}."
-            )
+        keypoints, scores = _checked_pose(keypoints, scores)
         self._keypoints.append(keypoints)
         self._scores.append(scores)
         del self._keypoints[: -self.window_frames], self._scores[: -self.window_frames]
@@ -557,6 +546,16 @@ class SignSpotter:
             spotted = self.push_frame(frame, arrival_time)
             if spotted is not None:
                 yield spotted
+
+
+def _checked_pose(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's keypoints `(133, 2)` and scores `(133,)` as float32, or a one-line refusal of other shapes."""
+    keypoints, scores = np.asarray(keypoints, dtype=np.float32), np.asarray(scores, dtype=np.float32)
+    if keypoints.shape != (133, 2) or scores.shape != (133,):
+        raise InvalidInputError(
+            f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and {scores.shape}."
+        )
+    return keypoints, scores
 
 
 def _open_source(source) -> tuple[Iterable[np.ndarray], bool]:
