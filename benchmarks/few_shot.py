@@ -13,6 +13,9 @@ comes from a signer whose examples were enrolled. Accuracy is averaged over epis
 With `--data` (the main job's synthetic dataset folder) it also scores the model's own training signs on that
 dataset's test split, alone and with 20 enrolled new signs (5 shots) merged in (see `old_signs`).
 
+`--spotting` instead scores spotting enrolled signs in synthetic streams (`spotting`), and `--lora-shots 5 10 20`
+compares enrollment with a LoRA fine-tune on the same examples (`lora_comparison`).
+
 Prints a JSON object and writes it to `--out` when given.
 """
 
@@ -24,6 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from unisign.apps.few_shot import EMBEDDINGS, METHODS, SignEmbedder, SignVocabulary, top_k_accuracy
@@ -31,6 +35,7 @@ from unisign.synthetic.few_shot import few_shot_clips, few_shot_signers, new_sig
 
 
 DRAW_SEEDS = {"validation": 1, "test": 2}
+LORA_QUERY_SIGNERS = 5
 T_975 = {4: 2.776, 9: 2.262, 19: 2.093, 29: 2.045}  # two-sided 95% t quantiles by degrees of freedom
 
 
@@ -281,6 +286,133 @@ def draw_figures(report: dict, embeddings: torch.Tensor, labels: torch.Tensor, s
     plt.close(figure)
 
 
+def lora_comparison(
+    folder: str, shots: list[int], seed: int, steps: int, learning_rate: float, ways: int = 20
+) -> dict:
+    """Enrollment against a LoRA fine-tune on the same K examples of `ways` new signs, top-1 on the same queries.
+
+    The draw has `max(shots) + LORA_QUERY_SIGNERS` signers: the K enrolling signers are the first K, the queries
+    every clip of the last `LORA_QUERY_SIGNERS`. The LoRA run (`unisign.training.setup.apply_lora`, the package's
+    defaults: rank 16 on the language model's projections, the pose encoder trained in full) learns each example's
+    sign name as the ISLR target for `steps` AdamW steps of 16 clips, without augmentation. A query is answered with
+    the name of lowest loss among the `ways` names (a closed set, as enrollment's nearest prototype).
+    """
+    from unisign.apps.few_shot import enroll
+    from unisign.models.unisign.modeling_unisign import UniSignForConditionalGeneration
+    from unisign.training.arguments import TrainConfig
+    from unisign.training.setup import apply_lora
+
+    signers = few_shot_signers(max(shots) + LORA_QUERY_SIGNERS, seed)
+    signs = new_signs(ways, seed)
+    clips = few_shot_clips(signs, signers, seed=seed)
+    names = [clip.gloss[0] for clip in clips[:: len(signers)]]
+    queries = [
+        clip for clip in clips if clip.extra["signer_id"] in {s.signer_id for s in signers[-LORA_QUERY_SIGNERS:]}
+    ]
+    truth = torch.tensor([names.index(clip.gloss[0]) for clip in queries])
+    embedder = SignEmbedder.from_pretrained(folder)
+    processor, task = embedder.processor, embedder.task
+    query_embeddings = embedder.embed(queries)
+    report = {"ways": ways, "queries": len(queries), "steps": steps, "learning_rate": learning_rate, "shots": {}}
+    for k in shots:
+        enrolling = {s.signer_id for s in signers[:k]}
+        examples = [clip for clip in clips if clip.extra["signer_id"] in enrolling]
+        start = time.perf_counter()
+        vocabulary = enroll(embedder, {name: [c for c in examples if c.gloss[0] == name] for name in names})
+        enroll_seconds = time.perf_counter() - start
+        enrolled = top_k_accuracy(vocabulary.scores(query_embeddings), truth, 1)
+
+        torch.manual_seed(0)
+        config = TrainConfig()
+        config.lora.enabled = True
+        model = apply_lora(UniSignForConditionalGeneration.from_pretrained(folder, dtype=torch.float32), config)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+        order = torch.Generator().manual_seed(0)
+        start = time.perf_counter()
+        model.train()
+        for _ in range(steps):
+            batch = [examples[i] for i in torch.randperm(len(examples), generator=order)[:16]]
+            inputs = processor(poses=batch, text=[clip.gloss[0] for clip in batch], task=task, return_tensors="pt")
+            loss = model(**inputs).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        train_seconds = time.perf_counter() - start
+        model.eval()
+        answers = []
+        with torch.no_grad():
+            for query in queries:  # each name's summed token loss given the query: the lowest is the answer
+                inputs = processor(poses=[query] * len(names), text=names, task=task, return_tensors="pt")
+                logits = model(**inputs).logits
+                labels = inputs["labels"]
+                losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+                answers.append(int((losses * (labels != -100)).sum(1).argmin()))
+        lora = float((torch.tensor(answers) == truth).float().mean() * 100)
+        report["shots"][k] = {
+            "enrollment_top1": round(enrolled, 1),
+            "lora_top1": round(lora, 1),
+            "enroll_seconds": round(enroll_seconds, 1),
+            "lora_train_seconds": round(train_seconds, 1),
+        }
+        print(json.dumps({"lora": {k: report["shots"][k]}}), flush=True)
+    return report
+
+
+def spotting(folder: str, seed: int, window: int, quantile: float, margin: float, ways: int = 20) -> dict:
+    """Spotting enrolled signs in synthetic streams (`SignSpotter`): `ways` new signs enrolled from 5 signers.
+
+    Streams are isolated clips of one of the 5 other signers put one after the other, 2 per signer: "enrolled", 4
+    enrolled signs; "with unknown", 3 enrolled signs with 2 signs of the draw that are not enrolled between them.
+    Counts: streams whose reports are exactly the enrolled signs performed, in order; enrolled signs found; false
+    reports (a sign not performed, or reported twice).
+    """
+    from unisign.apps.few_shot import enroll
+    from unisign.apps.streaming import SignSpotter, spotting_threshold
+    from unisign.models.unisign.pose_sample import PoseSample
+
+    embedder = SignEmbedder.from_pretrained(folder)
+    signers = few_shot_signers(10, seed)
+    enrolling = {signer.signer_id for signer in signers[:5]}
+    report = {"window": window, "quantile": quantile, "margin": margin}
+    for kind, total_signs in (("enrolled", ways), ("with unknown", 2 * ways)):
+        clips = few_shot_clips(new_signs(total_signs, seed), signers, seed=seed)
+        names = list(dict.fromkeys(clip.gloss[0] for clip in clips))
+        enrolled, unknown = names[:ways], names[ways:]
+        examples = {
+            name: [c for c in clips if c.gloss[0] == name and c.extra["signer_id"] in enrolling] for name in enrolled
+        }
+        vocabulary = enroll(embedder, examples)
+        threshold = spotting_threshold(vocabulary, quantile)
+        spotter = SignSpotter(embedder, vocabulary, threshold, margin, window)
+        by_signer: dict[str, dict] = {}
+        for clip in clips:
+            if clip.extra["signer_id"] not in enrolling:
+                by_signer.setdefault(clip.extra["signer_id"], {})[clip.gloss[0]] = clip
+        rng = random.Random(seed)
+        counts = {"streams": 0, "exact": 0, "found": 0, "performed": 0, "false_reports": 0, "unknown": 0}
+        for performances in by_signer.values():
+            for _ in range(2):
+                if kind == "enrolled":
+                    signs = performed = rng.sample(sorted(enrolled), 4)
+                else:
+                    performed, others = rng.sample(sorted(enrolled), 3), rng.sample(unknown, 2)
+                    signs = [performed[0], others[0], performed[1], others[1], performed[2]]
+                parts = [performances[name] for name in signs]
+                stream = PoseSample(
+                    "stream", np.concatenate([p.keypoints for p in parts]), np.concatenate([p.scores for p in parts])
+                )
+                found = [spotted.sign for spotted in spotter.spot(stream)]
+                counts["streams"] += 1
+                counts["exact"] += found == performed
+                counts["found"] += sum(name in found for name in performed)
+                counts["performed"] += len(performed)
+                counts["false_reports"] += sum(name not in performed for name in found) + len(found) - len(set(found))
+                counts["unknown"] += len(signs) - len(performed)
+        report[kind] = {"threshold": round(threshold, 5), **counts}
+        print(json.dumps({"spotting": {kind: report[kind]}}), flush=True)
+    return report
+
+
 def cpu_name() -> str:
     """The CPU model and its vector extensions (from /proc/cpuinfo)."""
     try:
@@ -309,9 +441,27 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--old-shots", type=int, default=20, help="training clips per old sign for its prototype")
     parser.add_argument("--out", help="also write the JSON here")
     parser.add_argument("--figures", help="folder for the embedding-space and accuracy-against-K pictures")
+    parser.add_argument(
+        "--lora-shots", type=int, nargs="+", help="only compare enrollment with LoRA fine-tuning at these K (20-way)"
+    )
+    parser.add_argument("--spotting", action="store_true", help="only score spotting enrolled signs in streams")
+    parser.add_argument("--spot-window", type=int, default=30, help="--spotting: window frames")
+    parser.add_argument("--spot-quantile", type=float, default=0.1, help="--spotting: threshold's quantile")
+    parser.add_argument("--spot-margin", type=float, default=0.0, help="--spotting: least lead over the second")
+    parser.add_argument("--lora-steps", type=int, default=200, help="LoRA optimizer steps (16 clips each)")
+    parser.add_argument("--lora-lr", type=float, default=1e-3, help="LoRA learning rate (AdamW)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seed = DRAW_SEEDS[args.draw]
+    if args.lora_shots or args.spotting:
+        if args.spotting:
+            report = spotting(args.model, seed, args.spot_window, args.spot_quantile, args.spot_margin)
+        else:
+            report = lora_comparison(args.model, args.lora_shots, seed, args.lora_steps, args.lora_lr)
+        report.update(model=args.model, draw=args.draw, cpu=cpu_name(), threads=args.threads)
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        return report
     signs = new_signs(args.signs, seed)
     clips = few_shot_clips(signs, few_shot_signers(args.signers, seed), seed=seed)
     labels = torch.tensor([index for index in range(len(signs)) for _ in range(args.signers)])
