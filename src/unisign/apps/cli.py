@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|train|evaluate|push|demo`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|enroll|recognize|...`.
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
@@ -28,6 +28,10 @@ from ..utils.validation import (
 
 
 BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
+FEW_SHOT_EMBEDDINGS = ("decoder", "encoder", "pose")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
+# = unisign.apps.streaming.SPOT_WINDOW_FRAMES, SPOT_STEP_FRAMES and SPOT_MARGIN (idem)
+SPOT_WINDOW_FRAMES, SPOT_STEP_FRAMES, SPOT_MARGIN = 30, 5, 0.0
+FEW_SHOT_METHODS = ("prototype", "knn")  # = unisign.apps.few_shot.METHODS
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -197,6 +201,71 @@ def export_onnx(args: argparse.Namespace) -> None:
     print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
 
 
+def enroll(args: argparse.Namespace) -> None:
+    """Enroll new signs from example clips into a vocabulary (safetensors + JSON) for `unisign recognize`."""
+    from .few_shot import SignEmbedder, SignVocabulary, examples_from_dataset, examples_from_folder
+    from .few_shot import enroll as enroll_signs
+
+    source = Path(args.examples)
+    if not source.is_dir():
+        raise InvalidInputError(f"`--examples` {source} is no folder (<sign>/<clip>.pose, or a dataset folder).")
+    if args.split is not None:
+        examples = examples_from_dataset(source, args.split)
+    elif sorted(source.glob("data/*.parquet")):
+        raise UsageError(f"{source} is a dataset folder: name the split to enroll with `--split`.")
+    else:
+        examples = examples_from_folder(source)
+    out = Path(args.out)
+    existing = None
+    if args.add:
+        existing = SignVocabulary.load(out)
+    elif any((out / name).exists() for name in ("vocabulary.json", "vocabulary.safetensors")):
+        raise UsageError(f"{out} already holds a vocabulary: add `--add` to extend it, or choose another `--out`.")
+    embedder = SignEmbedder.from_pretrained(args.model, args.embedding if existing is None else existing.embedding)
+    vocabulary = enroll_signs(embedder, examples, existing)
+    vocabulary.save(out)
+    added = len(vocabulary) - (len(existing) if existing else 0)
+    print(f"Wrote {out}: {len(vocabulary)} signs ({added} new, {sum(len(v) for v in examples.values())} examples).")
+
+
+def recognize(args: argparse.Namespace) -> None:
+    """Print the enrolled signs most similar to a clip (`.pose`, `.pkl` or a video), with their scores."""
+    from .few_shot import SignEmbedder, SignVocabulary, load_clip
+    from .few_shot import recognize as recognize_sign
+
+    if (args.clip is None) == (args.stream is None):
+        raise UsageError("Give either CLIP or `--stream VIDEO_OR_DEVICE`, not both or none.")
+    if args.clip is not None:
+        check_input_file(args.clip, "CLIP")
+    vocabulary = SignVocabulary.load(args.vocabulary or args.model)
+    embedder = SignEmbedder.from_pretrained(args.model, vocabulary.embedding)
+    vocabulary.check_compatible(embedder, f"The vocabulary {args.vocabulary or args.model}")
+    if args.stream is not None:
+        return spot_signs(args, embedder, vocabulary)
+    for name, score in recognize_sign(embedder, vocabulary, load_clip(args.clip), args.top_k, args.method):
+        print(f"{name}\t{score:.3f}")
+
+
+def spot_signs(args: argparse.Namespace, embedder, vocabulary) -> None:
+    """`unisign recognize --stream SOURCE`: print each enrolled sign spotted, as `start-end<TAB>sign<TAB>score`."""
+    from .few_shot import POSE_SUFFIXES, load_clip
+    from .streaming import SignSpotter
+
+    spotter = SignSpotter(embedder, vocabulary, args.threshold, args.margin, args.window, args.step_frames)
+    print(f"# threshold {spotter.threshold:.5f}, margin {spotter.margin:g}", file=sys.stderr)
+    source = args.stream
+    try:
+        if Path(source).suffix.lower() in POSE_SUFFIXES:  # poses already extracted: the stream is the clip's frames
+            check_input_file(source, "--stream")
+            found = spotter.spot(load_clip(source))
+        else:
+            found = spotter.stream(int(source) if source.isdigit() else source, realtime=args.realtime)
+        for spotted in found:
+            print(f"{spotted.start_frame}-{spotted.end_frame}\t{spotted.sign}\t{spotted.score:.4f}", flush=True)
+    finally:
+        spotter.close()
+
+
 def train(argv: list[str]) -> None:
     """`unisign train ARGS`: `python train.py ARGS` (`unisign.training.cli.main`)."""
     from ..training.cli import openmp_environment
@@ -261,6 +330,58 @@ def _add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--allow-download", action="store_true", help="rtmlib: download missing weights")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_few_shot_commands(commands) -> None:
+    """`unisign enroll` and `unisign recognize`: few-shot signs (`unisign.apps.few_shot`)."""
+    enroller = commands.add_parser("enroll", help="teach a model new signs from a few example clips (no training)")
+    enroller.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
+    enroller.add_argument(
+        "--examples", required=True, help="a folder of <sign>/<name>.pose (.pkl or video) files, or a dataset folder"
+    )
+    enroller.add_argument(
+        "--split", help="with a dataset folder as --examples: enroll the isolated signs of this split"
+    )
+    enroller.add_argument("--out", required=True, help="vocabulary folder (vocabulary.safetensors + vocabulary.json)")
+    enroller.add_argument("--add", action="store_true", help="extend the vocabulary already in --out")
+    enroller.add_argument(
+        "--embedding",
+        choices=FEW_SHOT_EMBEDDINGS,
+        default="decoder",
+        help="where a clip's vector is read (with --add: the vocabulary's own)",
+    )
+    enroller.set_defaults(handler=enroll)
+
+    recognizer = commands.add_parser("recognize", help="clip -> the most similar enrolled signs, with scores")
+    recognizer.add_argument("clip", nargs="?", help="a .pose file, a reference .pkl or a video")
+    recognizer.add_argument("--model", required=True, help="the model the vocabulary was enrolled with")
+    recognizer.add_argument(
+        "--vocabulary", help="vocabulary folder or Hub id (default: the one in the --model folder)"
+    )
+    recognizer.add_argument("--top-k", type=positive_int, default=5, help="how many signs to print")
+    recognizer.add_argument(
+        "--method", choices=FEW_SHOT_METHODS, default="prototype", help="match to prototypes or k-NN"
+    )
+    recognizer.add_argument(
+        "--stream",
+        help="spot enrolled signs as frames arrive: a video, a camera (/dev/video0 or 0) or a .pose file",
+    )
+    recognizer.add_argument(
+        "--window", type=positive_int, default=SPOT_WINDOW_FRAMES, help="--stream: frames per window"
+    )
+    recognizer.add_argument(
+        "--step-frames", type=positive_int, default=SPOT_STEP_FRAMES, help="--stream: embed the window every N frames"
+    )
+    recognizer.add_argument(
+        "--threshold",
+        type=float,
+        help="--stream: least cosine similarity to report a sign (default: calibrated on the vocabulary)",
+    )
+    recognizer.add_argument(
+        "--margin", type=float, default=SPOT_MARGIN, help="--stream: least lead over the second best sign"
+    )
+    recognizer.add_argument("--realtime", action="store_true", help="--stream: play a video file at its frame rate")
+    recognizer.set_defaults(handler=recognize)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -376,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--out", required=True, help="output folder (new or empty)")
     exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
     exporter.set_defaults(handler=export_onnx)
+    _add_few_shot_commands(commands)
     return parser
 
 

@@ -377,6 +377,7 @@ def build_demo(
             gr.Examples([[path] for path in videos], inputs=[video], label="Example videos")
         if poses:
             gr.Examples([[path] for path in poses], inputs=[pose_file], label="Example .pose files")
+        few_shot_tab(DemoFewShot(translator))
         gr.Markdown(f"Model: `{translator.pipeline.model.name_or_path}` · {_device_line(translator)}")
 
         outputs = [text, keypoints_video, keypoints_image, timings]
@@ -394,6 +395,180 @@ def _device_line(translator: DemoTranslator) -> str:
     device = translator.pipeline.device
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
     return f"{device.type}{threads} · pose-only" if not translator.uses_rgb else f"{device.type}{threads} · RGB-pose"
+
+
+# The few-shot tab: teach the model new signs from a few uploads (apps/few_shot.py), then recognise a clip.
+
+MAX_FEW_SHOT_SIGNS = 20  # signs per session: each costs a forward pass per example and lives in the session's memory
+MAX_FEW_SHOT_EXAMPLES = 10  # example files per sign (enrollment is nearly as good from 5, docs/few_shot.md)
+MAX_FEW_SHOT_FRAMES = 900  # frames per clip (30 s at 30 fps): an example shows one sign
+FEW_SHOT_TOP_K = 5
+FEW_SHOT_DESCRIPTION = (
+    "Teach the model signs it never saw: give a sign a name, upload a few examples of it (videos or `.pose` files, "
+    "ideally from different signers), press **Add sign**; repeat for each sign, then upload a clip to recognise. "
+    "Nothing is trained: each example is embedded by the model and a clip is matched to the nearest sign "
+    f"(`docs/few_shot.md`). At most {MAX_FEW_SHOT_SIGNS} signs, "
+    f"{MAX_FEW_SHOT_EXAMPLES} examples per sign and {MAX_FEW_SHOT_FRAMES} frames per clip; the signs last as long "
+    "as this page is open."
+)
+
+
+class DemoFewShot:
+    """What the few-shot tab does: enroll uploaded examples into a session's vocabulary, and recognise a clip.
+
+    A session's vocabulary (a `SignVocabulary`, or `None` before its first sign) is kept by the page (`gr.State`)
+    and passed in; the methods return a new one and never change it, so sessions share nothing but the model.
+
+    Args:
+        translator (`DemoTranslator`): The demo's loaded model (a PyTorch, float32, pose-only one for this tab).
+    """
+
+    def __init__(self, translator: DemoTranslator):
+        self.translator = translator
+        self._embedder = None
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this model cannot enroll signs (the tab says so), or `None` when it can."""
+        import torch
+
+        model = self.translator.pipeline.model
+        if not isinstance(model, torch.nn.Module):
+            return "Few-shot enrollment needs the PyTorch model (this demo runs an ONNX export)."
+        if self.translator.uses_rgb:
+            return "Few-shot enrollment uses pose-only models; this one also reads RGB hand crops."
+        if next(model.parameters()).dtype != torch.float32:
+            return "Few-shot enrollment needs the model in float32 (start the demo with `--dtype float32`)."
+        return None
+
+    @property
+    def embedder(self):
+        """The `SignEmbedder` of the demo's model (made on first use)."""
+        from .few_shot import SignEmbedder
+
+        if self.unavailable:
+            raise DemoInputError(self.unavailable)
+        if self._embedder is None:
+            pipeline = self.translator.pipeline
+            self._embedder = SignEmbedder(pipeline.model, pipeline.processor, name=pipeline.model.name_or_path)
+        return self._embedder
+
+    def _read(self, path: str | Path) -> PoseSample:
+        sample = self.translator.read_poses(path)
+        if sample.num_frames > MAX_FEW_SHOT_FRAMES:
+            raise DemoInputError(
+                f"`{Path(path).name}` has {sample.num_frames} frames; an example or clip may have at most "
+                f"{MAX_FEW_SHOT_FRAMES}: trim it to the sign."
+            )
+        return sample
+
+    def add_sign(self, vocabulary, name: str | None, paths: list[str | Path] | None):
+        """Enroll one sign from its example files into a copy of `vocabulary` (`None`: a new one).
+
+        Raises:
+            DemoInputError: for a missing name or examples, too many signs or examples, an unreadable or too short
+                clip, or a name already enrolled.
+        """
+        from ..utils.errors import UniSignError
+        from .few_shot import enroll
+
+        name = (name or "").strip()
+        paths = list(paths or [])
+        if not name:
+            raise DemoInputError("Give the sign a name first.")
+        if not paths:
+            raise DemoInputError(f"Upload at least one example of {name!r} (a video or a .pose file).")
+        if len(paths) > MAX_FEW_SHOT_EXAMPLES:
+            raise DemoInputError(f"{len(paths)} examples of {name!r}: at most {MAX_FEW_SHOT_EXAMPLES} per sign.")
+        if vocabulary is not None and len(vocabulary) >= MAX_FEW_SHOT_SIGNS:
+            raise DemoInputError(f"This page holds at most {MAX_FEW_SHOT_SIGNS} signs: clear them to start again.")
+        try:
+            return enroll(self.embedder, {name: [self._read(path) for path in paths]}, vocabulary)
+        except UniSignError as error:  # a name already enrolled, a clip too short for the embedder
+            raise DemoInputError(str(error)) from None
+
+    def recognize(self, vocabulary, path: str | Path | None, top_k: int = FEW_SHOT_TOP_K) -> dict[str, float]:
+        """The `top_k` enrolled signs most similar to a clip, best first: sign -> cosine similarity.
+
+        Raises:
+            DemoInputError: when no sign is enrolled, no clip given, or the clip cannot be read.
+        """
+        from ..utils.errors import UniSignError
+        from .few_shot import recognize
+
+        if vocabulary is None or not len(vocabulary):
+            raise DemoInputError("Add at least one sign first: a name and a few examples of it.")
+        if not path:
+            raise DemoInputError("Upload a clip to recognise (a video or a .pose file).")
+        try:
+            return dict(recognize(self.embedder, vocabulary, self._read(path), top_k))
+        except UniSignError as error:
+            raise DemoInputError(str(error)) from None
+
+
+def enrolled_signs_line(vocabulary) -> str:
+    """One line of Markdown naming a session's signs and their examples."""
+    if vocabulary is None or not len(vocabulary):
+        return "No sign yet."
+    signs = ", ".join(f"**{name}** ({len(vectors)})" for name, vectors in vocabulary.signs.items())
+    return f"{len(vocabulary)} of at most {MAX_FEW_SHOT_SIGNS} signs (examples): {signs}"
+
+
+def few_shot_tab(few_shot: DemoFewShot) -> None:
+    """The "Teach new signs" tab, built inside the page's `gr.Blocks`; its events use `few_shot`."""
+    import gradio as gr
+
+    def on_error(error: DemoInputError):
+        return gr.Error(str(error), duration=None, print_exception=False)
+
+    def add(vocabulary, name, files):
+        try:
+            vocabulary = few_shot.add_sign(vocabulary, name, files)
+        except DemoInputError as error:
+            raise on_error(error) from None
+        return vocabulary, enrolled_signs_line(vocabulary), None, ""
+
+    def recognize(vocabulary, path):
+        try:
+            return few_shot.recognize(vocabulary, path)
+        except DemoInputError as error:
+            raise on_error(error) from None
+
+    def clear():
+        return None, enrolled_signs_line(None), None
+
+    with gr.Tab("Teach new signs (few-shot)", elem_id="few-shot"):
+        gr.Markdown(FEW_SHOT_DESCRIPTION)
+        if few_shot.unavailable:
+            gr.Markdown(f"**{few_shot.unavailable}**")
+            return
+        vocabulary = gr.State(None)  # this session's `SignVocabulary`
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                name = gr.Textbox(label="Sign name", max_lines=1, elem_id="few-shot-name")
+                examples = gr.File(
+                    file_count="multiple",
+                    file_types=[*VIDEO_SUFFIXES, POSE_SUFFIX],
+                    label=f"Examples of this sign (1 to {MAX_FEW_SHOT_EXAMPLES} videos or .pose files)",
+                    elem_id="few-shot-examples",
+                )
+                with gr.Row():
+                    add_button = gr.Button("Add sign", variant="primary", elem_id="few-shot-add")
+                    clear_button = gr.Button("Clear signs", elem_id="few-shot-clear")
+                signs = gr.Markdown(enrolled_signs_line(None), elem_id="few-shot-signs")
+            with gr.Column():
+                clip = gr.File(
+                    file_types=[*VIDEO_SUFFIXES, POSE_SUFFIX],
+                    label="Clip to recognise (a video or a .pose file)",
+                    elem_id="few-shot-clip",
+                )
+                recognize_button = gr.Button("Recognise", variant="primary", elem_id="few-shot-recognize")
+                scores = gr.Label(
+                    num_top_classes=FEW_SHOT_TOP_K, label="Nearest signs (cosine similarity)", elem_id="few-shot-top"
+                )
+        add_button.click(add, [vocabulary, name, examples], [vocabulary, signs, examples, name], concurrency_limit=1)
+        clear_button.click(clear, None, [vocabulary, signs, scores])
+        recognize_button.click(recognize, [vocabulary, clip], scores, api_name="recognize_sign", concurrency_limit=1)
 
 
 def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir: str | Path | None = None) -> None:
@@ -475,4 +650,4 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     )
 
 
-__all__ = ["DemoInputError", "DemoResult", "DemoTranslator", "build_demo", "main"]
+__all__ = ["DemoFewShot", "DemoInputError", "DemoResult", "DemoTranslator", "build_demo", "few_shot_tab", "main"]

@@ -253,13 +253,7 @@ class StreamingTranslator:
             newest translation finished since the last call), else `None`.
         """
         arrival_time = time.perf_counter() if arrival_time is None else arrival_time
-        keypoints = np.asarray(keypoints, dtype=np.float32)
-        scores = np.asarray(scores, dtype=np.float32)
-        if keypoints.shape != (133, 2) or scores.shape != (133,):
-            raise InvalidInputError(
-                f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and "
-                f"{scores.shape}."
-            )
+        keypoints, scores = _checked_pose(keypoints, scores)
         self._keypoints.append(keypoints)
         self._scores.append(scores)
         if self.max_window_frames is not None and len(self._keypoints) > self.max_window_frames:
@@ -376,6 +370,194 @@ class StreamingTranslator:
         yield final
 
 
+# Spotting enrolled signs (few-shot vocabularies, `unisign.apps.few_shot`) in a stream
+
+
+# a second at 30 fps: the synthetic signs last 25-55 frames with their rest poses, and a window of 30 spotted them
+# best on the few-shot validation draw (25, 35, 40 and 50 were tried; docs/few_shot.md)
+SPOT_WINDOW_FRAMES = 30
+SPOT_STEP_FRAMES = 5
+SPOT_MARGIN = 0.0
+SPOT_QUANTILE = 0.1  # the calibrated threshold lets through this share of the enrolled examples' own matches least
+
+
+@dataclass(frozen=True)
+class SpottedSign:
+    """An enrolled sign found in a stream.
+
+    Attributes:
+        sign: The sign's name.
+        score: Cosine similarity of the window to the sign's prototype.
+        margin: How far the score is above the second best sign's.
+        start_frame, end_frame: The window's frames, counted from the start of the stream (end excluded).
+        latency_s: Seconds from the arrival of the window's newest frame to this report.
+    """
+
+    sign: str
+    score: float
+    margin: float
+    start_frame: int
+    end_frame: int
+    latency_s: float
+
+
+def spotting_threshold(vocabulary, quantile: float = SPOT_QUANTILE) -> float:
+    """A rejection threshold calibrated on the vocabulary itself, from leave-one-out matches of its examples.
+
+    Each example of a sign with two or more is compared with the prototype of its sign's other examples: how similar
+    a new clip of a sign is to that sign, at the least. The threshold is the `quantile` of those similarities, so
+    about that share of real signs (as like the examples as they are to each other) is missed, and a window below it
+    is reported as no sign.
+
+    Raises:
+        InvalidInputError: when no sign has two examples (nothing to compare): give a threshold by hand.
+    """
+    own = []
+    for examples in vocabulary.signs.values():
+        for index in range(len(examples) if len(examples) > 1 else 0):
+            others = torch.cat([examples[:index], examples[index + 1 :]])
+            own.append(float(examples[index] @ torch.nn.functional.normalize(others.mean(0), dim=0)))
+    if not own:
+        raise InvalidInputError(
+            "Calibrating the spotting threshold needs a sign with at least two examples: enroll more, or give a "
+            "threshold."
+        )
+    return float(np.quantile(own, quantile))
+
+
+class SignSpotter:
+    """Spot enrolled signs in a stream: a window slides over the poses, and a sign is reported when it matches.
+
+    Every `step_frames` poses the latest `window_frames` are embedded (`SignEmbedder`) and compared with the
+    vocabulary's prototypes. The best sign is reported when its similarity reaches `threshold` and beats the second
+    best by `margin`; it is not reported again while the following windows keep finding it (one report per
+    performance), only after a window without it.
+
+    Args:
+        embedder (`SignEmbedder`): The model the vocabulary was enrolled with.
+        vocabulary (`SignVocabulary`): The enrolled signs.
+        threshold (`float`, *optional*): Least cosine similarity to report a sign; `spotting_threshold(vocabulary)`
+            when `None`.
+        margin (`float`, *optional*, defaults to `SPOT_MARGIN`): Least lead over the second best sign.
+        window_frames, step_frames (`int`, *optional*): Window length and how often it is embedded, in poses.
+        backend (`str`, *optional*, defaults to `"mediapipe"`): Pose estimator for `push_frame`.
+        estimator (`PoseEstimator`, *optional*): A ready estimator instead of `backend` (left open by `close`).
+    """
+
+    def __init__(
+        self,
+        embedder,
+        vocabulary,
+        threshold: float | None = None,
+        margin: float = SPOT_MARGIN,
+        window_frames: int = SPOT_WINDOW_FRAMES,
+        step_frames: int = SPOT_STEP_FRAMES,
+        backend: str = "mediapipe",
+        estimator: PoseEstimator | None = None,
+    ):
+        from .few_shot import MIN_CLIP_FRAMES
+
+        for name, value, least in (("window_frames", window_frames, MIN_CLIP_FRAMES), ("step_frames", step_frames, 1)):
+            if not isinstance(value, int) or value < least:
+                raise InvalidInputError(f"`{name}` must be a whole number of at least {least}, got {value!r}.")
+        vocabulary.check_compatible(embedder)
+        self.embedder, self.vocabulary = embedder, vocabulary
+        self.threshold = spotting_threshold(vocabulary) if threshold is None else float(threshold)
+        self.margin = margin
+        self.window_frames, self.step_frames = window_frames, step_frames
+        self._prototypes = vocabulary.prototypes()
+        self.backend = backend
+        self._estimator = estimator
+        self._owns_estimator = estimator is None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self._keypoints: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
+        self.num_frames = 0
+        self._active: str | None = None  # the sign the latest window found (not reported again while it lasts)
+        if self._estimator is not None:
+            self._estimator.reset()
+
+    @property
+    def estimator(self) -> PoseEstimator:
+        """The pose estimator, built on first use."""
+        if self._estimator is None:
+            self._estimator = create_estimator(self.backend)
+        return self._estimator
+
+    def close(self) -> None:
+        """Release the pose estimator if this spotter built it."""
+        if self._owns_estimator and self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+
+    def push_frame(self, frame: np.ndarray, arrival_time: float | None = None) -> SpottedSign | None:
+        """Add one RGB frame `(height, width, 3)` uint8; returns a sign when the window finds one."""
+        arrival_time = time.perf_counter() if arrival_time is None else arrival_time
+        keypoints, scores = self.estimator(np.asarray(frame))
+        return self.push_pose(keypoints, scores, arrival_time)
+
+    def push_pose(
+        self, keypoints: np.ndarray, scores: np.ndarray, arrival_time: float | None = None
+    ) -> SpottedSign | None:
+        """Add the pose of one frame: keypoints `(133, 2)` and scores `(133,)`; returns a sign when one is found."""
+        from ..models.unisign.pose_sample import PoseSample
+
+        arrival_time = time.perf_counter() if arrival_time is None else arrival_time
+        keypoints, scores = _checked_pose(keypoints, scores)
+        self._keypoints.append(keypoints)
+        self._scores.append(scores)
+        del self._keypoints[: -self.window_frames], self._scores[: -self.window_frames]
+        self.num_frames += 1
+        if len(self._keypoints) < self.window_frames or (self.num_frames - self.window_frames) % self.step_frames:
+            return None
+        window = PoseSample(f"window-{self.num_frames}", np.stack(self._keypoints), np.stack(self._scores))
+        similarity = (self.embedder.embed([window]) @ self._prototypes.T)[0]  # (num_signs,)
+        best = similarity.topk(min(2, len(similarity)))
+        score = float(best.values[0])
+        margin = score - float(best.values[1]) if len(best.values) > 1 else score
+        sign = self.vocabulary.names[int(best.indices[0])]
+        if score < self.threshold or margin < self.margin:
+            self._active = None
+            return None
+        if sign == self._active:
+            return None
+        self._active = sign
+        start = self.num_frames - self.window_frames
+        return SpottedSign(sign, score, margin, start, self.num_frames, time.perf_counter() - arrival_time)
+
+    def spot(self, poses) -> list[SpottedSign]:
+        """The signs found in a whole clip of poses (a `PoseSample`), in order, from a fresh stream."""
+        self.reset()
+        found = (self.push_pose(k, s) for k, s in zip(poses.keypoints, poses.scores, strict=True))
+        return [sign for sign in found if sign is not None]
+
+    def stream(self, source: str | Path | int | Iterable[np.ndarray], realtime: bool = False) -> Iterator[SpottedSign]:
+        """Spot signs in a video, a camera or an iterable of RGB frames as it plays (see `StreamingTranslator`)."""
+        self.reset()
+        frames, is_camera = _open_source(source)
+        fps = probe_video(source).fps if realtime and not is_camera and isinstance(source, str | Path) else None
+        start = time.perf_counter()
+        for index, frame in enumerate(frames):
+            arrival_time = start + index / fps if fps else time.perf_counter()
+            time.sleep(max(0.0, arrival_time - time.perf_counter()))
+            spotted = self.push_frame(frame, arrival_time)
+            if spotted is not None:
+                yield spotted
+
+
+def _checked_pose(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's keypoints `(133, 2)` and scores `(133,)` as float32, or a one-line refusal of other shapes."""
+    keypoints, scores = np.asarray(keypoints, dtype=np.float32), np.asarray(scores, dtype=np.float32)
+    if keypoints.shape != (133, 2) or scores.shape != (133,):
+        raise InvalidInputError(
+            f"A frame's pose must be keypoints (133, 2) and scores (133,), got {keypoints.shape} and {scores.shape}."
+        )
+    return keypoints, scores
+
+
 def _open_source(source) -> tuple[Iterable[np.ndarray], bool]:
     """`(frames, is_camera)` of a video file, a camera device (`/dev/videoN` or its number) or an iterable."""
     if isinstance(source, int) or (isinstance(source, str) and source.startswith("/dev/video")):
@@ -385,4 +567,4 @@ def _open_source(source) -> tuple[Iterable[np.ndarray], bool]:
     return source, False
 
 
-__all__ = ["PartialTranslation", "StreamingTranslator"]
+__all__ = ["PartialTranslation", "SignSpotter", "SpottedSign", "StreamingTranslator", "spotting_threshold"]

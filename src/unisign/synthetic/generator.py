@@ -21,7 +21,7 @@ from ..utils.errors import InvalidInputError
 from .body import mirror_wholebody, wholebody_points
 from .detection import detect
 from .grammar import TEMPLATES, Utterance, isolated_utterance, sample_utterance
-from .lexicon import VOCABULARY, lookup
+from .lexicon import VOCABULARY, Sign, lookup
 from .motion import perform
 from .signer import Camera, Signer, sample_signer
 
@@ -57,7 +57,7 @@ def signer_from_dict(values: dict) -> Signer:
 
 
 def generate_clip(
-    glosses: str | list[str] | tuple[str, ...],
+    glosses: str | Sign | list[str | Sign] | tuple[str | Sign, ...],
     signer: Signer | None = None,
     seed: int = 0,
     *,
@@ -70,7 +70,8 @@ def generate_clip(
     """Generate one clip of a signer signing `glosses`, as a detector would report it.
 
     Args:
-        glosses (`str` or `list[str]`): one gloss (an isolated sign) or a gloss sequence from `VOCABULARY`.
+        glosses (`str` or `list[str]`): one gloss (an isolated sign) or a gloss sequence from `VOCABULARY`; a
+            `Sign` (or a list of them) signs signs outside it, such as the few-shot split's (`few_shot`).
         signer (`Signer`, *optional*): who signs; defaults to `sample_signer(0)`.
         seed (`int`, *optional*, defaults to 0): the clip seed (timing, sway, camera placement and detector noise).
         text (`str`, *optional*): target text to store; defaults to the sign's word for a single gloss.
@@ -86,8 +87,9 @@ def generate_clip(
         `(num_frames, 133)`; `extra` holds the signer id, handedness, the frames of each sign (`sign_spans`) and,
         under `"synthetic"`, what is needed to regenerate the clip.
     """
-    glosses = (glosses,) if isinstance(glosses, str) else tuple(glosses)
-    signs = [lookup(gloss) for gloss in glosses]
+    glosses = (glosses,) if isinstance(glosses, str | Sign) else tuple(glosses)
+    signs = [gloss if isinstance(gloss, Sign) else lookup(gloss) for gloss in glosses]
+    glosses = tuple(sign.gloss for sign in signs)
     if signer is None:
         signer = sample_signer(0)
     if text is None and len(glosses) == 1:
