@@ -81,13 +81,12 @@ def trim_model(model, kept: list[int]) -> None:
     current = model.config.kept_token_ids
     rows = torch.tensor(kept if current is None else [current.index(token) for token in kept])
     language_model = model.language_model
-    embedding = language_model.get_input_embeddings()
-    trimmed_embedding = nn.Embedding(len(kept), embedding.embedding_dim, device=rows.device)
-    trimmed_embedding.weight = nn.Parameter(embedding.weight.detach()[rows].clone())
-    language_model.set_input_embeddings(trimmed_embedding)
-    head = language_model.get_output_embeddings()
-    trimmed_head = nn.Linear(head.in_features, len(kept), bias=False)
-    trimmed_head.weight = nn.Parameter(head.weight.detach()[rows].clone())
+    embedding = language_model.get_input_embeddings().weight.detach()
+    kept_rows = embedding[rows.to(embedding.device)].clone()
+    language_model.set_input_embeddings(nn.Embedding.from_pretrained(kept_rows, freeze=False))
+    head = language_model.get_output_embeddings().weight.detach()  # (vocabulary, d_model), no bias in mT5
+    trimmed_head = nn.Linear(head.shape[1], len(kept), bias=False, device="meta")
+    trimmed_head.weight = nn.Parameter(head[rows.to(head.device)].clone())
     language_model.set_output_embeddings(trimmed_head)
     for config in {id(c): c for c in (model.config.text_config, language_model.config)}.values():
         config.vocab_size = len(kept)
