@@ -10,6 +10,7 @@ clip whose best translation uses kept tokens only. The trimmed model cannot writ
 label token that it dropped is read as `<unk>`.
 """
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -158,7 +159,8 @@ def training_texts(folder: str | Path) -> list[str]:
         if value and not Path(value).is_absolute() and not Path(value).exists() and (launch / value).exists():
             setattr(data, name, str(launch / value))
     local = data.path if data.format != "reference" else data.train_labels
-    if local and not Path(local).exists() and (data.format == "reference" or local.startswith((".", "/"))):
+    hub_id = data.format != "reference" and re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", local or "")
+    if local and not Path(local).exists() and not hub_id:
         raise MissingInputError(
             f"The run's training data `{local}` ({run / RUN_CONFIG_FILE}) is not there: give the training texts with "
             "`--texts FILE|DATASET`."
