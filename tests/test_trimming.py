@@ -48,6 +48,8 @@ def test_golden_model_trimmed_to_its_tokens_gives_the_reference_ids_in_pytorch_a
     assert compact["input_ids"].max() < len(kept)
     generated = model.generate(**compact, max_new_tokens=12, num_beams=1)
     assert torch.equal(torch.from_numpy(processor.from_model_ids(generated)), expected)
+    assert generated.max() < len(kept) < expected.max()  # the model's ids are not the tokenizer's
+    assert processor.batch_decode(generated) == processor.tokenizer.batch_decode(expected, skip_special_tokens=True)
     onnx_model = UniSignOnnxModel.from_pretrained(export_onnx(model, tmp_path / "onnx"))
     for num_beams in (1, 4):
         assert torch.equal(
