@@ -2,6 +2,7 @@
 
     python benchmarks/onnx_speed.py                      # 250 frames, 4 beams, 20 tokens, mT5-base geometry
     python benchmarks/onnx_speed.py --frames 64 --rounds 2 --skip-torch-int8
+    python benchmarks/onnx_speed.py --trim-vocab 8000 --rounds 1   # also the three backends, vocabulary trimmed
 
 One pose-only model of the released geometry (UniSignConfig(): mT5-base, 250k vocabulary, random weights) is
 exported once to ONNX (`unisign.onnx.export_onnx`), copied and quantised (`quantize_folder`); every backend then
@@ -11,6 +12,12 @@ so that a busy shared machine slows them alike. The length is fixed by generatin
 step (~0.2 s a translation here) that real translations do not run. Also timed, per round: the PyTorch pose encoder
 and, with the same weights, the reference's (the tests' oracle, `tests/reference_unisign.py`), the mT5 encoder, and
 the ONNX encoder graphs, to show where a translation's time goes.
+
+With `--trim-vocab N`, a copy of the model keeps N token rows (`unisign.apps.trimming.trim_model`): the prompt's and
+the ones the untrimmed PyTorch model generates for the clip, the special tokens, and random others up to N (a
+fine-tuned vocabulary's size); it runs as `torch_fp32_trimmed`, `onnx_fp32_trimmed` and `onnx_int8_trimmed`, whose
+ids are compared, mapped back to the tokenizer's, with the untrimmed PyTorch model's. The weights' sizes (`size_mb`)
+are reported for every backend.
 
 Model FLOPs of a translation (`translation_flops`): `benchmarks/model_speed.py`'s forward count (3 x fewer than its
 training count) for the encoder side of one clip, plus the decoder stack and LM head for `beams x new_tokens` tokens.
@@ -37,6 +44,7 @@ import transformers
 from model_speed import estimate_training_flops, oracle_pose_encoder, synthetic_batch
 
 from unisign import UniSignConfig, UniSignForConditionalGeneration
+from unisign.apps.trimming import trim_model
 from unisign.onnx import UniSignOnnxModel, export_onnx, quantize_folder
 
 
@@ -78,6 +86,27 @@ def memory_gib() -> dict | None:
     return {"available": round(fields["MemAvailable"] / 2**20, 1), "page_cache": round(fields["Cached"] / 2**20, 1)}
 
 
+def kept_rows(reference: list[torch.Tensor], vocab_size: int, size: int) -> list[int]:
+    """`size` sorted token ids: the special tokens, those of `reference` (ids the untrimmed model reads and writes),
+    and random others (seeded)."""
+    kept = {0, 1, 2, *(token for ids in reference for token in ids.flatten().tolist())}
+    if size < len(kept):
+        raise SystemExit(f"--trim-vocab {size} is fewer than the {len(kept)} tokens the clip's translation needs.")
+    others = torch.randperm(vocab_size, generator=torch.Generator().manual_seed(0)).tolist()
+    for token in others:
+        if len(kept) == size:
+            break
+        kept.add(token)
+    return sorted(kept)
+
+
+def size_mb(backend, folder: Path) -> float:
+    """Megabytes of a backend's weights: its ONNX folder's files, or its parameters."""
+    if isinstance(backend, UniSignOnnxModel):
+        return round(sum(path.stat().st_size for path in folder.iterdir() if path.is_file()) / 1e6, 1)
+    return round(sum(p.numel() * p.element_size() for p in backend.parameters()) / 1e6, 1)
+
+
 def timed(function) -> float:
     start = time.perf_counter()
     function()
@@ -92,6 +121,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds after one warm-up round")
     parser.add_argument("--skip-torch-int8", action="store_true", help="skip PyTorch's dynamic int8 quantisation")
     parser.add_argument("--workdir", help="where the ONNX folders go (default: a temporary folder, removed)")
+    parser.add_argument("--trim-vocab", type=int, metavar="N", help="also time copies that keep N token rows")
     args = parser.parse_args()
     load_at_start = [round(load, 2) for load in os.getloadavg()]
     memory_at_start = memory_gib()
@@ -113,6 +143,20 @@ def main() -> None:
         "onnx_fp32": UniSignOnnxModel.from_pretrained(workdir / "fp32"),
         "onnx_int8": UniSignOnnxModel.from_pretrained(workdir / "int8"),
     }
+    kept = None
+    if args.trim_vocab:
+        with torch.no_grad():
+            reference = model.generate(**batch, **generation)
+        kept = kept_rows([batch["input_ids"], reference], config.text_config.vocab_size, args.trim_vocab)
+        trimmed = copy.deepcopy(model)
+        trim_model(trimmed, kept)
+        if not (workdir / "int8_trimmed" / "onnx_config.json").is_file():
+            export_onnx(trimmed, workdir / "fp32_trimmed")
+            shutil.copytree(workdir / "fp32_trimmed", workdir / "int8_trimmed")
+            quantize_folder(workdir / "int8_trimmed")
+        backends["torch_fp32_trimmed"] = trimmed
+        backends["onnx_fp32_trimmed"] = UniSignOnnxModel.from_pretrained(workdir / "fp32_trimmed")
+        backends["onnx_int8_trimmed"] = UniSignOnnxModel.from_pretrained(workdir / "int8_trimmed")
     if not args.skip_torch_int8:
         # the language model's linear layers (all but 0.1% of the FLOPs): `embed_inputs` reads the pose projection's
         # weight dtype, which a quantised linear layer no longer has as a tensor
@@ -132,6 +176,8 @@ def main() -> None:
     ]
     times = {name: [] for name in [*backends, *part_names]}
     outputs = {}
+    kept_ids = None if kept is None else torch.tensor(kept)
+    trimmed_batch = batch if kept is None else {**batch, "input_ids": torch.searchsorted(kept_ids, batch["input_ids"])}
     with torch.no_grad():
         embedded = model.embed_inputs(**batch)
         pose = (batch["pose_values"], batch["pose_attention_mask"])
@@ -139,7 +185,10 @@ def main() -> None:
             for name, backend in backends.items():
                 elapsed = timed(
                     lambda backend=backend, name=name: outputs.__setitem__(
-                        name, backend.generate(**batch, **generation)
+                        name,
+                        kept_ids[backend.generate(**trimmed_batch, **generation)]  # the tokenizer's ids
+                        if name.endswith("_trimmed")
+                        else backend.generate(**batch, **generation),
                     )
                 )
                 if round_index:
@@ -157,6 +206,7 @@ def main() -> None:
                 elapsed = timed(part)
                 if round_index:
                     times[name].append(elapsed)
+    sizes = {name: size_mb(backend, workdir / name.removeprefix("onnx_")) for name, backend in backends.items()}
     if args.workdir is None:
         shutil.rmtree(workdir)
 
@@ -171,6 +221,7 @@ def main() -> None:
                 speedup_vs_torch_fp32=round(baseline / median, 2),
                 achieved_gflops=round(flops / median / 1e9, 1),
                 same_ids_as_torch_fp32=bool(torch.equal(outputs[name], outputs["torch_fp32"])),
+                size_mb=sizes[name],
             )
     print(
         json.dumps(
@@ -190,6 +241,7 @@ def main() -> None:
                 "model_gflop_per_translation": round(flops / 1e9, 1),
                 "export_s": export_s and round(export_s, 1),
                 "quantize_s": quantize_s and round(quantize_s, 1),
+                "trimmed_vocab_size": None if kept is None else len(kept),
                 "results": results,
             },
             indent=2,

@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|enroll|recognize|...`.
+"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|trim-vocab|enroll|recognize|...`.
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
@@ -27,6 +27,10 @@ from ..utils.validation import (
 )
 
 
+TEXTS_HELP = (
+    "the training texts: a text file (one per line) or a pose dataset (folder or Hub id; its train split); default: "
+    "the data recorded by the model's train.py run (train_config.yaml)"
+)
 BACKENDS = ("auto", "torch", "onnx")  # = unisign.apps.inference.BACKENDS (not imported: it would load transformers)
 FEW_SHOT_EMBEDDINGS = ("decoder", "encoder", "pose")  # = unisign.apps.few_shot.EMBEDDINGS (idem: it loads torch)
 # = unisign.apps.streaming.SPOT_WINDOW_FRAMES, SPOT_STEP_FRAMES and SPOT_MARGIN (idem)
@@ -193,12 +197,34 @@ def translate(args: argparse.Namespace) -> None:
 
 
 def export_onnx(args: argparse.Namespace) -> None:
-    """Export a pose-only model folder to ONNX (encoder graph + decoder step), optionally int8-quantised."""
-    from ..onnx import export_onnx as export
+    """Export a pose-only model folder to ONNX (encoder graph + decoder step), int8 and trimmed vocabulary optional."""
+    import tempfile
 
-    out = export(args.folder, args.out, quantize=args.quantize)
+    from ..onnx import export_onnx as export
+    from .trimming import read_texts, trim_folder
+
+    if args.texts and not args.trim_vocab:
+        raise UsageError("`--texts` names the texts of `--trim-vocab`: add `--trim-vocab`.")
+    check_output_folder(args.out, (args.folder,))
+    note = ", int8" if args.quantize else ""
+    if not args.trim_vocab:
+        out = export(args.folder, args.out, quantize=args.quantize)
+    else:
+        texts = read_texts(args.texts) if args.texts else None
+        with tempfile.TemporaryDirectory(prefix="unisign-trimmed-") as scratch:
+            trimmed = trim_folder(args.folder, Path(scratch, "model"), texts)
+            out = export(trimmed.folder, args.out, quantize=args.quantize)
+        note += f", {trimmed.vocab_size_after:,} of {trimmed.vocab_size_before:,} token rows kept"
     size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
-    print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
+    print(f"Wrote {out} ({size / 1e6:.1f} MB{note}).")
+
+
+def trim_vocab(args: argparse.Namespace) -> None:
+    """Copy a model folder keeping only the tokens of its training texts, prompts and special tokens."""
+    from .trimming import describe, read_texts, trim_folder
+
+    texts = read_texts(args.texts) if args.texts else None
+    print(describe(trim_folder(args.folder, args.out, texts)))
 
 
 def enroll(args: argparse.Namespace) -> None:
@@ -496,8 +522,20 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("folder", help="Uni-Sign model folder (train.py export, save_pretrained, unisign convert)")
     exporter.add_argument("--out", required=True, help="output folder (new or empty)")
     exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
+    exporter.add_argument(
+        "--trim-vocab", action="store_true", help="keep only the tokens of the training texts (see `trim-vocab`)"
+    )
+    exporter.add_argument("--texts", help=TEXTS_HELP)
     exporter.set_defaults(handler=export_onnx)
     _add_few_shot_commands(commands)
+
+    trimmer = commands.add_parser(
+        "trim-vocab", help="model folder -> copy whose vocabulary keeps only its training texts' tokens"
+    )
+    trimmer.add_argument("folder", help="Uni-Sign model folder with its processor (train.py export, save_pretrained)")
+    trimmer.add_argument("--out", required=True, help="output folder (new or empty)")
+    trimmer.add_argument("--texts", help=TEXTS_HELP)
+    trimmer.set_defaults(handler=trim_vocab)
     return parser
 
 

@@ -687,7 +687,47 @@ def _trained_folder_card(folder: Path, repo: str | None, adapter_base: str | Non
     )
 
 
+TRIMMED_TAG = "trimmed-vocabulary"
+TRIMMED_NOTE = (
+    "**Trimmed vocabulary**: this model keeps {kept:,} tokens of its tokenizer's vocabulary, those of its training "
+    "texts, prompts and special tokens (`kept_token_ids` in `config.json` and `processor_config.json`; made with "
+    "`unisign trim-vocab` or `unisign export-onnx --trim-vocab`). Its processor maps token ids to and from the "
+    "tokenizer's, so it writes the untrimmed model's translation wherever that uses kept tokens only; it cannot "
+    "write any other token, and reads a prompt or label token it dropped as `<unk>`."
+)
+
+
+def trimmed_card(card: ModelCard, num_kept: int) -> ModelCard:
+    """`card` marked as that of a trimmed model: the `trimmed-vocabulary` tag and `TRIMMED_NOTE` under its title."""
+    card.data.tags = [*(card.data.tags or []), *([] if TRIMMED_TAG in (card.data.tags or []) else [TRIMMED_TAG])]
+    if "**Trimmed vocabulary**" not in card.text:
+        note = TRIMMED_NOTE.format(kept=num_kept)
+        heading, _, rest = card.text.lstrip("\n").partition("\n")
+        card.text = f"{heading}\n\n{note}\n{rest}" if heading.startswith("# ") else f"{note}\n\n{card.text}"
+    return card
+
+
+def write_trimmed_card(folder: str | Path, source_card: str | Path) -> Path:
+    """Write the card of a trimmed copy `folder`, and return its path.
+
+    The card is the untrimmed folder's (`source_card`; else the one `folder_card` makes), marked (`trimmed_card`).
+    """
+    folder, source_card = Path(folder), Path(source_card)
+    card = ModelCard.load(source_card) if source_card.is_file() else folder_card(folder)
+    kept = _read_json(folder / "config.json")["kept_token_ids"]
+    path = folder / "README.md"
+    trimmed_card(card, len(kept)).save(path)
+    return path
+
+
 def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
+    """The card of a model folder, marked when its vocabulary is trimmed (`trimmed_card`); see `_folder_card`."""
+    card = _folder_card(Path(folder), repo)
+    kept = _read_json(Path(folder) / "config.json").get("kept_token_ids")
+    return card if kept is None else trimmed_card(card, len(kept))
+
+
+def _folder_card(folder: Path, repo: str | None = None) -> ModelCard:
     """The card of a model folder: from `unisign convert`, `train.py`, `Seq2SeqTrainer`, or a PEFT adapter.
 
     What the folder records decides the card: `card_source.json` (written by `unisign convert` and `train.py`: the
@@ -894,7 +934,9 @@ __all__ = [
     "shareable_files",
     "scores_by_task",
     "task_eval_results",
+    "trimmed_card",
     "write_card",
     "write_card_source",
     "write_reference_cards",
+    "write_trimmed_card",
 ]

@@ -227,8 +227,11 @@ def check_safetensors_file(path: Path) -> None:
         raise InvalidInputError(f"`{path}` is truncated or damaged ({size:,} bytes): {reason}.") from None
 
 
-def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
-    """Raise `InvalidInputError` when the folder's tokenizer is missing or does not match `vocab_size` token ids."""
+def check_tokenizer_folder(folder: Path, vocab_size: int | None, kept_token_ids: list | None = None) -> None:
+    """Raise `InvalidInputError` when the folder's tokenizer is missing or does not match `vocab_size` token ids.
+
+    A trimmed model (`kept_token_ids`: the tokenizer ids of its rows) needs a tokenizer that has every kept id.
+    """
     from transformers import AutoTokenizer
 
     if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARY_FILES):
@@ -240,7 +243,13 @@ def check_tokenizer_folder(folder: Path, vocab_size: int | None) -> None:
         size = len(AutoTokenizer.from_pretrained(folder))
     except Exception as error:  # a damaged tokenizer file: transformers and tokenizers raise many types
         raise InvalidInputError(f"The tokenizer in `{folder}` cannot be loaded ({error}).") from None
-    if vocab_size is not None and not vocab_size // 2 <= size <= vocab_size:
+    if kept_token_ids:
+        if max(kept_token_ids) >= size:
+            raise InvalidInputError(
+                f"The tokenizer in `{folder}` has {size:,} tokens but the model's trimmed vocabulary keeps token id "
+                f"{max(kept_token_ids):,}: they do not belong together."
+            )
+    elif vocab_size is not None and not vocab_size // 2 <= size <= vocab_size:
         raise InvalidInputError(
             f"The tokenizer in `{folder}` has {size:,} tokens but the model has {vocab_size:,} token ids: they do "
             "not belong together (a tokenizer may be up to the model's size, and not much smaller)."
@@ -285,7 +294,8 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
     if tokenizer and any((folder / name).is_file() for name in tokenizer_files):
         text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
         vocab_size = text_config.get("vocab_size")
-        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None)
+        kept = config.get("kept_token_ids")  # a trimmed vocabulary: rows of these tokenizer ids
+        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None, kept)
 
 
 def resolve_adapter_base(folder: str | Path) -> str | None:

@@ -125,6 +125,13 @@ class UniSignConfig(PreTrainedConfig):
             Also check the *values* of the inputs on every forward (finite poses and crops, a prefix frame mask, hand
             indices in range). Each such check waits for the accelerator, so it is off by default; shapes are
             always checked, and the processor only produces valid values.
+        kept_token_ids (`list[int]`, *optional*):
+            Set on a model whose vocabulary was trimmed to the tokens of its training texts, prompts and special
+            tokens (`unisign trim-vocab`, `unisign export-onnx --trim-vocab`): the tokenizer's ids it kept, sorted,
+            one per row of its embedding and `lm_head` (`text_config.vocab_size` of them; `<pad>`, `</s>` and `<unk>`
+            keep ids 0, 1, 2). The model reads and writes these rows' numbers; its processor (whose
+            `kept_token_ids` is the same list) maps them to and from the tokenizer's ids. `None`: the whole
+            vocabulary.
 
     Settings that only the processor reads live in its configuration (`processor_config.json`): the feature
     extractor's `max_frames` and `score_threshold`, the video processor's `hand_frame_fraction`. A `config.json`
@@ -161,6 +168,7 @@ class UniSignConfig(PreTrainedConfig):
     label_smoothing: float = 0.2
     initializer_range: float = 0.02
     check_input_values: bool = False
+    kept_token_ids: list[int] | None = None
 
     # RGB hand branch (stage 2 and RGB-pose fine-tuning)
     use_rgb: bool = False
@@ -243,6 +251,16 @@ class UniSignConfig(PreTrainedConfig):
             )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise UniSignInputError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}.")
+        kept = self.kept_token_ids
+        if kept is not None and (
+            len(kept) != self.text_config.vocab_size
+            or list(kept[:3]) != [0, 1, 2]
+            or any(later <= earlier for earlier, later in zip(kept, kept[1:], strict=False))
+        ):
+            raise UniSignInputError(
+                f"`kept_token_ids` must be {self.text_config.vocab_size} (`text_config.vocab_size`) strictly "
+                f"increasing token ids starting with 0, 1, 2, got {len(kept)} ids starting {list(kept[:3])}."
+            )
 
 
 __all__ = ["MAX_NEW_TOKENS", "MAX_NUM_BEAMS", "UniSignConfig", "check_generation_bounds"]

@@ -64,6 +64,13 @@ class UniSignProcessor(ProcessorMixin):
             Language used when a call does not name one.
         max_target_length (`int`, *optional*, defaults to 50):
             Longest target in tokens, `</s>` included (the reference's truncation).
+        kept_token_ids (`list[int]`, *optional*):
+            For a model with a trimmed vocabulary (`unisign trim-vocab`, `unisign export-onnx --trim-vocab`): the
+            tokenizer's ids the model kept, sorted; row `i` of the model's embedding and `lm_head` is token
+            `kept_token_ids[i]`. The processor then maps ids at its boundary: the prompt and `labels` it makes are in
+            the model's (compact) ids, a token the model dropped becoming `<unk>`; `batch_decode` maps the model's ids
+            back before the tokenizer decodes them. `None` (the default): the model has the tokenizer's whole
+            vocabulary. Equal to the model's `config.kept_token_ids`.
     """
 
     def __init__(
@@ -74,6 +81,7 @@ class UniSignProcessor(ProcessorMixin):
         prompts: dict[str, str] | None = None,
         language: str = "zh",
         max_target_length: int = 50,
+        kept_token_ids: list[int] | None = None,
     ):
         self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
         if language not in self.prompts:
@@ -84,6 +92,7 @@ class UniSignProcessor(ProcessorMixin):
             raise ValueError(f"`max_target_length` must be at least 1, got {max_target_length}.")
         self.language = language
         self.max_target_length = max_target_length
+        self.kept_token_ids = check_kept_token_ids(kept_token_ids)
         video_processor = UniSignVideoProcessor() if video_processor is None else video_processor
         super().__init__(feature_extractor, tokenizer, video_processor)
 
@@ -105,6 +114,52 @@ class UniSignProcessor(ProcessorMixin):
         feature_extractor = UniSignPoseFeatureExtractor(**({} if max_frames is None else {"max_frames": max_frames}))
         video_processor = UniSignVideoProcessor(hand_crop_size=config.rgb_crop_size)
         return cls(feature_extractor, tokenizer, video_processor, **processor_kwargs)
+
+    def to_dict(self) -> dict:
+        """`ProcessorMixin.to_dict`, without `kept_token_ids` when the vocabulary is whole (folders stay as before)."""
+        output = super().to_dict()
+        if output.get("kept_token_ids") is None:
+            output.pop("kept_token_ids", None)
+        return output
+
+    def to_model_ids(self, ids) -> np.ndarray:
+        """Tokenizer ids -> the model's ids (their rows for a trimmed model; `<unk>`'s for a token it dropped).
+
+        Args:
+            ids: Token ids of the tokenizer, any shape (array or nested lists).
+
+        Returns:
+            `np.ndarray` of int64, the shape of `ids`.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kept_token_ids is None:
+            return ids
+        kept = np.asarray(self.kept_token_ids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(kept, ids), len(kept) - 1)
+        unknown = np.searchsorted(kept, self.tokenizer.unk_token_id)
+        return np.where(kept[rows] == ids, rows, unknown)
+
+    def from_model_ids(self, ids) -> np.ndarray:
+        """The model's ids (e.g. generated) -> the tokenizer's: `kept_token_ids[ids]` for a trimmed model.
+
+        Args:
+            ids: Token ids of the model, any shape (array or nested lists).
+
+        Returns:
+            `np.ndarray` of int64, the shape of `ids`.
+
+        Raises:
+            ValueError: for an id outside the trimmed model's vocabulary.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kept_token_ids is None:
+            return ids
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self.kept_token_ids)):
+            raise ValueError(
+                f"Token ids must be in [0, {len(self.kept_token_ids)}) for this trimmed vocabulary, got "
+                f"[{ids.min()}, {ids.max()}]."
+            )
+        return np.asarray(self.kept_token_ids, dtype=np.int64)[ids]
 
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
         """`ProcessorMixin.save_pretrained`, then `add_remote_code`: the folder loads without this package."""
@@ -253,17 +308,19 @@ class UniSignProcessor(ProcessorMixin):
                     rng,
                 )
             )
-        prompt_ids = self.tokenizer(self.prompt_text(language, task))["input_ids"]
-        features["input_ids"] = np.asarray(prompt_ids, dtype=np.int64)
+        prompt_ids = self.to_model_ids(self.tokenizer(self.prompt_text(language, task))["input_ids"])
+        features["input_ids"] = prompt_ids
         features["attention_mask"] = np.ones(len(prompt_ids), dtype=np.int64)
         if text is not None:
             if not isinstance(text, str):
                 raise ValueError(f"`text` must be a string (one target per sample), got {type(text).__name__}.")
-            features["labels"] = np.asarray(self._target_ids([text])[0], dtype=np.int64)
+            features["labels"] = self._target_ids([text])[0]
         return features
 
-    def _target_ids(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer(texts, truncation=True, max_length=self.max_target_length)["input_ids"]
+    def _target_ids(self, texts: list[str]) -> list[np.ndarray]:
+        """The model's ids of each target, truncated at `max_target_length` tokens (`</s>` included)."""
+        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_target_length)["input_ids"]
+        return [self.to_model_ids(ids) for ids in tokenized]
 
     def pad(self, samples: list[dict], return_tensors: str | None = "pt") -> BatchFeature:
         """Pad per-sample inputs (from `encode_sample`, or rows of a dataset made from them) into a batch.
@@ -368,7 +425,8 @@ class UniSignProcessor(ProcessorMixin):
         """Decode generated ids (or `labels`, whose -100 entries are skipped) into strings.
 
         Args:
-            sequences: `(batch_size, length)` token ids (tensor, array or lists).
+            sequences: `(batch_size, length)` token ids of the model (tensor, array or lists); a trimmed model's are
+                mapped back to the tokenizer's (`kept_token_ids`).
             skip_special_tokens (`bool`, *optional*, defaults to `True`): Drop `</s>` and padding, as the reference.
             **kwargs: Passed to the tokenizer's `batch_decode`.
 
@@ -376,8 +434,28 @@ class UniSignProcessor(ProcessorMixin):
             `list[str]`: One text per sequence.
         """
         sequences = np.asarray(sequences.cpu() if hasattr(sequences, "cpu") else sequences)
-        sequences = np.where(sequences == LABEL_PAD_ID, self.tokenizer.pad_token_id, sequences)
+        # the pad id is the same in both (`kept_token_ids` keeps ids 0, 1, 2 at their places)
+        sequences = self.from_model_ids(np.where(sequences == LABEL_PAD_ID, self.tokenizer.pad_token_id, sequences))
         return self.tokenizer.batch_decode(sequences.tolist(), skip_special_tokens=skip_special_tokens, **kwargs)
+
+
+def check_kept_token_ids(kept_token_ids) -> list[int] | None:
+    """`kept_token_ids` as a list of ints, checked; `None` (the whole vocabulary) stays `None`.
+
+    The ids must be strictly increasing and start with `<pad>`, `</s>` and `<unk>` (0, 1, 2), which keep their ids.
+
+    Raises:
+        ValueError: for any other list.
+    """
+    if kept_token_ids is None:
+        return None
+    kept = [int(token) for token in kept_token_ids]
+    if kept[:3] != [0, 1, 2] or any(later <= earlier for earlier, later in zip(kept, kept[1:], strict=False)):
+        raise ValueError(
+            "`kept_token_ids` must be strictly increasing token ids starting with 0, 1, 2 (pad, eos, unk), got "
+            f"{kept[:5]}{'...' if len(kept) > 5 else ''}."
+        )
+    return kept
 
 
 def _per_sample(value, batch_size: int, name: str) -> list:
