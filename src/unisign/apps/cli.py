@@ -1,4 +1,4 @@
-"""The `unisign` command line: `unisign convert|card|extract|visualize|translate|export-onnx|trim-vocab|enroll|recognize|...`.
+"""The `unisign` command line: `unisign convert|card|translate|export-onnx|trim-vocab|enroll|recognize|...`.
 
 `train`, `evaluate`, `push` and `demo` hand their arguments over unchanged: `unisign train ARGS` is
 `python train.py ARGS` (`unisign.training.cli`), `unisign evaluate ARGS` is `python evaluate.py ARGS`
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..utils.arguments import positive_int, unit_interval, whole_number_at_least
-from ..utils.errors import UsageError, input_errors, one_line_errors, pop_debug_flag
+from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
     check_device,
