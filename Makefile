@@ -27,9 +27,9 @@ test: $(VENV)/.installed
 	$(OFFLINE) $(PYTHON) -m pytest
 
 quality: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests examples benchmarks *.py
-	$(VENV)/bin/ruff format --check src tests examples benchmarks *.py
+	$(VENV)/bin/ruff check src tests examples benchmarks docs *.py
+	$(VENV)/bin/ruff format --check src tests examples benchmarks docs *.py
 
 style: $(VENV)/.installed
-	$(VENV)/bin/ruff check --fix src tests examples benchmarks *.py
-	$(VENV)/bin/ruff format src tests examples benchmarks *.py
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks docs *.py
+	$(VENV)/bin/ruff format src tests examples benchmarks docs *.py
