@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet --no-deps mediapipe==0.10.14
 	touch $@
 
-.PHONY: install main test quality style browser
+.PHONY: install main test test-avx2 quality style browser
 install: $(VENV)/.installed
 
 # Debian's Chromium, which the demo's browser tests drive with Playwright (tests/test_space.py); needs root
@@ -25,6 +25,14 @@ main: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(OFFLINE) $(PYTHON) -m pytest
+
+# The CPU-sensitive tests (float32 parity bounds, int8 scores) on an emulated AVX2-only CPU, the laptop class:
+# tests/cpu/avx2_only.c hides AVX-512, VNNI and AMX from CPUID (needs the CPU flag cpuid_fault and a C compiler);
+# one thread: the summation orders that rounded the float32 gradients most
+test-avx2: $(VENV)/.installed
+	cc -O2 -shared -fPIC -o $(VENV)/avx2_only.so tests/cpu/avx2_only.c
+	OMP_NUM_THREADS=1 LD_PRELOAD=$(abspath $(VENV))/avx2_only.so $(OFFLINE) $(PYTHON) -m pytest -p no:faulthandler \
+		tests/test_cpu_classes.py tests/test_golden_parity.py tests/test_onnx.py
 
 quality: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests examples benchmarks docs *.py

@@ -88,6 +88,14 @@ def core_python() -> Path:
 
 
 @pytest.fixture(scope="session")
+def space_python() -> Path:
+    """Python of the demo Space's `requirements.txt` (torch's CPU build) in `.venv-envs/`: no package, no mediapipe."""
+    from .environment_helpers import space_requirements
+
+    return built_environment("space", space_requirements())
+
+
+@pytest.fixture(scope="session")
 def bare_python() -> Path:
     """Python of the documented bare install for a shared folder (no `unisign`), in `.venv-envs/`."""
     from .environment_helpers import bare_requirements

@@ -44,6 +44,15 @@ def bare_requirements() -> list[str]:
     return [TORCH_REQUIREMENT, dependency("transformers"), "sentencepiece", "protobuf", "pose-format"]
 
 
+def space_requirements() -> list[str]:
+    """What the demo Space installs: its `requirements.txt` (torch as `TORCH_REQUIREMENT` within its `torch>=2.6`).
+
+    mediapipe is not among them: `app.py` installs it `--no-deps` at its first start, as on the Space.
+    """
+    lines = (REPO_ROOT / "spaces" / "unisign-demo" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [TORCH_REQUIREMENT, *(line.split("#")[0].strip() for line in lines if line.split("#")[0].strip())]
+
+
 def run_pip(python: Path, *arguments: str) -> None:
     """`python -m pip install --quiet ...`; a failure raises `RuntimeError` with pip's last lines."""
     completed = subprocess.run(

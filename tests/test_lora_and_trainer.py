@@ -16,6 +16,7 @@ from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeature
 from unisign.models.unisign.processing_unisign import UniSignDataCollator
 from unisign.training.arguments import TrainConfig
 from unisign.training.setup import apply_lora
+from unisign.utils.checksums import write_checksums
 
 from .modeling_helpers import tiny_config
 from .training_helpers import WORDS, make_tokenizer, random_clip
@@ -188,29 +189,49 @@ def export_lora_run(model, processor, run) -> Path:
     return run / "best"
 
 
-def test_an_exported_adapter_names_its_base_relatively_and_loads_after_moving(
+def test_a_lora_export_carries_its_base_and_loads_with_one_from_pretrained_anywhere(
     lora_setup, processor, tmp_path, monkeypatch
 ):
     model, batch, root = lora_setup
     run = tmp_path / "run"
     export_lora_run(model, processor, run)
     recorded = json.loads((run / "best" / "adapter_config.json").read_text())["base_model_name_or_path"]
-    assert recorded == "../base_model"
+    assert recorded == "."  # the base is the adapter folder itself
     assert str(tmp_path) not in (run / "best" / "README.md").read_text()
+    copied = tmp_path / "elsewhere" / "best"
+    shutil.copytree(run / "best", copied)  # the export alone: no run folder, no `base_model/` beside it
+    shutil.rmtree(run)
+    (tmp_path / "third").mkdir()
+    monkeypatch.chdir(tmp_path / "third")  # neither the export's folder nor its parent
+    with torch.no_grad():
+        loaded = AutoModelForSeq2SeqLM.from_pretrained(copied).eval()
+        # the trained model itself, up to the rounding of other kernels (the weights are equal)
+        torch.testing.assert_close(loaded(**batch).logits, model(**batch).logits, rtol=1e-4, atol=1e-4)
 
-    loaders = (AutoPeftModelForSeq2SeqLM, AutoModelForSeq2SeqLM)
-    monkeypatch.chdir(run / "best")  # PEFT and transformers resolve the relative base from the current directory
-    with torch.no_grad():
-        before = {loader: loader.from_pretrained(".").eval()(**batch).logits for loader in loaders}
-    moved = tmp_path / "elsewhere" / "run"
-    shutil.move(run, moved)  # nothing is left where the run was trained
-    monkeypatch.chdir(moved / "best")
-    with torch.no_grad():
-        for loader in loaders:
-            after = loader.from_pretrained(".").eval()(**batch).logits
-            torch.testing.assert_close(after, before[loader], rtol=0, atol=0, msg=loader.__name__)
-            # the trained model itself, up to the rounding of other kernels (the weights are equal)
-            torch.testing.assert_close(after, model(**batch).logits, rtol=1e-4, atol=1e-4)
+
+def test_a_lora_export_without_peft_refuses_in_one_line(lora_setup, processor, tmp_path, monkeypatch):
+    """Without PEFT, transformers would load the export's base alone (another model): the model class refuses."""
+    import unisign.models.unisign.modeling_unisign as modeling
+
+    model, _, _ = lora_setup
+    export = export_lora_run(model, processor, tmp_path / "run")
+    for module in ("transformers.integrations.peft", "transformers.models.auto.auto_factory"):
+        monkeypatch.setattr(f"{module}.is_peft_available", lambda: False)
+    monkeypatch.setattr(modeling, "is_peft_available", lambda: False, raising=False)
+    with pytest.raises(ImportError, match=r"holds a LoRA adapter beside its base model: .*`pip install peft`"):
+        AutoModelForSeq2SeqLM.from_pretrained(export)
+    AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "run" / "base_model")  # a folder without an adapter loads
+
+
+def old_layout_export(export: Path) -> Path:
+    """`export` as exports were written before the base travelled inside: the adapter names `../base_model`."""
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        (export / name).unlink()
+    config_file = export / "adapter_config.json"
+    adapter_config = json.loads(config_file.read_text()) | {"base_model_name_or_path": "../base_model"}
+    config_file.write_text(json.dumps(adapter_config))
+    write_checksums(export, "*.safetensors")
+    return export
 
 
 def save_clip(path: Path) -> Path:
@@ -227,9 +248,11 @@ def save_clip(path: Path) -> Path:
 TRANSLATE_OPTIONS = ["--device", "cpu", "--num-beams", "1", "--max-new-tokens", "4", "--no-progress"]
 
 
+@pytest.mark.parametrize("layout", ["with-base", "old-beside-base"])
 def test_a_copied_lora_export_loads_and_translates_from_another_folder(
-    lora_setup, processor, tmp_path, monkeypatch, capsys
+    lora_setup, processor, tmp_path, monkeypatch, capsys, layout
 ):
+    """`train.py`'s export copied alone; an older export (its base in `../base_model`) copied with its run."""
     from transformers import pipeline
 
     from unisign.apps import cli
@@ -241,8 +264,11 @@ def test_a_copied_lora_export_loads_and_translates_from_another_folder(
     with torch.no_grad():  # the text the trained model itself gives, through a pipeline built on it in memory
         merged = copy.deepcopy(model).merge_and_unload()
         expected = pipeline(TASK, model=merged, processor=processor)(str(clip), num_beams=1, max_new_tokens=4)
-    export_lora_run(model, processor, tmp_path / "run")
-    shutil.copytree(tmp_path / "run", tmp_path / "copies" / "run")
+    export = export_lora_run(model, processor, tmp_path / "run")
+    if layout == "with-base":
+        shutil.copytree(export, tmp_path / "copies" / "run" / "best")
+    else:
+        shutil.copytree(old_layout_export(export).parent, tmp_path / "copies" / "run")
     shutil.rmtree(tmp_path / "run")  # only the copy is left
     (tmp_path / "somewhere").mkdir()
     monkeypatch.chdir(tmp_path / "somewhere")  # neither the adapter's folder nor its parent
@@ -266,7 +292,7 @@ def test_a_lora_export_without_its_base_gives_one_line_naming_it(lora_setup, pro
 
     model, _, _ = lora_setup
     clip = save_clip(tmp_path / "clip.pkl")
-    export_lora_run(model, processor, tmp_path / "run")
+    old_layout_export(export_lora_run(model, processor, tmp_path / "run"))
     shutil.copytree(tmp_path / "run" / "best", tmp_path / "copied")  # the adapter without the base beside it
     monkeypatch.chdir(tmp_path / "run" / "best")  # where the relative base would be found from the current directory
     with pytest.raises(SystemExit) as raised:

@@ -101,7 +101,7 @@ def cli_text(demo_model, signer_video) -> str:
 def test_the_space_folder_is_a_gradio_space_with_the_signer_video_and_its_licence(data_dir):
     card = huggingface_hub.SpaceCard.load(SPACE / "README.md").data
     assert card.sdk == "gradio" and (SPACE / card.app_file).is_file()
-    assert card.models and all(model.count("/") == 1 for model in card.models)
+    assert not card.models  # no placeholder: the Space's model is its variable UNISIGN_MODEL
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     requirements = (SPACE / "requirements.txt").read_text().splitlines()
     gradio_pin = next(line for line in requirements if line.startswith("gradio=="))
@@ -185,6 +185,30 @@ def test_unisign_demo_without_a_model_is_a_one_line_error(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli.main(["demo"])
     assert "give `--model FOLDER_OR_HUB_ID`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable", [None, "someone/uni-sign-model"])
+def test_the_space_app_takes_its_model_from_unisign_model_and_without_it_stops_in_one_line(
+    variable, monkeypatch, capsys
+):
+    import runpy
+
+    import unisign.apps.demo
+
+    started = []
+    monkeypatch.setattr(unisign.apps.demo, "main", lambda arguments, **_: started.append(arguments))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--port", "7861"])
+    monkeypatch.delenv("UNISIGN_DEMO_ARGS", raising=False)
+    if variable is None:
+        monkeypatch.delenv("UNISIGN_MODEL", raising=False)
+        with pytest.raises(SystemExit) as stopped:
+            runpy.run_path(str(SPACE / "app.py"), run_name="__main__")
+        assert "set the Space variable UNISIGN_MODEL" in stopped.value.code and "\n" not in stopped.value.code
+        assert not started
+    else:
+        monkeypatch.setenv("UNISIGN_MODEL", variable)
+        runpy.run_path(str(SPACE / "app.py"), run_name="__main__")
+        assert started == [["--model", variable, "--port", "7861"]]
 
 
 @pytest.mark.parametrize("option", ["--num-beams", "--max-new-tokens", "--threads"])
@@ -480,28 +504,35 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_server(demo_model, tmp_path_factory):
-    """`python spaces/unisign-demo/app.py --model ... --port N ...` starting (`page` waits until it answers)."""
-    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+@contextlib.contextmanager
+def _app_server(python: Path, app: Path, arguments: list[str], environment: dict, log: Path):
+    """`python app.py ARGUMENTS --port N ...` running (`_wait_until_up` waits until it answers)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("demo-server") / "server.log"
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-    }
-    command = [sys.executable, str(SPACE / "app.py"), "--model", demo_model, "--port", str(port), *SETTINGS]
+    command = [str(python), str(app), *arguments, "--port", str(port), *SETTINGS]
     with log.open("w") as output:
         server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--device", "cpu"], env=environment, stdout=output, stderr=output
+            [*command, "--host", "127.0.0.1", "--device", "cpu"],
+            env={**environment, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"},
+            cwd=app.parent,
+            stdout=output,
+            stderr=output,
         )
     try:
         yield server, f"http://127.0.0.1:{port}/", log
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_model, tmp_path_factory):
+    """`python spaces/unisign-demo/app.py ...` in the development environment (`page` waits until it answers)."""
+    require(_installed("gradio"), 'gradio is not installed (pip install -e ".[demo]")')
+    path = os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    log = tmp_path_factory.mktemp("demo-server") / "server.log"
+    environment = {**os.environ, "PYTHONPATH": path}
+    with _app_server(Path(sys.executable), SPACE / "app.py", ["--model", demo_model], environment, log) as up:
+        yield up
 
 
 def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout_s: float = 120) -> None:
@@ -518,17 +549,16 @@ def _wait_until_up(server: subprocess.Popen, url: str, log: Path, timeout_s: flo
         time.sleep(0.5)
 
 
-@pytest.fixture
-def page(demo_server, tmp_path):
+@contextlib.contextmanager
+def _browser_page(url: str, profile: Path):
+    """A page of Debian's Chromium (driven by Playwright) open at `url`."""
     require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     require(_installed("playwright"), 'playwright is not installed (pip install -e ".[dev]")')
     from playwright.sync_api import sync_playwright
 
-    server, url, log = demo_server
-    _wait_until_up(server, url, log)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            tmp_path / "chromium-profile",
+            profile,
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
@@ -540,6 +570,14 @@ def page(demo_server, tmp_path):
             yield page
         finally:
             context.close()
+
+
+@pytest.fixture
+def page(demo_server, tmp_path):
+    server, url, log = demo_server
+    _wait_until_up(server, url, log)
+    with _browser_page(url, tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 def test_concurrent_visitors_are_queued_and_each_gets_the_translation(demo_server, demo_translator):
@@ -605,3 +643,44 @@ def test_the_page_shows_the_error_for_a_text_file_renamed_mp4(page, tmp_path):
     message = page.get_by_text("Could not open `notes.mp4` as a video: it is corrupt or not a video")
     expect(message).to_be_visible(timeout=20_000)  # in the page's error toast
     assert page.locator("#text textarea").input_value() == ""
+
+
+# The Space in its own environment: its requirements.txt, the package beside app.py, mediapipe installed by app.py
+
+
+@pytest.fixture(scope="module")
+def space_server(space_python, demo_model, tmp_path_factory):
+    """app.py of a Space upload (this folder, the package as `unisign/` beside it) in the Space's own environment."""
+    from .environment_helpers import isolated_env
+
+    upload = tmp_path_factory.mktemp("space-upload")
+    for file in upload_plan(SPACE, "user/unisign-demo", "space").files:
+        (upload / file.path_in_repo).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file.local_path or SPACE / file.path_in_repo, upload / file.path_in_repo)
+    log = upload.parent / "space-server.log"
+    environment = isolated_env(upload) | {"UNISIGN_MODEL": demo_model}  # as a Space is given its model
+    with _app_server(space_python, upload / "app.py", [], environment, log) as up:
+        yield up
+
+
+def test_the_space_environment_starts_and_translates_a_video_in_the_browser_and_a_pose_file(
+    space_server, cli_text, demo_translator, signer_video, space_python, tmp_path
+):
+    """The page served from the Space's environment gives the development environment's texts."""
+    from gradio_client import Client, handle_file
+    from playwright.sync_api import expect
+
+    server, url, log = space_server
+    _wait_until_up(server, url, log, timeout_s=600)  # a first start installs mediapipe (pip's cache keeps it cheap)
+    with _browser_page(url, tmp_path / "chromium-profile") as opened:
+        _upload_video(opened, signer_video)
+        translation = opened.locator("#text textarea")
+        expect(translation).not_to_have_value("", timeout=90_000)
+        assert translation.input_value() == cli_text
+    pose_file = SPACE / "examples" / "mediapipe.pose"
+    text = Client(url, verbose=False).predict(handle_file(str(pose_file)), "en", 1, 20, api_name="/translate_poses")[0]
+    assert text == demo_translator(pose_file, num_beams=1, max_new_tokens=20).text
+    server_log = log.read_text()
+    assert "Traceback" not in server_log, server_log[-3000:]
+    imported = subprocess.run([str(space_python), "-c", "import mediapipe"], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr[-2000:]  # app.py installed it at its first start

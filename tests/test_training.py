@@ -1,6 +1,5 @@
 """train.py and `unisign.training`: every shipped stage config on tiny data, exports, exact resume, bad configs."""
 
-import contextlib
 import json
 import signal
 import sys
@@ -83,11 +82,9 @@ def logged_losses(output_dir: Path) -> list[float]:
 def check_export_generates(folder: Path, assets) -> list[str]:
     """The export loads with one `from_pretrained` (model and processor) and translates a clip.
 
-    A LoRA export names its base by a path relative to itself, which transformers resolves against the current
-    directory: it is loaded from inside the folder (`docs/training.md`).
+    A LoRA export carries its base beside the adapter: the same call loads both, from any current directory.
     """
-    with contextlib.chdir(folder if (folder / "adapter_config.json").is_file() else Path.cwd()):
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder.resolve()).eval()
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
     processor = AutoProcessor.from_pretrained(folder)
     sample = sample_from_row(load_pose_dataset(assets.data, split="dev")[0])
     videos = [str(assets.videos / sample.video_path)] if model.config.use_rgb else None

@@ -91,29 +91,37 @@ def load_onnx_model(folder: str | Path, device: str | int | None = None, num_thr
 def load_adapter_model(folder: str | Path, dtype=None):
     """A LoRA export (a PEFT adapter folder) as one Uni-Sign model, its adapters merged into its base.
 
-    Loads from any current directory: a local base is found relative to the adapter folder
-    (`unisign.utils.validation.resolve_adapter_base`), where transformers' own `from_pretrained(folder)` looks for it
-    relative to the current directory.
+    An export that carries its base (`train.py`'s) loads as transformers loads it, with `from_pretrained(folder)`.
+    An adapter whose base lies elsewhere (a Hub id, or a local path as older exports recorded it) finds a local base
+    relative to the adapter folder (`unisign.utils.validation.resolve_adapter_base`), where transformers' own
+    `from_pretrained(folder)` looks for it relative to the current directory.
 
     Args:
         folder: The adapter folder (`adapter_config.json`, `adapter_model.safetensors`).
         dtype (*optional*): Passed to the base's `from_pretrained` (`None`: the saved dtype).
 
     Returns:
-        `UniSignForConditionalGeneration` (merged: no PEFT layers left, so inference costs what the base costs).
+        `UniSignForConditionalGeneration` with each LoRA layer merged into the weights it adapts, so inference costs
+        what the base costs.
 
     Raises:
         MissingInputError: naming the base, when it cannot be found.
     """
-    from peft import PeftModel
+    from peft.tuners.tuners_utils import BaseTunerLayer
     from transformers import AutoModelForSeq2SeqLM
 
+    folder = Path(folder)
     base = resolve_adapter_base(folder)
     if base is None:
         raise UsageError(f"`{folder}` is no LoRA adapter folder: it has no adapter_config.json.")
     check_model_folder(base)  # a damaged local base: one line naming it
-    model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)
-    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)  # an export with its base: the adapter too
+    if base != str(folder.resolve()):
+        model.load_adapter(str(folder))
+    for layer in model.modules():
+        if isinstance(layer, BaseTunerLayer):
+            layer.merge()
+    return model
 
 
 def _adapter_pipeline(folder: Path, device, dtype) -> SignLanguageTranslationPipeline:

@@ -720,6 +720,19 @@ def write_trimmed_card(folder: str | Path, source_card: str | Path) -> Path:
     return path
 
 
+def card_adapter_base(folder: Path) -> str | None:
+    """The base model a folder's card names for its adapter; `None` for a model folder, which loads on its own.
+
+    A LoRA export that carries its base (`config.json` and weights beside `adapter_config.json`, as `train.py` writes
+    it) is a model folder for its card: transformers' `from_pretrained(folder)` loads the base and the adapter.
+    """
+    adapter_config = _read_json(folder / "adapter_config.json")
+    if not adapter_config or (folder / "config.json").is_file():
+        return None
+    base = adapter_config.get("base_model_name_or_path")
+    return portable_name(base) if isinstance(base, str) and os.path.isabs(base) else base
+
+
 def folder_card(folder: str | Path, repo: str | None = None) -> ModelCard:
     """The card of a model folder, marked when its vocabulary is trimmed (`trimmed_card`); see `_folder_card`."""
     card = _folder_card(Path(folder), repo)
@@ -742,12 +755,9 @@ def _folder_card(folder: Path, repo: str | None = None) -> ModelCard:
         ValueError: if the folder holds no model (`config.json` or `adapter_config.json`).
     """
     folder = Path(folder)
-    adapter_config = _read_json(folder / "adapter_config.json")
-    if not adapter_config and not (folder / "config.json").is_file():
+    if not (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
         raise InvalidInputError(f"`{folder}` holds no model: no `config.json` or `adapter_config.json`.")
-    adapter_base = adapter_config.get("base_model_name_or_path") if adapter_config else None
-    if adapter_base is not None:
-        adapter_base = portable_name(adapter_base) if os.path.isabs(adapter_base) else adapter_base
+    adapter_base = card_adapter_base(folder)
     source = _read_json(folder / CARD_SOURCE_FILE)
     if source.get("kind") == "train.py":
         test = _read_json(folder / "test_results.json") or None
@@ -923,6 +933,7 @@ __all__ = [
     "CARD_SOURCE_FILE",
     "CardContent",
     "check_repo_id",
+    "card_adapter_base",
     "export_card",
     "folder_card",
     "onnx_export_card",

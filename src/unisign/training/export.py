@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from ..hub.eval_results import write_eval_results
-from ..hub.model_card import export_card, is_hub_id, portable_run_settings, write_card_source
+from ..hub.model_card import card_adapter_base, export_card, portable_run_settings, write_card_source
 from ..utils.checksums import write_checksums
 from .run_folder import written_whole
 
@@ -58,8 +58,7 @@ def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> N
         if settings["data"]["format"] == "synthetic" and (generation_file.is_file())
         else None
     )
-    adapter_file = folder / "adapter_config.json"
-    adapter_base = json.loads(adapter_file.read_text())["base_model_name_or_path"] if adapter_file.is_file() else None
+    adapter_base = card_adapter_base(folder)
     num_parameters = count_saved_parameters(folder)
     source = {
         "kind": "train.py",
@@ -73,27 +72,28 @@ def write_model_card(folder: Path, settings: dict, repo: str | None = None) -> N
     write_eval_results(folder, card)
 
 
-def portable_base_reference(base: str, adapter_folder: Path) -> str:
-    """How an adapter names its base: a Hub id as it is, a local folder by its path relative to the adapter."""
-    if is_hub_id(base):
-        return base
-    return os.path.relpath(Path(base).resolve(), adapter_folder.resolve())
+EMBEDDED_BASE = "."  # `base_model_name_or_path` of an adapter that carries its base: the adapter folder itself
 
 
-def make_adapter_portable(tmp: Path, final: Path) -> None:
-    """Rewrite `tmp/adapter_config.json` (an adapter about to become `final`) to name its base portably.
+def embed_adapter_base(tmp: Path) -> None:
+    """Put an adapter's local base model into `tmp` (the adapter's folder, being written), beside the adapter.
 
-    PEFT writes the base's `name_or_path`, an absolute path for a run's own `base_model/` folder; the adapter then
-    only loads on the machine that trained it. The relative path keeps working when the run folder moves:
-    `unisign.apps.inference.load_adapter_model` (and so `unisign translate` and the demo) resolves it against the
-    adapter folder; PEFT and transformers resolve it against the current directory (load from inside the adapter
-    folder, or pass the base explicitly with `PeftModel.from_pretrained(base, adapter)`).
+    PEFT records the base's `name_or_path`, for a run's own `base_model/` folder an absolute path that exists only on
+    the machine that trained it, and which transformers and PEFT would resolve against the current directory once
+    made relative. With the base's `config.json` and weights beside `adapter_config.json`, transformers'
+    `from_pretrained(folder)` loads the base from the folder itself and puts the adapter on it, wherever the folder
+    is copied (`maybe_load_adapters`: a folder with a `config.json` is "a model with an embedded adapter"). The
+    record becomes `"."` (the base is the adapter folder). A base given by Hub id stays as it is.
     """
     path = tmp / "adapter_config.json"
     adapter_config = json.loads(path.read_text())
-    adapter_config["base_model_name_or_path"] = portable_base_reference(
-        adapter_config["base_model_name_or_path"], final
-    )
+    base = adapter_config["base_model_name_or_path"]
+    if not Path(base).is_dir():  # a Hub id
+        return
+    for file in sorted(Path(base).iterdir()):  # `save_pretrained`'s files: config, weights, generation config, code
+        if file.is_file() and not (tmp / file.name).exists():
+            shutil.copyfile(file, tmp / file.name)
+    adapter_config["base_model_name_or_path"] = EMBEDDED_BASE
     path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True) + "\n")
 
 
@@ -126,7 +126,7 @@ def export_model(accelerator, model, processor, folder: Path, metrics: dict, set
         with written_whole(tmp, f"the export {final}"):
             to_save.save_pretrained(tmp, state_dict=weights)
             if (tmp / "adapter_config.json").is_file():
-                make_adapter_portable(tmp, final)
+                embed_adapter_base(tmp)
             processor.save_pretrained(tmp)
             (tmp / "eval_results.json").write_text(json.dumps(metrics, indent=2))
             write_model_card(tmp, settings)

@@ -301,9 +301,11 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
 def resolve_adapter_base(folder: str | Path) -> str | None:
     """The base model of a PEFT adapter folder as `from_pretrained` must be given it; `None` for any other folder.
 
-    A local path in `adapter_config.json` (`base_model_name_or_path`) is taken relative to the adapter folder, not to
-    the current directory (which transformers and PEFT would use), so that an adapter copied together with its base
-    (`train.py`'s `best/` and `base_model/`) loads from anywhere. A Hub id stays as it is.
+    An adapter that carries its base (a `config.json` beside `adapter_config.json`, as `train.py` exports it) is its
+    own base, as transformers' `from_pretrained` takes it. Otherwise a local path in `adapter_config.json`
+    (`base_model_name_or_path`) is taken relative to the adapter folder, not to the current directory (which
+    transformers and PEFT would use), so that an adapter copied together with its base (`train.py`'s `best/` and
+    `../base_model` before the base travelled inside the export) loads from anywhere. A Hub id stays as it is.
 
     Raises:
         MissingInputError: naming the base, when it is a local path with no folder there.
@@ -313,6 +315,8 @@ def resolve_adapter_base(folder: str | Path) -> str | None:
     config_file = folder / "adapter_config.json"
     if not config_file.is_file():
         return None
+    if (folder / "config.json").is_file():
+        return str(folder.resolve())
     base = read_json_object(config_file).get("base_model_name_or_path")
     if not isinstance(base, str) or not base:
         raise InvalidInputError(f"`{config_file}` names no base model (`base_model_name_or_path`).")

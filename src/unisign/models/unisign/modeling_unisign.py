@@ -22,7 +22,8 @@ from transformers import AutoModelForSeq2SeqLM, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import Seq2SeqLMOutput
-from transformers.utils import ModelOutput, logging
+from transformers.utils import ModelOutput, is_peft_available, logging
+from transformers.utils.peft_utils import find_adapter_config_file
 
 from .configuration_unisign import UniSignConfig, check_generation_bounds
 from .keypoints import BODY_ANCHOR_NODE, HAND_PARTS, PART_EDGES, PART_NAMES
@@ -604,6 +605,24 @@ class UniSignForConditionalGeneration(UniSignPreTrainedModel, GenerationMixin):
         self.post_init()
         self.generation_config.num_beams = 4
         self.generation_config.max_new_tokens = 100
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, refusing a folder with a LoRA adapter beside its base without PEFT.
+
+        A LoRA export that carries its base (`config.json`, the base's weights and `adapter_config.json`) loads as
+        the base with the adapter on it; without PEFT installed, transformers would load the base alone, a different
+        model, without a word.
+        """
+        if not is_peft_available() and pretrained_model_name_or_path is not None:
+            names = ("cache_dir", "revision", "token", "local_files_only", "subfolder")
+            hub = {name: kwargs[name] for name in names if kwargs.get(name) is not None}
+            if find_adapter_config_file(str(pretrained_model_name_or_path), **hub):
+                raise ImportError(
+                    f"`{pretrained_model_name_or_path}` holds a LoRA adapter beside its base model: loading it needs "
+                    "PEFT (`pip install peft`)."
+                )
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
     def get_input_embeddings(self) -> nn.Module:
         """The language model's shared token embedding."""
