@@ -35,9 +35,9 @@ test-avx2: $(VENV)/.installed
 		tests/test_cpu_classes.py tests/test_golden_parity.py tests/test_onnx.py
 
 quality: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests examples benchmarks docs *.py
-	$(VENV)/bin/ruff format --check src tests examples benchmarks docs *.py
+	$(VENV)/bin/ruff check src tests examples benchmarks docs/*.py *.py
+	$(VENV)/bin/ruff format --check src tests examples benchmarks docs/*.py *.py
 
 style: $(VENV)/.installed
-	$(VENV)/bin/ruff check --fix src tests examples benchmarks docs *.py
-	$(VENV)/bin/ruff format src tests examples benchmarks docs *.py
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks docs/*.py *.py
+	$(VENV)/bin/ruff format src tests examples benchmarks docs/*.py *.py
