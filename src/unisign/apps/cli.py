@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
-from ..utils.arguments import positive_int, unit_interval, whole_number_at_least
+from ..utils.arguments import add_verify_argument, positive_int, unit_interval, whole_number_at_least
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
@@ -22,7 +22,6 @@ from ..utils.validation import (
     check_input_file,
     check_output_file,
     check_output_folder,
-    checked_model,
     has_suffix,
     resolve_model_reference,
 )
@@ -155,14 +154,14 @@ def translate(args: argparse.Namespace) -> None:
     args.model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
     onnx_export = Path(args.model, "onnx_config.json").is_file()  # its graphs replace the weights checked below
     try:
-        model = args.model if onnx_export else checked_model(args.model)
+        model = args.model if onnx_export else resolve_model_reference(args.model)
     except (OSError, ValueError) as error:
         raise InvalidInputError(f"Could not load a Uni-Sign model from `{args.model}`: {one_line(error)}") from None
     if args.input is not None:
         check_input_file(args.input, "INPUT")
     try:
         translator = load_translation_pipeline(
-            model, args.model_backend, args.device, args.dtype, num_threads=args.threads
+            model, args.model_backend, args.device, args.dtype, num_threads=args.threads, verify=args.verify
         )
     except (OSError, ValueError) as error:  # transformers' refusals of a damaged processor or config file
         if isinstance(error, UsageError):  # `--dtype` or `--device` that does not fit the backend
@@ -201,7 +200,7 @@ def export_onnx(args: argparse.Namespace) -> None:
     """Export a pose-only model folder to ONNX (encoder graph + decoder step), optionally int8-quantised."""
     from ..onnx import export_onnx as export
 
-    out = export(args.folder, args.out, quantize=args.quantize)
+    out = export(args.folder, args.out, quantize=args.quantize, verify=args.verify)
     size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
     print(f"Wrote {out} ({size / 1e6:.1f} MB{', int8' if args.quantize else ''}).")
 
@@ -377,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="--stream: estimate the pose of every N-th frame only (default 1)",
     )
+    add_verify_argument(translator)
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
 
@@ -384,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("folder", help="Uni-Sign model folder (train.py export, save_pretrained, unisign convert)")
     exporter.add_argument("--out", required=True, help="output folder (new or empty)")
     exporter.add_argument("--quantize", choices=("int8",), help="int8 dynamic quantisation of the matrix products")
+    add_verify_argument(exporter)
     exporter.set_defaults(handler=export_onnx)
     return parser
 

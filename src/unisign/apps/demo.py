@@ -21,7 +21,7 @@ from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
-from ..utils.arguments import positive_int, whole_number_at_least
+from ..utils.arguments import add_verify_argument, positive_int, whole_number_at_least
 from ..utils.errors import InvalidInputError
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
@@ -84,6 +84,8 @@ class DemoTranslator:
         backend (`str`, *optional*, defaults to `"auto"`): `"torch"`, `"onnx"`, or `"auto"` (ONNX Runtime for an
             ONNX export), as `unisign translate --model-backend`.
         num_threads (`int`, *optional*): ONNX Runtime threads per session.
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of the model's files before
+            loading them, as `unisign translate --verify`.
     """
 
     def __init__(
@@ -94,12 +96,13 @@ class DemoTranslator:
         workdir: str | Path | None = None,
         backend: str = "auto",
         num_threads: int | None = None,
+        verify: bool = False,
     ):
         from .inference import load_translation_pipeline
 
-        # the loader of `unisign translate`: the same dtype handling and the ONNX backend
+        # the loader of `unisign translate`: the same dtype handling, checks and ONNX backend
         try:
-            self.pipeline = load_translation_pipeline(model, backend, device, dtype, num_threads)
+            self.pipeline = load_translation_pipeline(model, backend, device, dtype, num_threads, verify)
         except OSError as error:
             raise InvalidInputError(f"Could not load a Uni-Sign model from `{model}`: {error}") from error
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
@@ -368,6 +371,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
+    add_verify_argument(parser)
     args = parser.parse_args(argv)
     if not args.model:
         parser.error("give `--model FOLDER_OR_HUB_ID` (or set UNISIGN_MODEL).")
@@ -384,7 +388,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     try:
         model = resolve_released_model(args.model)  # a released name: its converted folder (converted once)
         translator = DemoTranslator(
-            model, args.device, args.dtype, backend=args.model_backend, num_threads=args.threads
+            model, args.device, args.dtype, backend=args.model_backend, num_threads=args.threads, verify=args.verify
         )
     except ValueError as error:
         parser.exit(2, f"{prog}: error: {error}\n")

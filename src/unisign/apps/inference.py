@@ -10,7 +10,7 @@ from transformers import pipeline
 
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
 from ..utils.errors import UsageError
-from ..utils.validation import check_model_folder, resolve_adapter_base
+from ..utils.validation import check_loaded_weights, check_model_folder, check_tokenizer_size, resolve_adapter_base
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -27,7 +27,7 @@ def load_onnx_model(folder: str | Path, device: str | int | None = None, num_thr
     return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
 
 
-def load_adapter_model(folder: str | Path, dtype=None):
+def load_adapter_model(folder: str | Path, dtype=None, verify: bool = False):
     """A LoRA export (a PEFT adapter folder) as one Uni-Sign model, its adapters merged into its base.
 
     Loads from any current directory: a local base is found relative to the adapter folder
@@ -37,6 +37,8 @@ def load_adapter_model(folder: str | Path, dtype=None):
     Args:
         folder: The adapter folder (`adapter_config.json`, `adapter_model.safetensors`).
         dtype (*optional*): Passed to the base's `from_pretrained` (`None`: the saved dtype).
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of the base's weights before
+            loading them (`check_model_folder`), instead of its headers before and its loaded weights after.
 
     Returns:
         `UniSignForConditionalGeneration` (merged: no PEFT layers left, so inference costs what the base costs).
@@ -50,16 +52,19 @@ def load_adapter_model(folder: str | Path, dtype=None):
     base = resolve_adapter_base(folder)
     if base is None:
         raise UsageError(f"`{folder}` is no LoRA adapter folder: it has no adapter_config.json.")
-    check_model_folder(base)  # a damaged local base: one line naming it
+    check_model_folder(base, verify=verify)  # a damaged local base: one line naming it
     model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)
-    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    if not verify:
+        check_loaded_weights(model, folder)
+    return model
 
 
-def _adapter_pipeline(folder: Path, device, dtype) -> SignLanguageTranslationPipeline:
+def _adapter_pipeline(folder: Path, device, dtype, verify: bool) -> SignLanguageTranslationPipeline:
     """The pipeline over a LoRA export: the processor its export wrote beside the adapter, else its base's."""
     from ..models.unisign.processing_unisign import UniSignProcessor
 
-    model = load_adapter_model(folder, dtype)
+    model = load_adapter_model(folder, dtype, verify)
     processor_folder = folder if (folder / "processor_config.json").is_file() else resolve_adapter_base(folder)
     return pipeline(TASK, model=model, processor=UniSignProcessor.from_pretrained(processor_folder), device=device)
 
@@ -70,6 +75,7 @@ def load_translation_pipeline(
     device: str | int | None = None,
     dtype: str | None = "auto",
     num_threads: int | None = None,
+    verify: bool = False,
 ) -> SignLanguageTranslationPipeline:
     """The translation pipeline over a model folder (or Hub id): PyTorch, or ONNX Runtime for an `export_onnx` folder.
 
@@ -83,9 +89,15 @@ def load_translation_pipeline(
             native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype. In float16
             mT5's `wo` layers stay float32, as `from_pretrained` keeps them.
         num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
+        verify (`bool`, *optional*, defaults to `False`): PyTorch: read and check every byte of a local folder before
+            loading it (recorded SHA-256s, every tensor, the tokenizer; `check_model_folder`). By default only the
+            sizes and headers are checked before loading, and the loaded weights (NaN) and tokenizer size after.
 
     Returns:
         `SignLanguageTranslationPipeline`.
+
+    Raises:
+        InvalidInputError: naming the damaged file or weights of a local folder.
     """
     from ..onnx import is_onnx_folder
     from ..utils.precision import resolve_inference_dtype
@@ -99,11 +111,19 @@ def load_translation_pipeline(
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
         onnx_model = load_onnx_model(model, device, num_threads)
         return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
+    check_model_folder(model, verify=verify)  # a local folder; a Hub id is the Hub's to check
     if Path(model, "adapter_config.json").is_file():
-        return _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device))
-    # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
-    # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
-    return pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
+        translator = _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device), verify)
+    else:
+        # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
+        # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
+        translator = pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
+        if not verify:
+            check_loaded_weights(translator.model, model)
+    if not verify:  # `verify` loaded the tokenizer to check its size; else the pipeline's is checked here
+        tokenizer, text_config = translator.processor.tokenizer, translator.model.config.text_config
+        check_tokenizer_size(model, len(tokenizer), text_config.vocab_size)
+    return translator
 
 
 __all__ = ["BACKENDS", "load_adapter_model", "load_onnx_model", "load_translation_pipeline"]
