@@ -253,6 +253,14 @@ def test_start_up_neither_hashes_nor_scans_weights_unless_asked(unisign, model_d
         assert sorted(tensors_read) == sorted(weights.keys())
 
 
+@pytest.mark.parametrize("command", [["translate"], ["export-onnx"], ["evaluate"], ["demo"]])
+def test_every_model_loading_command_takes_verify(command, unisign):
+    """`--verify` is the same option on each command that loads a model (`add_verify_argument`)."""
+    outcome = unisign(*command, "--help")
+    assert outcome.status == 0, outcome.err
+    assert "--verify" in outcome.out and "SHA-256" in outcome.out
+
+
 def test_the_intact_folder_passes_the_same_checks(unisign, model_dir, pose_file, tmp_path):
     folder = damaged_copy(model_dir, tmp_path, lambda folder: write_checksums(folder, "*.safetensors"))
     outcome = unisign(*translate_args(folder, pose_file))
