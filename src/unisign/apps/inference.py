@@ -16,14 +16,21 @@ from ..utils.validation import check_loaded_weights, check_model_folder, check_t
 BACKENDS = ("auto", "torch", "onnx")
 
 
-def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
-    """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on."""
+def load_onnx_model(
+    folder: str | Path, device: str | int | None = None, num_threads: int | None = None, verify: bool = False
+):
+    """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on.
+
+    A damaged graph, config or missing tokenizer gets one line naming it, before ONNX Runtime opens the folder
+    (`check_onnx_folder`); the tokenizer's size is checked there only with `verify`, else by the caller with the
+    tokenizer it loads (`check_tokenizer_size`).
+    """
     from ..onnx import UniSignOnnxModel
     from ..onnx.checks import check_onnx_folder
 
     if device is not None and str(device) != "cpu":
         raise UsageError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
-    check_onnx_folder(folder)  # a damaged graph, config or tokenizer: one line naming it, before ONNX Runtime
+    check_onnx_folder(folder, load_tokenizer=verify)
     return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
 
 
@@ -89,9 +96,10 @@ def load_translation_pipeline(
             native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype. In float16
             mT5's `wo` layers stay float32, as `from_pretrained` keeps them.
         num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
-        verify (`bool`, *optional*, defaults to `False`): PyTorch: read and check every byte of a local folder before
-            loading it (recorded SHA-256s, every tensor, the tokenizer; `check_model_folder`). By default only the
-            sizes and headers are checked before loading, and the loaded weights (NaN) and tokenizer size after.
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of a local folder before loading it
+            (recorded SHA-256s, every tensor, the tokenizer's size: `check_model_folder`; of an ONNX export, the
+            tokenizer's size). By default only sizes and headers are checked before loading, and the loaded weights
+            (NaN) and the tokenizer's size after.
 
     Returns:
         `SignLanguageTranslationPipeline`.
@@ -109,12 +117,13 @@ def load_translation_pipeline(
 
         if dtype not in (None, "auto", "float32"):
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
-        onnx_model = load_onnx_model(model, device, num_threads)
-        return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
-    check_model_folder(model, verify=verify)  # a local folder; a Hub id is the Hub's to check
-    if Path(model, "adapter_config.json").is_file():
+        onnx_model = load_onnx_model(model, device, num_threads, verify)
+        translator = pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
+    elif Path(model, "adapter_config.json").is_file():
+        check_model_folder(model, verify=verify)  # the adapter; its base is checked by `load_adapter_model`
         translator = _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device), verify)
     else:
+        check_model_folder(model, verify=verify)  # a local folder; a Hub id is the Hub's to check
         # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
         # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
         translator = pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))

@@ -376,12 +376,13 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
         check_device(args.device)
     with input_errors(folder):  # transformers' and ONNX Runtime's refusals of a damaged folder
         if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
-            model = load_onnx_model(folder, args.device)
+            model = load_onnx_model(folder, args.device, verify=args.verify)
         else:
             model = AutoModelForSeq2SeqLM.from_pretrained(folder)
         processor = AutoProcessor.from_pretrained(folder)
-    if not is_onnx_folder(folder) and not args.verify:  # what `checked_model` left unread (docs/errors.md)
-        check_loaded_weights(model, folder)  # NaN weights would score as wrong text
+    if not args.verify:  # what `checked_model` and `load_onnx_model` left unread (docs/errors.md)
+        if not is_onnx_folder(folder):
+            check_loaded_weights(model, folder)  # NaN weights would score as wrong text
         check_tokenizer_size(folder, len(processor.tokenizer), model.config.text_config.vocab_size)
     if not is_onnx_folder(folder):
         model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
