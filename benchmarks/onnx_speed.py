@@ -3,6 +3,7 @@
     python benchmarks/onnx_speed.py                      # 250 frames, 4 beams, 20 tokens, mT5-base geometry
     python benchmarks/onnx_speed.py --frames 64 --rounds 2 --skip-torch-int8
     python benchmarks/onnx_speed.py --trim-vocab 8000 --rounds 1   # also the three backends, vocabulary trimmed
+    python benchmarks/onnx_speed.py --cpu-class avx2     # PyTorch kept off AVX-512/VNNI/bf16 (cpu_class.py)
 
 One pose-only model of the released geometry (UniSignConfig(): mT5-base, 250k vocabulary, random weights) is
 exported once to ONNX (`unisign.onnx.export_onnx`), copied and quantised (`quantize_folder`); every backend then
@@ -39,6 +40,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+import cpu_class  # before torch: sets the switches of `--cpu-class`
 import torch
 import transformers
 from model_speed import estimate_training_flops, oracle_pose_encoder, synthetic_batch
@@ -55,8 +57,9 @@ def translation_flops(config: UniSignConfig, frames: int, new_tokens: int, beams
     return encoder_side + beams * per_beam_decoder
 
 
-def cpu_description() -> dict:
-    """Model name, cores, clock and the flags that matter here, from /proc/cpuinfo (Linux)."""
+def cpu_description(avx512: bool = True) -> dict:
+    """Model name, cores, clock and the flags that matter here, from /proc/cpuinfo (Linux); the float32 peak with
+    AVX-512 only where `avx512` (not under `--cpu-class avx2`)."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
     fields = {key.strip(): value.strip() for key, value in fields.items()}
@@ -66,7 +69,7 @@ def cpu_description() -> dict:
         ghz = float(name.rsplit("@", 1)[1].strip().removesuffix("GHz"))
     else:  # AMD names do not: the clock the kernel reports
         ghz = float(fields["cpu MHz"]) / 1000 if "cpu MHz" in fields else None
-    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else None  # float32 lanes of one FMA
+    lanes = 16 if "avx512f" in flags and avx512 else 8 if "avx2" in flags else None  # float32 lanes of one FMA
     cores = os.cpu_count()
     return {
         "name": name,
@@ -122,6 +125,7 @@ def main() -> None:
     parser.add_argument("--skip-torch-int8", action="store_true", help="skip PyTorch's dynamic int8 quantisation")
     parser.add_argument("--workdir", help="where the ONNX folders go (default: a temporary folder, removed)")
     parser.add_argument("--trim-vocab", type=int, metavar="N", help="also time copies that keep N token rows")
+    cpu_class.add_cpu_class_argument(parser)
     args = parser.parse_args()
     load_at_start = [round(load, 2) for load in os.getloadavg()]
     memory_at_start = memory_gib()
@@ -226,7 +230,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "cpu": cpu_description(),
+                "cpu": cpu_description(avx512=args.cpu_class != "avx2"),
+                "cpu_class": cpu_class.cpu_class_report(args.cpu_class),
                 "torch_threads": torch.get_num_threads(),
                 "versions": {
                     "torch": torch.__version__,

@@ -4,6 +4,7 @@
     python benchmarks/realtime.py --backend onnx-int8   # the same on CPUs without bf16 instructions: ONNX int8
     python benchmarks/realtime.py --dtype float32 --foreground --frame-stride 1   # the plain settings, to compare
     python benchmarks/realtime.py --num-beams 4 --step-frames 60 --skip-paced
+    python benchmarks/realtime.py --cpu-class avx2 --backend onnx-int8   # PyTorch off AVX-512/bf16 (cpu_class.py)
 
 The clip is `test_video.mp4` (a real signer, ~30 fps) looped to `--seconds`. Three runs, each from the RGB frames:
 - offline: MediaPipe pose extraction of every `--frame-stride`-th frame, then one translation of the whole clip;
@@ -17,6 +18,8 @@ reports the shares of the RTF: `extraction_rtf` (time in the pose estimator / du
 in translations / duration; with background translation the two overlap, on different cores when there are two).
 `--dtype auto` (the default) is bfloat16 only on CPUs with bf16 instructions, float32 elsewhere; `--backend onnx-int8`
 (or `onnx`) exports the model with `unisign.onnx` and translates with ONNX Runtime, `--threads` threads.
+`--cpu-class avx2` keeps PyTorch off AVX-512, VNNI and bf16 (`--dtype auto` is then float32); ONNX Runtime and
+MediaPipe keep this CPU's kernels (neither has a switch), so the extraction share is this CPU's.
 The model has UniSignConfig()'s geometry (mT5-base text model) with the vocabulary cut to the tiny tokenizer's, which
 only shrinks the output layer; the decoder runs `--max-new-tokens` steps since random weights rarely stop early.
 Prints one JSON object.
@@ -33,6 +36,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+import cpu_class  # before torch: sets the switches of `--cpu-class`
 import numpy as np
 import torch
 import transformers
@@ -156,6 +160,7 @@ def main() -> None:
     parser.add_argument("--frame-stride", type=int, default=2, help="estimate the pose of every N-th frame")
     parser.add_argument("--foreground", action="store_true", help="translate in the streaming loop, not a thread")
     parser.add_argument("--skip-paced", action="store_true", help="skip the run paced at the video's frame rate")
+    cpu_class.add_cpu_class_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_at_start = [round(load, 2) for load in os.getloadavg()]
@@ -164,6 +169,8 @@ def main() -> None:
     frames = list(itertools.islice(itertools.cycle(list(iter_video_frames(args.video))), round(args.seconds * fps)))
     generation = {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}
     dtype = resolve_inference_dtype(args.dtype, "cpu") if args.backend == "torch" else torch.float32
+    if args.cpu_class == "avx2" and args.dtype == "auto":  # the flags still show bf16: an AVX2 CPU has none
+        dtype = torch.float32
     with tempfile.TemporaryDirectory() as workdir:
         translator, parameters = build_translator(
             args.tokenizer, generation, dtype, args.backend, args.threads, workdir
@@ -198,6 +205,7 @@ def main() -> None:
         "backend": args.backend,
         "dtype": str(dtype).removeprefix("torch."),
         "cpu_has_bf16_instructions": cpu_has_bf16_instructions(),
+        "cpu_class": cpu_class.cpu_class_report(args.cpu_class),
         "model_parameters": parameters,
         "clip": {"seconds": round(duration, 2), "frames": len(frames), "fps": round(fps, 2)},
         "generation": generation,

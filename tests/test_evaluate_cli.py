@@ -229,3 +229,38 @@ def test_a_dataset_in_another_language_than_en_or_zh(cli, capsys, tmp_path):
         tmp_path / "slt" / "dev_predictions.txt", tmp_path / "slt" / "dev_references.txt"
     )
     assert scores == compute_metrics("slt", paired.predictions, paired.references, lang="en")
+
+
+def test_model_mode_refuses_nan_weights_and_hashes_only_with_verify(cli, capsys, tmp_path, monkeypatch):
+    """Issue 27: a `--model` run hashes the recorded weights only with `--verify`, and refuses NaN weights either way
+    (by default in the loaded model: generation would score them as wrong text without an error)."""
+    from safetensors.torch import load_file, save_file
+
+    from unisign.utils import checksums
+
+    from .reliability_helpers import make_model_folder
+    from .training_helpers import make_pose_dataset
+
+    model = make_model_folder(tmp_path)
+    checksums.write_checksums(model, "*.safetensors")
+    data = make_pose_dataset(tmp_path / "data", num_train=1, num_dev=2)
+    arguments = ["--model", str(model), "--data", str(data), "--split", "dev", "--num-beams", "1"]
+    arguments += ["--max-new-tokens", "2"]
+    hashed, sha256_of = [], checksums.sha256_of
+    monkeypatch.setattr(checksums, "sha256_of", lambda path: hashed.append(path.name) or sha256_of(path))
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "default")]) == 0
+    assert hashed == []
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "verify"), "--verify"]) == 0
+    assert hashed == ["model.safetensors"]
+    capsys.readouterr()
+
+    weights = load_file(model / "model.safetensors")
+    name = next(name for name, tensor in weights.items() if tensor.is_floating_point() and tensor.numel() > 1)
+    weights[name].view(-1)[1] = float("nan")
+    save_file(weights, model / "model.safetensors", metadata={"format": "pt"})
+    (model / "checksums.json").unlink()  # no recorded hash to tell: only the weights' values do
+    for flags in ([], ["--verify"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*arguments, "--output-dir", str(tmp_path / f"nan{len(flags)}"), *flags])
+        message = str(exit_info.value.code)
+        assert "non-finite" in message and name in message and "\n" not in message

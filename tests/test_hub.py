@@ -108,7 +108,9 @@ def test_a_folder_without_a_card_has_its_weights_checked_once(model_folder, tmp_
     checked = []
     check = unisign.utils.validation.check_safetensors_file
     monkeypatch.setattr(
-        unisign.utils.validation, "check_safetensors_file", lambda path: checked.append(path.name) or check(path)
+        unisign.utils.validation,
+        "check_safetensors_file",
+        lambda path, **options: checked.append(path.name) or check(path, **options),
     )
     main([str(folder), "someone/tiny", "--dry-run"])
     assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.")

@@ -192,13 +192,73 @@ DAMAGES = {
 }
 
 
+# a plausible weight changed after its checksum: only the SHA-256 that `--verify` (and `push`) compute tells
+FOUND_ONLY_BY_VERIFY = {"changed after its checksum"}
+
+
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_damaged_model_folders_are_refused_by_every_command(damage, unisign, model_dir, pose_file, tmp_path):
     damage_function, message = DAMAGES[damage]
     folder = damaged_copy(model_dir, tmp_path, damage_function)
-    line = assert_one_line_error(unisign(*translate_args(folder, pose_file)), "Could not load", message, status=1)
-    assert len(line) < 700
+    for flags in [["--verify"]] if damage in FOUND_ONLY_BY_VERIFY else [[], ["--verify"]]:
+        outcome = unisign(*translate_args(folder, pose_file, *flags))
+        line = assert_one_line_error(outcome, "Could not load", message, status=1)
+        assert len(line) < 700
     assert_one_line_error(unisign("push", folder, "someone/model", "--dry-run"), message, status=1)
+
+
+def test_start_up_neither_hashes_nor_scans_weights_unless_asked(unisign, model_dir, pose_file, tmp_path, monkeypatch):
+    """Issue 27: by default `translate` reads the weights once (`from_pretrained`), with `--verify` it first hashes
+    every recorded file and reads every tensor of the weights file. Counted: the files hashed, the tensors read."""
+    import safetensors
+    import transformers.modeling_utils  # noqa: F401  (imported first: it keeps its own, uncounted `safe_open`)
+
+    from unisign.utils import checksums
+
+    folder = damaged_copy(model_dir, tmp_path, write_checksums)  # every file recorded: none damaged
+    hashed, tensors_read = [], []
+    sha256_of, safe_open = checksums.sha256_of, safetensors.safe_open
+
+    class CountedSafeOpen:
+        """`safe_open` counting the tensors read through it."""
+
+        def __init__(self, *args, **kwargs):
+            self.file = safe_open(*args, **kwargs)
+
+        def __enter__(self):
+            self.file.__enter__()
+            return self
+
+        def __exit__(self, *exception):
+            return self.file.__exit__(*exception)
+
+        def keys(self):
+            return self.file.keys()
+
+        def get_tensor(self, name):
+            tensors_read.append(name)
+            return self.file.get_tensor(name)
+
+    monkeypatch.setattr(checksums, "sha256_of", lambda path: hashed.append(path.name) or sha256_of(path))
+    monkeypatch.setattr(safetensors, "safe_open", CountedSafeOpen)
+    default = unisign(*translate_args(folder, pose_file))
+    assert default.status == 0, default.err
+    assert hashed == [] and tensors_read == []
+    verified = unisign(*translate_args(folder, pose_file, "--verify"))
+    assert verified.status == 0, verified.err
+    assert verified.out == default.out
+    recorded = json.loads((folder / "checksums.json").read_text())["files"]
+    assert sorted(hashed) == sorted(recorded) and "model.safetensors" in hashed
+    with safe_open(folder / "model.safetensors", framework="pt") as weights:
+        assert sorted(tensors_read) == sorted(weights.keys())
+
+
+@pytest.mark.parametrize("command", [["translate"], ["export-onnx"], ["evaluate"], ["demo"]])
+def test_every_model_loading_command_takes_verify(command, unisign):
+    """`--verify` is the same option on each command that loads a model (`add_verify_argument`)."""
+    outcome = unisign(*command, "--help")
+    assert outcome.status == 0, outcome.err
+    assert "--verify" in outcome.out and "SHA-256" in outcome.out
 
 
 def test_the_intact_folder_passes_the_same_checks(unisign, model_dir, pose_file, tmp_path):

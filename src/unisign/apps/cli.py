@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
-from ..utils.arguments import positive_int, unit_interval, whole_number_at_least
+from ..utils.arguments import add_verify_argument, positive_int, unit_interval, whole_number_at_least
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
@@ -165,7 +165,7 @@ def translate(args: argparse.Namespace) -> None:
         check_input_file(args.input, "INPUT")
     with model_folder_errors(args.model):  # transformers' refusals of a damaged processor or config file
         translator = load_translation_pipeline(
-            model, args.model_backend, args.device, args.dtype, num_threads=args.threads
+            model, args.model_backend, args.device, args.dtype, num_threads=args.threads, verify=args.verify
         )
     # unset flags leave the model's saved generation settings (generation_config.json) in force
     settings = {key: value for key in ("num_beams", "max_new_tokens") if (value := getattr(args, key)) is not None}
@@ -208,11 +208,11 @@ def export_onnx(args: argparse.Namespace) -> None:
     check_output_folder(args.out, (args.folder,))
     note = ", int8" if args.quantize else ""
     if not args.trim_vocab:
-        out = export(args.folder, args.out, quantize=args.quantize)
+        out = export(args.folder, args.out, quantize=args.quantize, verify=args.verify)
     else:
         texts = read_texts(args.texts) if args.texts else None
         with tempfile.TemporaryDirectory(prefix="unisign-trimmed-") as scratch:
-            trimmed = trim_folder(args.folder, Path(scratch, "model"), texts)
+            trimmed = trim_folder(args.folder, Path(scratch, "model"), texts, verify=args.verify)
             out = export(trimmed.folder, args.out, quantize=args.quantize)
         note += f", {trimmed.vocab_size_after:,} of {trimmed.vocab_size_before:,} token rows kept"
     size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
@@ -515,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="--stream: estimate the pose of every N-th frame only (default 1)",
     )
+    add_verify_argument(translator)
     _add_extraction_arguments(translator)
     translator.set_defaults(handler=translate)
 
@@ -526,6 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--trim-vocab", action="store_true", help="keep only the tokens of the training texts (see `trim-vocab`)"
     )
     exporter.add_argument("--texts", help=TEXTS_HELP)
+    add_verify_argument(exporter)
     exporter.set_defaults(handler=export_onnx)
     _add_few_shot_commands(commands)
 

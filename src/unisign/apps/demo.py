@@ -23,7 +23,7 @@ from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..models.unisign.video_io import probe_video
-from ..utils.arguments import positive_int, whole_number_at_least
+from ..utils.arguments import add_verify_argument, positive_int, whole_number_at_least
 from ..utils.errors import is_input_error, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
@@ -97,6 +97,8 @@ class DemoTranslator:
         num_threads (`int`, *optional*): ONNX Runtime threads per session.
         max_frames (`int`, *optional*, defaults to `DEFAULT_MAX_FRAMES`): The longest clip a request may give, in
             frames; a longer one is refused (`DemoInputError`).
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of the model's files before
+            loading them, as `unisign translate --verify`.
     """
 
     def __init__(
@@ -108,13 +110,14 @@ class DemoTranslator:
         backend: str = "auto",
         num_threads: int | None = None,
         max_frames: int = DEFAULT_MAX_FRAMES,
+        verify: bool = False,
     ):
         from .inference import checked_model_folder, load_translation_pipeline, model_folder_errors
 
         # the checks and loader of `unisign translate`: refusals of a damaged folder, dtype handling, ONNX backend
         checked = checked_model_folder(model)
         with model_folder_errors(model):
-            self.pipeline = load_translation_pipeline(checked, backend, device, dtype, num_threads)
+            self.pipeline = load_translation_pipeline(checked, backend, device, dtype, num_threads, verify)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="unisign-demo-"))
         self.max_frames = max_frames
 
@@ -620,6 +623,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
     )
     default_examples = examples_dir or (SPACE_FOLDER / "examples" if (SPACE_FOLDER / "examples").is_dir() else None)
     parser.add_argument("--examples", default=default_examples, help="folder of example videos and .pose files")
+    add_verify_argument(parser)
     argv, debug = pop_debug_flag(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     if not args.model:
@@ -644,6 +648,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
             backend=args.model_backend,
             num_threads=args.threads,
             max_frames=args.max_frames,
+            verify=args.verify,
         )
     build_demo(translator, args.examples, args.num_beams, args.max_new_tokens, args.concurrency).launch(
         server_name=args.host, server_port=args.port, theme=_theme(), css=CSS, footer_links=["gradio"]

@@ -15,7 +15,14 @@ from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGH
 from ..models.unisign.pipeline_unisign import TASK, SignLanguageTranslationPipeline
 from ..models.unisign.remote_code import check_remote_code
 from ..utils.errors import InvalidInputError, UniSignError, UsageError, is_input_error, one_line
-from ..utils.validation import check_model_folder, checked_model, read_json_object, resolve_adapter_base
+from ..utils.validation import (
+    check_loaded_weights,
+    check_model_folder,
+    check_tokenizer_size,
+    checked_model,
+    read_json_object,
+    resolve_adapter_base,
+)
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -48,7 +55,9 @@ def model_folder_errors(model: str | Path) -> Iterator[None]:
 
 
 def checked_model_folder(model: str | Path) -> str:
-    """`checked_model` before loading: the weights, checksums, config and tokenizer, each refused in one line.
+    """`checked_model` before loading (sizes and headers, as a start-up can afford), each problem refused in one line.
+
+    `load_translation_pipeline(..., verify=True)` then reads every byte (`unisign translate --verify`).
 
     An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them. A local
     folder's copies of the unit's code are checked first (`check_remote_code`: cut short, they would fail wherever
@@ -77,18 +86,25 @@ def checked_model_folder(model: str | Path) -> str:
         return checked
 
 
-def load_onnx_model(folder: str | Path, device: str | int | None = None, num_threads: int | None = None):
-    """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on."""
+def load_onnx_model(
+    folder: str | Path, device: str | int | None = None, num_threads: int | None = None, verify: bool = False
+):
+    """`UniSignOnnxModel.from_pretrained(folder)`, refusing in one line any `device` but the CPU it runs on.
+
+    A damaged graph, config or missing tokenizer gets one line naming it, before ONNX Runtime opens the folder
+    (`check_onnx_folder`); the tokenizer's size is checked there only with `verify`, else by the caller with the
+    tokenizer it loads (`check_tokenizer_size`).
+    """
     from ..onnx import UniSignOnnxModel
     from ..onnx.checks import check_onnx_folder
 
     if device is not None and str(device) != "cpu":
         raise UsageError(f"`{folder}` is an ONNX export, which runs on the CPU: `device={device!r}` was asked for.")
-    check_onnx_folder(folder)  # a damaged graph, config or tokenizer: one line naming it, before ONNX Runtime
+    check_onnx_folder(folder, load_tokenizer=verify)
     return UniSignOnnxModel.from_pretrained(folder, num_threads=num_threads)
 
 
-def load_adapter_model(folder: str | Path, dtype=None):
+def load_adapter_model(folder: str | Path, dtype=None, verify: bool = False):
     """A LoRA export (a PEFT adapter folder) as one Uni-Sign model, its adapters merged into its base.
 
     An export that carries its base (`train.py`'s) loads as transformers loads it, with `from_pretrained(folder)`.
@@ -99,6 +115,8 @@ def load_adapter_model(folder: str | Path, dtype=None):
     Args:
         folder: The adapter folder (`adapter_config.json`, `adapter_model.safetensors`).
         dtype (*optional*): Passed to the base's `from_pretrained` (`None`: the saved dtype).
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of the base's weights before
+            loading them (`check_model_folder`), instead of its headers before and its loaded weights after.
 
     Returns:
         `UniSignForConditionalGeneration` with each LoRA layer merged into the weights it adapts, so inference costs
@@ -114,21 +132,23 @@ def load_adapter_model(folder: str | Path, dtype=None):
     base = resolve_adapter_base(folder)
     if base is None:
         raise UsageError(f"`{folder}` is no LoRA adapter folder: it has no adapter_config.json.")
-    check_model_folder(base)  # a damaged local base: one line naming it
+    check_model_folder(base, verify=verify)  # a damaged local base: one line naming it
     model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)  # an export with its base: the adapter too
     if base != str(folder.resolve()):
         model.load_adapter(str(folder))
     for layer in model.modules():
         if isinstance(layer, BaseTunerLayer):
             layer.merge()
+    if not verify:
+        check_loaded_weights(model, folder)
     return model
 
 
-def _adapter_pipeline(folder: Path, device, dtype) -> SignLanguageTranslationPipeline:
+def _adapter_pipeline(folder: Path, device, dtype, verify: bool) -> SignLanguageTranslationPipeline:
     """The pipeline over a LoRA export: the processor its export wrote beside the adapter, else its base's."""
     from ..models.unisign.processing_unisign import UniSignProcessor
 
-    model = load_adapter_model(folder, dtype)
+    model = load_adapter_model(folder, dtype, verify)
     processor_folder = folder if (folder / "processor_config.json").is_file() else resolve_adapter_base(folder)
     return pipeline(TASK, model=model, processor=UniSignProcessor.from_pretrained(processor_folder), device=device)
 
@@ -139,6 +159,7 @@ def load_translation_pipeline(
     device: str | int | None = None,
     dtype: str | None = "auto",
     num_threads: int | None = None,
+    verify: bool = False,
 ) -> SignLanguageTranslationPipeline:
     """The translation pipeline over a model folder (or Hub id): PyTorch, or ONNX Runtime for an `export_onnx` folder.
 
@@ -152,9 +173,16 @@ def load_translation_pipeline(
             native (never emulated bf16, see `unisign.utils.precision`), `None` keeps the saved dtype. In float16
             mT5's `wo` layers stay float32, as `from_pretrained` keeps them.
         num_threads (`int`, *optional*): ONNX Runtime threads per session (PyTorch: set `torch.set_num_threads`).
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of a local folder before loading it
+            (recorded SHA-256s, every tensor, the tokenizer's size: `check_model_folder`; of an ONNX export, the
+            tokenizer's size). By default only sizes and headers are checked before loading, and the loaded weights
+            (NaN) and the tokenizer's size after.
 
     Returns:
         `SignLanguageTranslationPipeline`.
+
+    Raises:
+        InvalidInputError: naming the damaged file or weights of a local folder.
     """
     from ..onnx import is_onnx_folder
     from ..utils.precision import resolve_inference_dtype
@@ -166,13 +194,24 @@ def load_translation_pipeline(
 
         if dtype not in (None, "auto", "float32"):
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
-        onnx_model = load_onnx_model(model, device, num_threads)
-        return pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
-    if Path(model, "adapter_config.json").is_file():
-        return _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device))
-    # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
-    # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
-    return pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
+        onnx_model = load_onnx_model(model, device, num_threads, verify)
+        translator = pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
+    elif Path(model, "adapter_config.json").is_file():
+        check_model_folder(model, verify=verify)  # the adapter; its base is checked by `load_adapter_model`
+        translator = _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device), verify)
+    else:
+        check_model_folder(model, verify=verify)  # a local folder; a Hub id is the Hub's to check
+        # the dtype goes through `from_pretrained`, which keeps `_keep_in_fp32_modules` (mT5's `wo`) in float32 under
+        # float16: casting those to float16 afterwards gives mT5's overflow (NaN or garbage text)
+        translator = pipeline(TASK, model=str(model), device=device, dtype=resolve_inference_dtype(dtype, device))
+        if not verify:
+            check_loaded_weights(translator.model, model)
+    if not verify:  # `verify` loaded the tokenizer to check its size; else the pipeline's is checked here
+        tokenizer, config = translator.processor.tokenizer, translator.model.config
+        check_tokenizer_size(
+            model, len(tokenizer), config.text_config.vocab_size, getattr(config, "kept_token_ids", None)
+        )
+    return translator
 
 
 __all__ = [

@@ -169,7 +169,9 @@ def training_texts(folder: str | Path) -> list[str]:
     return new_tokenizer_texts(config)
 
 
-def trim_folder(folder: str | Path, out: str | Path, texts: list[str] | None = None) -> TrimResult:
+def trim_folder(
+    folder: str | Path, out: str | Path, texts: list[str] | None = None, verify: bool = False
+) -> TrimResult:
     """Write a copy of a model folder whose vocabulary keeps only the tokens of `texts`, the prompts and specials.
 
     Args:
@@ -178,6 +180,8 @@ def trim_folder(folder: str | Path, out: str | Path, texts: list[str] | None = N
         out: The new folder (must not exist or be empty).
         texts (`list[str]`, *optional*): The training texts; by default those its `train.py` run recorded
             (`training_texts`).
+        verify (`bool`, *optional*, defaults to `False`): Read and check every byte of `folder` first (its recorded
+            SHA-256s and every tensor: `check_model_folder`), as `--verify` asks.
 
     Returns:
         `TrimResult`.
@@ -204,7 +208,7 @@ def trim_folder(folder: str | Path, out: str | Path, texts: list[str] | None = N
         )
     if out.exists() and any(out.iterdir()):
         raise InvalidInputError(f"`{out}` exists and is not an empty folder: choose a new output folder.")
-    check_model_folder(folder)
+    check_model_folder(folder, verify=verify)
     texts = training_texts(folder) if texts is None else list(texts)
     model = UniSignForConditionalGeneration.from_pretrained(folder, dtype="auto")
     processor = UniSignProcessor.from_pretrained(folder)

@@ -25,9 +25,15 @@ from transformers.utils import logging
 
 from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..models.unisign.processing_unisign import UniSignDataCollator
-from ..utils.arguments import positive_int, whole_number_at_least
+from ..utils.arguments import add_verify_argument, positive_int, whole_number_at_least
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
-from ..utils.validation import check_device, check_output_folder, checked_model
+from ..utils.validation import (
+    check_device,
+    check_loaded_weights,
+    check_output_folder,
+    check_tokenizer_size,
+    checked_model,
+)
 from .metrics import ISLR_NORMALIZATIONS, LANGUAGES, TASKS, _preview, compute_metrics
 
 
@@ -289,6 +295,7 @@ def build_parser(prog: str = "unisign evaluate") -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the results of an earlier run of the split in --output-dir"
     )
     model_options.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    add_verify_argument(model_options)
 
     subcommands = parser.add_subparsers(dest="command", metavar="{score}")
     score_parser = subcommands.add_parser(
@@ -363,15 +370,21 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, float]:
             f"`--output-dir {output_dir}` holds the results of an earlier evaluation ({', '.join(earlier)}): add "
             "`--overwrite` to replace them, or choose another folder."
         )
-    folder = checked_model(resolve_released_model(args.model))  # a released name: its converted folder
+    # a released name: its converted folder
+    folder = checked_model(resolve_released_model(args.model), verify=args.verify)
     if not is_onnx_folder(folder):
         check_device(args.device)
     with input_errors(folder):  # transformers' and ONNX Runtime's refusals of a damaged folder
         if is_onnx_folder(folder):  # written by `unisign export-onnx`: ONNX Runtime, on the CPU
-            model = load_onnx_model(folder, args.device)
+            model = load_onnx_model(folder, args.device, verify=args.verify)
         else:
             model = AutoModelForSeq2SeqLM.from_pretrained(folder)
         processor = AutoProcessor.from_pretrained(folder)
+    if not args.verify:  # what `checked_model` and `load_onnx_model` left unread (docs/errors.md)
+        if not is_onnx_folder(folder):
+            check_loaded_weights(model, folder)  # NaN weights would score as wrong text
+        vocab_size, kept = model.config.text_config.vocab_size, getattr(model.config, "kept_token_ids", None)
+        check_tokenizer_size(folder, len(processor.tokenizer), vocab_size, kept)
     if not is_onnx_folder(folder):
         model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     data = SimpleNamespace(  # a `SplitSource`: where the split is

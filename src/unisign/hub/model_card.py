@@ -833,7 +833,8 @@ def _checked_card(folder: str | Path, repo: str | None, code_repo: str | None = 
     for name, option in ((repo, "The Hub id"), (code_repo, "`--code-repo`")):
         if name is not None:
             check_repo_id(name, option)
-    check_model_folder(folder)  # a damaged folder (model or adapter) gets its one-line error before any write
+    # a damaged folder (model or adapter) gets its one-line error before any write; every byte: it is to be shared
+    check_model_folder(folder, verify=True)
     if (Path(folder) / "onnx_config.json").is_file():  # an ONNX export runs without the modelling code
         from ..onnx.checks import check_onnx_folder
 

@@ -182,7 +182,7 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
     """
     plan = _unchecked_upload_plan(folder, repo_id, repo_type)
     if plan.repo_type == "model":  # weights complete and finite, tokenizer consistent: never upload a broken model
-        check_model_folder(plan.folder)
+        check_model_folder(plan.folder, verify=True)  # every byte read (hashes, tensors): a start-up reads less
         check_remote_code(plan)
         if (plan.folder / "onnx_config.json").is_file():  # an ONNX export: its graphs are its weights
             from ..onnx.checks import check_onnx_folder

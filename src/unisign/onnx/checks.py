@@ -57,12 +57,14 @@ def check_onnx_graph(path: Path) -> None:
         raise InvalidInputError(f"`{path}` is a damaged ONNX graph: {one_line(error)}") from None
 
 
-def check_onnx_folder(folder: str | Path, tokenizer: bool = True) -> dict:
+def check_onnx_folder(folder: str | Path, tokenizer: bool = True, load_tokenizer: bool = True) -> dict:
     """Check an ONNX export folder before ONNX Runtime opens it; returns its `onnx_config.json`.
 
     Args:
         folder: The folder written by `unisign export-onnx`.
         tokenizer: Also check the tokenizer (the processor decodes the graphs' token ids with it).
+        load_tokenizer: Load the tokenizer to check its size (seconds for mT5's), or only that its vocabulary file is
+            there: a loader that loads it anyway checks the size itself (`check_tokenizer_size`).
 
     Raises:
         InvalidInputError: naming the damaged or missing file (see the module docstring).
@@ -101,7 +103,8 @@ def check_onnx_folder(folder: str | Path, tokenizer: bool = True) -> dict:
         check_onnx_graph(folder / name)
     if tokenizer:
         vocab_size = text_config.get("vocab_size")
-        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None)
+        kept = config.get("kept_token_ids")  # a trimmed vocabulary: rows of these tokenizer ids
+        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None, kept, load=load_tokenizer)
     return onnx_config
 
 

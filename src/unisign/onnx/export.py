@@ -36,7 +36,7 @@ from transformers.utils import logging
 
 from ..models.unisign.modeling_unisign import UniSignForConditionalGeneration, UniSignGraphConv, UniSignSTGCNBlock
 from ..utils.errors import InvalidInputError, UnsupportedError, UsageError
-from ..utils.validation import check_model_folder
+from ..utils.validation import check_loaded_weights, check_model_folder
 from .constants import DECODER_FILE, ENCODER_FILE, FOLDER_FILES, FORMAT_NAME, ONNX_CONFIG_FILE, OPSET, QUANTIZATIONS
 
 
@@ -282,7 +282,10 @@ def _export_graph(module: nn.Module, args: tuple, path: Path, inputs: list, outp
 
 
 def export_onnx(
-    model: UniSignForConditionalGeneration | str | Path, out: str | Path, quantize: str | None = None
+    model: UniSignForConditionalGeneration | str | Path,
+    out: str | Path,
+    quantize: str | None = None,
+    verify: bool = False,
 ) -> Path:
     """Export a pose-only Uni-Sign model folder (or model) to an ONNX folder that `UniSignOnnxModel` loads.
 
@@ -292,6 +295,9 @@ def export_onnx(
         out: The output folder; it must not exist or be empty, and must not be the model folder.
         quantize (`str`, *optional*): `"int8"`: dynamic int8 quantisation of the matrix products
             (`unisign.onnx.quantization`).
+        verify (`bool`, *optional*, defaults to `False`): Compare a folder's weights with their recorded SHA-256s and
+            read every tensor before loading them (`check_model_folder`); by default their sizes and headers are
+            checked before loading and the loaded weights after.
 
     Returns:
         The output folder.
@@ -300,7 +306,7 @@ def export_onnx(
         UnsupportedError (a `NotImplementedError`): for RGB-pose models (their EfficientNet branch and hand-crop
             gathering are not exported).
         UsageError, InvalidInputError (`ValueError`s): for a bad `quantize`, a bad `out`, or a model folder whose
-            weights are truncated, non-finite or differ from their recorded checksums.
+            weights are truncated, non-finite or (with `verify`) differ from their recorded checksums.
     """
     from .quantization import quantize_folder
     from .runtime import require_onnxruntime
@@ -313,9 +319,11 @@ def export_onnx(
         source = Path(model)
         if not (source / "config.json").is_file():
             raise InvalidInputError(f"`{source}` is not a Uni-Sign model folder (no config.json).")
-        # the weights an export copies into graphs: complete, finite and as recorded (`checksums.json`)
-        check_model_folder(source, tokenizer=False)
+        # the weights an export copies into graphs: complete and finite (with `verify`, also as recorded)
+        check_model_folder(source, tokenizer=False, verify=verify)
         model = UniSignForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+        if not verify:
+            check_loaded_weights(model, source)
     if model.config.use_rgb:
         raise UnsupportedError(
             "ONNX export supports pose-only models; this model uses RGB hand crops (`use_rgb=True`)."

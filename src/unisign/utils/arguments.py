@@ -36,4 +36,18 @@ def unit_interval(text: str) -> float:
     return value
 
 
-__all__ = ["non_negative_int", "positive_int", "unit_interval", "whole_number_at_least"]
+def add_verify_argument(parser: argparse.ArgumentParser) -> None:
+    """`--verify`, the same on every command that loads a model: read and check every byte of its files first.
+
+    Without it the start-up checks sizes and headers, then the loaded weights (docs/errors.md); `unisign push` and
+    `train.py --resume` always check everything.
+    """
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="before loading, compare the model's files with their recorded SHA-256s (checksums.json) and read every "
+        "tensor for NaN or implausible values (default: sizes and headers, then the loaded weights)",
+    )
+
+
+__all__ = ["add_verify_argument", "non_negative_int", "positive_int", "unit_interval", "whole_number_at_least"]

@@ -194,22 +194,44 @@ def resolve_model_reference(reference: str, option: str = "--model", files: str 
 
 
 def check_plausible_weights(name: str, tensor, source) -> None:
-    """Raise `InvalidInputError` when a floating-point tensor holds non-finite or implausibly large values."""
+    """Raise `InvalidInputError` when a floating-point tensor holds non-finite or implausibly large values.
+
+    One pass over the tensor (`torch.aminmax`, whose results are NaN when any value is), without the copy that
+    `tensor.abs()` would allocate.
+    """
     import torch
 
     if not tensor.is_floating_point() or tensor.numel() == 0:
         return
-    largest = tensor.detach().abs().max().float()
+    low, high = torch.aminmax(tensor.detach())
+    largest = torch.maximum(-low, high).float()
     if not torch.isfinite(largest):
         raise InvalidInputError(f"`{source}` is damaged: the weights `{name}` hold non-finite values.")
     if largest > MAX_PLAUSIBLE_WEIGHT:
         raise InvalidInputError(f"`{source}` is damaged: the weights `{name}` hold values up to {largest:.3g}.")
 
 
-def check_safetensors_file(path: Path) -> None:
-    """Raise `InvalidInputError` when a `.safetensors` file is truncated, unreadable or holds non-finite weights.
+def check_loaded_weights(model, source) -> None:
+    """`check_plausible_weights` on every parameter of a loaded model: the start-up's guard against NaN weights.
 
-    `safe_open` checks the header and that its tensors cover the file exactly (a truncated file fails there).
+    Generation does not check its scores: a model with NaN (or huge) weights prints wrong text without an error. This
+    pass over the weights in memory costs a fraction of reading them from the file again (`check_model_folder` with
+    `verify`), so the model-loading commands run it by default (docs/errors.md).
+
+    Args:
+        model (`torch.nn.Module`): The loaded model.
+        source: What the error names (the model folder).
+    """
+    for name, parameter in model.named_parameters():
+        check_plausible_weights(name, parameter, source)
+
+
+def check_safetensors_file(path: Path, scan: bool = True) -> None:
+    """Raise `InvalidInputError` when a `.safetensors` file is truncated or unreadable, or (`scan`) holds bad weights.
+
+    `safe_open` parses the header and checks that its tensors cover the file exactly (a truncated file fails there);
+    it maps the file without reading the tensors. With `scan`, every tensor is then read and checked
+    (`check_plausible_weights`).
     """
     from safetensors import safe_open
 
@@ -217,7 +239,7 @@ def check_safetensors_file(path: Path) -> None:
         raise InvalidInputError(f"`{path}` is not a file: a damaged weights file.")
     try:
         with safe_open(path, framework="pt") as weights:
-            for name in weights.keys():  # noqa: SIM118  (safe_open has no __iter__)
+            for name in weights.keys() if scan else ():  # noqa: SIM118  (safe_open has no __iter__)
                 check_plausible_weights(name, weights.get_tensor(name), path)
     except InvalidInputError:
         raise
@@ -227,22 +249,13 @@ def check_safetensors_file(path: Path) -> None:
         raise InvalidInputError(f"`{path}` is truncated or damaged ({size:,} bytes): {reason}.") from None
 
 
-def check_tokenizer_folder(folder: Path, vocab_size: int | None, kept_token_ids: list | None = None) -> None:
-    """Raise `InvalidInputError` when the folder's tokenizer is missing or does not match `vocab_size` token ids.
+def check_tokenizer_size(
+    folder: str | Path, size: int, vocab_size: int | None, kept_token_ids: list | None = None
+) -> None:
+    """Raise `InvalidInputError` when a tokenizer of `size` tokens does not fit a model of `vocab_size` token ids.
 
     A trimmed model (`kept_token_ids`: the tokenizer ids of its rows) needs a tokenizer that has every kept id.
     """
-    from transformers import AutoTokenizer
-
-    if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARY_FILES):
-        raise InvalidInputError(
-            f"`{folder}` has no tokenizer vocabulary (none of {', '.join(TOKENIZER_VOCABULARY_FILES)}): the model "
-            "would decode every translation to an empty line. Copy the tokenizer files next to the model."
-        )
-    try:
-        size = len(AutoTokenizer.from_pretrained(folder))
-    except Exception as error:  # a damaged tokenizer file: transformers and tokenizers raise many types
-        raise InvalidInputError(f"The tokenizer in `{folder}` cannot be loaded ({error}).") from None
     if kept_token_ids:
         if max(kept_token_ids) >= size:
             raise InvalidInputError(
@@ -256,6 +269,34 @@ def check_tokenizer_folder(folder: Path, vocab_size: int | None, kept_token_ids:
         )
 
 
+def check_tokenizer_folder(
+    folder: Path, vocab_size: int | None, kept_token_ids: list | None = None, load: bool = True
+) -> None:
+    """Raise `InvalidInputError` when the folder's tokenizer is missing or does not match `vocab_size` token ids.
+
+    Args:
+        folder: The model folder.
+        vocab_size: The model's token ids (`None`: unknown).
+        kept_token_ids: A trimmed model's tokenizer ids of its rows (`check_tokenizer_size`).
+        load: Whether to load the tokenizer to check its size (seconds for mT5's 250k tokens), or only that its
+            vocabulary file is there (the loader then checks the size with the tokenizer it loads).
+    """
+    from transformers import AutoTokenizer
+
+    if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARY_FILES):
+        raise InvalidInputError(
+            f"`{folder}` has no tokenizer vocabulary (none of {', '.join(TOKENIZER_VOCABULARY_FILES)}): the model "
+            "would decode every translation to an empty line. Copy the tokenizer files next to the model."
+        )
+    if not load:
+        return
+    try:
+        size = len(AutoTokenizer.from_pretrained(folder))
+    except Exception as error:  # a damaged tokenizer file: transformers and tokenizers raise many types
+        raise InvalidInputError(f"The tokenizer in `{folder}` cannot be loaded ({error}).") from None
+    check_tokenizer_size(folder, size, vocab_size, kept_token_ids)
+
+
 def read_json_object(path: Path) -> dict:
     """The JSON object in `path`; `InvalidInputError` naming the file when it is not valid JSON or not an object."""
     try:
@@ -267,18 +308,23 @@ def read_json_object(path: Path) -> dict:
     return content
 
 
-def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
+def check_model_folder(folder: str | Path, tokenizer: bool = True, verify: bool = False) -> None:
     """Check a local Uni-Sign (or other `save_pretrained`) folder before loading it, with one-line errors.
 
-    Checks: the recorded checksums (`checksums.json`, when the folder has one) match; every `*.safetensors` file
-    complete and finite; `config.json` readable; with `tokenizer`, a tokenizer whose size fits the model's vocabulary.
+    By default the check reads no weights (what a start-up can afford; docs/errors.md): the files and sizes that
+    `checksums.json` records (when the folder has one), every `*.safetensors` header and that its tensors cover the
+    file exactly (a truncated file), `config.json` readable, and with `tokenizer`, a tokenizer vocabulary file. The
+    loaders then check the loaded weights for NaN (`check_loaded_weights`) and the tokenizer's size.
+
+    With `verify` (`unisign push`, `--verify`), every byte is read: the recorded SHA-256s match, every tensor is
+    finite and plausible, and the tokenizer loads and fits the model's vocabulary.
     """
     from .checksums import verify_checksums
 
     folder = Path(folder)
     if not folder.is_dir():
         return  # a Hub id: checked by the Hub
-    problem = verify_checksums(folder)
+    problem = verify_checksums(folder, hashes=verify)
     if problem:
         raise InvalidInputError(f"`{folder}` is damaged: {problem}.")
     config_path = folder / "config.json"
@@ -286,7 +332,7 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
     if not config_path.is_file() and not is_adapter:
         raise InvalidInputError(f"`{folder}` has no config.json: it is not a saved model folder.")
     for weights in sorted(folder.glob("*.safetensors")):
-        check_safetensors_file(weights)
+        check_safetensors_file(weights, scan=verify)
     if not config_path.is_file():
         return
     config = read_json_object(config_path)
@@ -295,7 +341,7 @@ def check_model_folder(folder: str | Path, tokenizer: bool = True) -> None:
         text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
         vocab_size = text_config.get("vocab_size")
         kept = config.get("kept_token_ids")  # a trimmed vocabulary: rows of these tokenizer ids
-        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None, kept)
+        check_tokenizer_folder(folder, vocab_size if isinstance(vocab_size, int) else None, kept, load=verify)
 
 
 def resolve_adapter_base(folder: str | Path) -> str | None:
@@ -332,16 +378,17 @@ def resolve_adapter_base(folder: str | Path) -> str | None:
     return base
 
 
-def checked_model(reference: str, option: str = "--model") -> str:
+def checked_model(reference: str, option: str = "--model", verify: bool = False) -> str:
     """`resolve_model_reference`, then `check_model_folder` on a local folder: what to pass to `from_pretrained`."""
     resolved = resolve_model_reference(reference, option)
-    check_model_folder(resolved)
+    check_model_folder(resolved, verify=verify)
     return resolved
 
 
 __all__ = [
     "check_device",
     "check_input_file",
+    "check_loaded_weights",
     "check_model_folder",
     "check_output_file",
     "check_output_folder",
@@ -350,6 +397,7 @@ __all__ = [
     "check_ranges",
     "check_safetensors_file",
     "check_tokenizer_folder",
+    "check_tokenizer_size",
     "checked_model",
     "has_suffix",
     "read_json_object",
