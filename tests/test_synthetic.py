@@ -69,6 +69,27 @@ def test_dataset_is_deterministic_by_seed(tmp_path):
     assert any(not np.array_equal(a["keypoints"], c["keypoints"]) for a, c in zip(first_rows, third_rows, strict=True))
 
 
+def test_worker_processes_write_the_same_files_as_one_process(tmp_path, monkeypatch):
+    # shards of 3 clips, so that each split has several and two spawned workers share them
+    monkeypatch.setattr("unisign.synthetic.generator.SHARD_SIZE", 3)
+    sizes = {"num_train": 7, "num_validation": 4, "num_test": 2, "num_train_signers": 3, "num_test2": 3}
+    sizes |= {"num_validation_signers": 1, "num_test_signers": 1, "cache_dir": str(tmp_path / "cache")}
+    alone = generate_dataset(tmp_path / "one", processes=1, **sizes)
+    shared = generate_dataset(tmp_path / "two", processes=2, **sizes)
+    files = sorted(path.name for path in (tmp_path / "one" / "data").iterdir())
+    assert files == sorted(path.name for path in (tmp_path / "two" / "data").iterdir())
+    assert "train-00002-of-00003.parquet" in files
+    for name in ("generation.json", "README.md"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+    assert list(alone) == list(shared) == ["train", "validation", "test", "test2"]
+    for split in alone:
+        rows = list(zip(alone[split].with_format("numpy"), shared[split].with_format("numpy"), strict=True))
+        assert [a["id"] for a, _ in rows] == [f"{split}-{index:06d}" for index in range(len(rows))]
+        for a, b in rows:
+            np.testing.assert_array_equal(a["keypoints"], b["keypoints"])
+            assert a["text"] == b["text"] and a["extra"] == b["extra"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # vocabulary and minimal pairs
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ give the validation and test splits their own signers, never seen in training, a
 to the first test set shows it.
 """
 
+import concurrent.futures
 import dataclasses
 import json
+import multiprocessing
+import os
 import shutil
 from pathlib import Path
 
@@ -178,16 +181,22 @@ def _plan_split(
     return [plan[i] for i in rng.permutation(len(plan))]
 
 
-def _split_clips(split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...]):
-    """Yield the `PoseSample`s of a split."""
+def _clip_signers(split: str, num_clips: int, signers: list[Signer], seed: int) -> list[Signer]:
+    """The signer of every clip of a split."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, PLAN_STREAM, SPLITS.index(split), 1]))
-    choices = rng.integers(len(signers), size=len(plan))
-    for index, (utterance, choice) in enumerate(zip(plan, choices, strict=True)):
+    return [signers[choice] for choice in rng.integers(len(signers), size=num_clips)]
+
+
+def _split_clips(
+    split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...], start: int = 0
+):
+    """Yield the `PoseSample`s of a split's clips `start, start + 1, ...`, whose utterances and signers are given."""
+    for index, (utterance, signer) in enumerate(zip(plan, signers, strict=True), start=start):
         clip_seed = int(np.random.SeedSequence([seed, CLIP_STREAM, SPLITS.index(split), index]).generate_state(1)[0])
         clip_tasks = ["islr"] if utterance.template == "isolated" else [t for t in tasks if t != "islr"]
         yield generate_clip(
             utterance.glosses,
-            signers[choice],
+            signer,
             clip_seed,
             text=utterance.text,
             question=utterance.question,
@@ -222,25 +231,79 @@ def _merge_statistics(parts: list[dict]) -> dict:
     }
 
 
-def _write_split(
+@dataclasses.dataclass(frozen=True)
+class _Shard:
+    """One Parquet file of a split: clips `start` to `start + len(plan)`, their utterances and their signers."""
+
+    folder: Path
+    split: str
+    index: int
+    num_shards: int
+    start: int
+    plan: list[Utterance]
+    signers: list[Signer]
+    seed: int
+    tasks: tuple[str, ...]
+
+
+def _write_shard(shard: _Shard) -> dict:
+    """Generate and write one shard; return its statistics (run in a worker process for large datasets)."""
+    samples = list(_split_clips(shard.split, shard.plan, shard.signers, shard.seed, shard.tasks, shard.start))
+    path = shard.folder / "data" / f"{shard.split}-{shard.index:05d}-of-{shard.num_shards:05d}.parquet"
+    samples_to_dataset(samples).to_parquet(str(path))
+    return _split_statistics(samples)
+
+
+def _split_shards(
     folder: Path, split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...]
-) -> dict:
-    """Write a split as Parquet shards under `folder/data`; return its statistics."""
+) -> list[_Shard]:
     num_shards = max(1, -(-len(plan) // SHARD_SIZE))
-    clips = _split_clips(split, plan, signers, seed, tasks)
-    statistics = []
-    with tqdm(total=len(plan), desc=f"generating {split}", unit="clip") as progress:
-        for shard in range(num_shards):
-            samples = []
-            for _ in range(min(SHARD_SIZE, len(plan) - shard * SHARD_SIZE)):
-                samples.append(next(clips))
-                progress.update()
-            if not samples:
-                continue
-            path = folder / "data" / f"{split}-{shard:05d}-of-{num_shards:05d}.parquet"
-            samples_to_dataset(samples).to_parquet(str(path))
-            statistics.append(_split_statistics(samples))
-    return _merge_statistics(statistics)
+    clip_signers = _clip_signers(split, len(plan), signers, seed)
+    return [
+        _Shard(
+            folder,
+            split,
+            index,
+            num_shards,
+            start,
+            plan[start : start + SHARD_SIZE],
+            clip_signers[start : start + SHARD_SIZE],
+            seed,
+            tasks,
+        )
+        for index, start in enumerate(range(0, len(plan), SHARD_SIZE))
+    ]
+
+
+def _write_shards(shards: list[_Shard], processes: int) -> list[dict]:
+    """Write the shards, in up to `processes` worker processes; their statistics in the shards' order.
+
+    Every clip is determined by its split, index, utterance and signer alone, so the files are the same for any
+    number of processes. Workers are spawned, not forked (the parent may hold torch's OpenMP threads), and starting
+    one costs ~2 s of imports, against a few seconds a shard: datasets under two shards' worth of clips, such as the
+    tests', are generated in this process.
+    """
+    num_clips = sum(len(shard.plan) for shard in shards)
+    processes = min(processes, len(shards)) if num_clips >= 2 * SHARD_SIZE else 1
+    with tqdm(total=num_clips, desc="generating clips", unit="clip") as progress:
+        if processes <= 1:
+            statistics = []
+            for shard in shards:
+                statistics.append(_write_shard(shard))
+                progress.update(len(shard.plan))
+            return statistics
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
+            futures = [pool.submit(_write_shard, shard) for shard in shards]
+            for future in concurrent.futures.as_completed(futures):
+                progress.update(len(shards[futures.index(future)].plan))
+            return [future.result() for future in futures]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def _data_files(folder: Path) -> dict[str, list[str]]:
@@ -285,6 +348,7 @@ def generate_dataset(
     templates: tuple[str, ...] | None = None,
     overwrite: bool = False,
     cache_dir: str | None = None,
+    processes: int = 1,
 ):
     """Generate (or load from cache) a synthetic sign-language dataset as Parquet splits with a dataset card.
 
@@ -308,6 +372,9 @@ def generate_dataset(
         templates (`tuple[str]`, *optional*): restrict sentences to these grammar templates.
         overwrite (`bool`, *optional*, defaults to `False`): regenerate even if the folder holds this dataset.
         cache_dir (`str`, *optional*): the `datasets` cache used when loading.
+        processes (`int`, *optional*, defaults to 1): worker processes that generate the clips; the files are the
+            same for any number. Above 1 they are spawned, so a script that calls this must guard its entry point
+            (`if __name__ == "__main__":`), as `train.py` does.
 
     Returns:
         `datasets.DatasetDict` with the splits that have clips.
@@ -360,11 +427,16 @@ def generate_dataset(
     shutil.rmtree(folder / "data", ignore_errors=True)
     (folder / "data").mkdir(parents=True, exist_ok=True)
     pools = _split_signers(seeds, signer_counts)
-    statistics = {}
+    shards = []
     for split, count in counts.items():
         if count:
             plan = _plan_split(split, count, seeds[split], tasks, isolated_fraction, templates)
-            statistics[split] = _write_split(folder, split, plan, pools[split], seeds[split], tasks)
+            shards += _split_shards(folder, split, plan, pools[split], seeds[split], tasks)
+    parts = _write_shards(shards, processes)
+    statistics = {
+        split: _merge_statistics([part for shard, part in zip(shards, parts, strict=True) if shard.split == split])
+        for split in dict.fromkeys(shard.split for shard in shards)
+    }
     (folder / "README.md").write_text(dataset_card(parameters, statistics))
     marker.write_text(json.dumps({"parameters": parameters, "statistics": statistics}, indent=2))
     return load_generated_dataset(folder, cache_dir)

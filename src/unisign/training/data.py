@@ -45,8 +45,10 @@ class LengthGroupedSampler(transformers.trainer_pt_utils.LengthGroupedSampler):
 def prepare_synthetic_data(args: DataArguments):
     """Generate the synthetic dataset into `args.path` (or reuse it there, when generated with the same settings)."""
     from ..synthetic import generate_dataset
+    from ..synthetic.generator import available_cores
 
-    return generate_dataset(args.path, **args.synthetic)
+    # one worker process per core: the training threads have not started yet
+    return generate_dataset(args.path, **{"processes": available_cores(), **args.synthetic})
 
 
 def check_data_paths(args: DataArguments, needs_video: bool) -> None:
