@@ -213,7 +213,8 @@ def test_start_up_neither_hashes_nor_scans_weights_unless_asked(unisign, model_d
     import safetensors
     import transformers.modeling_utils  # noqa: F401  (imported first: it keeps its own, uncounted `safe_open`)
 
-    from unisign.utils import checksums
+    from unisign.apps import inference
+    from unisign.utils import checksums, validation
 
     folder = damaged_copy(model_dir, tmp_path, write_checksums)  # every file recorded: none damaged
     hashed, tensors_read = [], []
@@ -241,9 +242,19 @@ def test_start_up_neither_hashes_nor_scans_weights_unless_asked(unisign, model_d
 
     monkeypatch.setattr(checksums, "sha256_of", lambda path: hashed.append(path.name) or sha256_of(path))
     monkeypatch.setattr(safetensors, "safe_open", CountedSafeOpen)
+    folder_checks = []  # the folder's files are checked once per start-up, not before and again in the loader
+    check_model_folder = validation.check_model_folder
+
+    def counted_check(path, *args, **kwargs):
+        folder_checks.append(Path(path))
+        return check_model_folder(path, *args, **kwargs)
+
+    for module in (validation, inference):
+        monkeypatch.setattr(module, "check_model_folder", counted_check)
     default = unisign(*translate_args(folder, pose_file))
     assert default.status == 0, default.err
     assert hashed == [] and tensors_read == []
+    assert folder_checks == [folder]
     verified = unisign(*translate_args(folder, pose_file, "--verify"))
     assert verified.status == 0, verified.err
     assert verified.out == default.out

@@ -55,9 +55,10 @@ def model_folder_errors(model: str | Path) -> Iterator[None]:
 
 
 def checked_model_folder(model: str | Path) -> str:
-    """`checked_model` before loading (sizes and headers, as a start-up can afford), each problem refused in one line.
+    """What a model folder must be before `load_translation_pipeline`, each problem refused in one line.
 
-    `load_translation_pipeline(..., verify=True)` then reads every byte (`unisign translate --verify`).
+    The folder's files are checked there, once (sizes and headers; every byte with `verify`, `unisign translate
+    --verify`); a Hub id is resolved here (`checked_model`).
 
     An ONNX export is passed as it is: its graphs replace the weights, and `load_onnx_model` checks them. A local
     folder's copies of the unit's code are checked first (`check_remote_code`: cut short, they would fail wherever
@@ -74,16 +75,18 @@ def checked_model_folder(model: str | Path) -> str:
         check_remote_code(folder)  # its copies of the unit's code, what it is loaded with elsewhere (as remote code)
         if (folder / "onnx_config.json").is_file():
             return str(model)
-        checked = checked_model(str(model))  # a damaged or unreadable config.json is refused here
+        # the folder's files are checked once, by `load_translation_pipeline`; here only what `pipeline()` misreports
         if (folder / "adapter_config.json").is_file():  # a LoRA export: its base holds the model (checked on load)
-            return checked
+            return str(model)
+        if not (folder / "config.json").is_file():
+            raise InvalidInputError(f"`{folder}` has no config.json: it is not a saved model folder.")
         model_type = read_json_object(folder / "config.json").get("model_type")
         if model_type != "unisign":
             raise InvalidInputError(f"`{folder}` holds a model of type {model_type!r}, not a Uni-Sign model.")
         weights = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
         if not any((folder / name).is_file() for name in weights):
             raise InvalidInputError(f"`{folder}` has no weights ({SAFE_WEIGHTS_NAME}): they were not saved or copied.")
-        return checked
+        return str(model)
 
 
 def load_onnx_model(
