@@ -13,8 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
-from ..utils.arguments import add_verify_argument, positive_int, unit_interval, whole_number_at_least
+from ..utils.arguments import add_decoding_arguments, add_verify_argument, positive_int, unit_interval
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from ..utils.validation import (
@@ -470,16 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
     translator.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
-    translator.add_argument(
-        "--num-beams",
-        type=whole_number_at_least(1, MAX_NUM_BEAMS),
-        help="beam width (1: greedy; default: the model's generation_config.json, 4 for converted checkpoints)",
-    )
-    translator.add_argument(
-        "--max-new-tokens",
-        type=whole_number_at_least(1, MAX_NEW_TOKENS),
-        help="longest translation in tokens (default: the model's generation_config.json, 100 for converted ones)",
-    )
+    add_decoding_arguments(translator)
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
         "--dtype",

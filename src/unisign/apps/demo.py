@@ -21,9 +21,8 @@ import numpy as np
 from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
-from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..models.unisign.video_io import probe_video
-from ..utils.arguments import add_verify_argument, positive_int, whole_number_at_least
+from ..utils.arguments import add_decoding_arguments, add_verify_argument, positive_int, whole_number_at_least
 from ..utils.errors import is_input_error, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
 from .inference import BACKENDS
@@ -599,16 +598,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
         help="torch or onnx (ONNX Runtime; default auto: onnx for a folder from `unisign export-onnx`)",
     )
     parser.add_argument("--threads", type=positive_int, help="torch (or ONNX Runtime) threads (default: torch's)")
-    parser.add_argument(
-        "--num-beams",
-        type=whole_number_at_least(1, MAX_NUM_BEAMS),
-        help="the page's beam width to start with (1: greedy; default: the model's generation_config.json)",
-    )
-    parser.add_argument(
-        "--max-new-tokens",
-        type=whole_number_at_least(1, MAX_NEW_TOKENS),
-        help="the page's longest translation to start with (default: the model's generation_config.json)",
-    )
+    add_decoding_arguments(parser, "the page's starting ")
     parser.add_argument(
         "--max-frames",
         type=whole_number_at_least(MIN_FRAMES),

@@ -3,6 +3,8 @@
 import argparse
 from collections.abc import Callable
 
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
+
 
 def whole_number_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse type: an integer of at least `minimum` (and at most `maximum`, when given)."""
@@ -34,6 +36,26 @@ def unit_interval(text: str) -> float:
     if not 0.0 <= value <= 1.0:  # also false for NaN
         raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
     return value
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser, subject: str = "") -> None:
+    """`--num-beams` and `--max-new-tokens`, unset by default so that the model's `generation_config.json` applies.
+
+    Args:
+        parser: The command's parser.
+        subject: What the values set, before "beam width" in the help (e.g. `"the page's starting "`).
+    """
+    saved = "default: the model's generation_config.json"
+    parser.add_argument(
+        "--num-beams",
+        type=whole_number_at_least(1, MAX_NUM_BEAMS),
+        help=f"{subject}beam width (1: greedy; {saved}, 4 for converted checkpoints)",
+    )
+    parser.add_argument(
+        "--max-new-tokens",
+        type=whole_number_at_least(1, MAX_NEW_TOKENS),
+        help=f"{subject}longest translation in tokens ({saved}, 100 for converted checkpoints)",
+    )
 
 
 def add_verify_argument(parser: argparse.ArgumentParser) -> None:
