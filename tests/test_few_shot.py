@@ -247,6 +247,14 @@ def test_bad_inputs_stop_with_one_line_naming_the_problem(tiny_model, other_mode
     assert "Two signs are named" in message
     message = cli_error(["enroll", "--model", tiny_model, "--examples", folder, "--out", vocabulary, "--add"])
     assert f"Two signs are named '{first.name}'" in message
+    # one clip given as an example of two signs (a copy under another file name)
+    shared = tmp_path / "shared"
+    shutil.copytree(folder, shared)
+    signs = sorted(path for path in shared.iterdir())
+    clip = sorted(signs[0].iterdir())[0]
+    shutil.copy(clip, signs[1] / f"copy-{clip.name}")
+    message = cli_error(["enroll", "--model", tiny_model, "--examples", shared, "--out", tmp_path / "v3"])
+    assert f"is an example of both '{signs[0].name}' and '{signs[1].name}'" in message
     # a vocabulary made with another model
     message = cli_error(["recognize", tmp_path / "query.pose", "--model", other_model, "--vocabulary", vocabulary])
     assert "was made with another model" in message

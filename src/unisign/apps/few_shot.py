@@ -453,6 +453,15 @@ def load_clip(source: str | Path | PoseSample) -> PoseSample:
         return load_poses(source, progress=False)
 
 
+def _clip_fingerprint(clip: PoseSample) -> str:
+    """A digest of a clip's keypoints and scores: equal for copies of one clip, whatever their names."""
+    digest = hashlib.sha256()
+    for values in (clip.keypoints, clip.scores):
+        digest.update(str(values.shape).encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
 def enroll(
     embedder: SignEmbedder,
     examples: Mapping[str, Iterable[str | Path | PoseSample]],
@@ -483,6 +492,15 @@ def enroll(
         if sign_key(name) in keys:
             raise InvalidInputError(f"Two signs are named {name!r} and {keys[sign_key(name)]!r}: give each one name.")
         keys[sign_key(name)] = name
+    owners = {}  # the same clip under two signs would make them one: a mistake in the examples
+    for name, clips in batch.items():
+        for clip in clips:
+            owner = owners.setdefault(_clip_fingerprint(clip), name)
+            if owner != name:
+                raise InvalidInputError(
+                    f"The same clip ({clip.id or 'unnamed'}) is an example of both {owner!r} and {name!r}: give each "
+                    "sign its own clips."
+                )
     for name, clips in batch.items():
         if not clips:
             raise InvalidInputError(f"Sign {name!r} has no examples: give at least one clip of it.")
