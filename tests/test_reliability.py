@@ -488,10 +488,18 @@ def cut_short(path: Path, parses: bool) -> None:
 
 @pytest.mark.parametrize("parses", [False, True], ids=["mid-line", "at-a-line-that-parses"])
 def test_a_cut_short_copy_of_the_model_code_is_refused_by_the_loader(parses, unisign, model_dir, pose_file, tmp_path):
-    """`push` refused it, but `translate` (and the demo) loaded the folder: refused in one line naming the file."""
-    folder = damaged_copy(model_dir, tmp_path, lambda folder: cut_short(folder / "modeling_unisign.py", parses))
+    """`translate` (and the demo) loaded the folder, and `push` uploaded a copy cut at a line that parses: both
+    refuse it in one line naming the file."""
+    from unisign.hub.model_card import make_shareable
+
+    def shareable_then_cut(folder):  # with its card for the repository, `push` uploads the folder's own copies
+        make_shareable(folder, "someone/model")
+        cut_short(folder / "modeling_unisign.py", parses)
+
+    folder = damaged_copy(model_dir, tmp_path, shareable_then_cut)
     outcome = unisign(*translate_args(folder, pose_file))
     assert_one_line_error(outcome, "Could not load", "modeling_unisign.py", "cut short", status=1)
+    assert_one_line_error(unisign("push", folder, "someone/model", "--dry-run"), "modeling_unisign.py", status=1)
     assert unisign(*translate_args(model_dir, pose_file)).status == 0  # the intact copies pass
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from transformers.utils import logging
 
+from ..models.unisign.remote_code import check_remote_code as check_unit_code
 from ..utils.errors import InvalidInputError, UsageError, one_line_errors, pop_debug_flag
 from ..utils.validation import check_model_folder
 from .model_card import check_repo_id
@@ -192,11 +193,13 @@ def upload_plan(folder: str | Path, repo_id: str, repo_type: str | None = None) 
 
 
 def check_remote_code(plan: UploadPlan) -> None:
-    """Raise `InvalidInputError` for a Python file of the upload that does not parse.
+    """Refuse an upload with a Python file that does not parse, or a module of the unit cut at a line that parses.
 
-    Cut short (by a full disk), the remote code would fail with a traceback wherever the model is loaded with
-    `trust_remote_code=True`.
+    The unit's modules must end with their `__all__` (the unit's `check_remote_code`). Cut short by a full disk,
+    the remote code would fail with a traceback wherever the model is loaded with `trust_remote_code=True`, or miss
+    what was cut.
     """
+    check_unit_code(plan.folder)
     for file in plan.files:
         if file.kind != "code" or not file.path_in_repo.endswith(".py"):
             continue
