@@ -111,44 +111,14 @@ class ChannelShift(nn.Module):
         return hidden + self.shift.view(1, -1, *[1] * (hidden.dim() - 2))
 
 
-class TemporalConvAsMatMul(nn.Module):
-    """A `(k, 1)` temporal convolution as one matrix product over `k` shifted copies of the frames (im2col).
-
-    ONNX Runtime's int8 quantiser converts a `MatMul` with a constant weight into an int8 product; a `Conv` it turns
-    into `ConvInteger`, which ran 1.7x slower than the float32 convolution (the pose encoder of mT5-base geometry,
-    250 frames, AVX2 kernels), so the temporal convolutions, 37% of the int8 encoder graph, stayed float32. As an
-    int8 product one of them takes 43 ms instead of 68 (`benchmarks/RESULTS.md`); in float32 the product is slower
-    than the convolution (80 ms), so only exports to be quantised use it.
-    """
-
-    def __init__(self, conv: nn.Conv2d):
-        super().__init__()
-        if conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.kernel_size[1] != 1 or conv.groups != 1:
-            raise UnsupportedError(f"Only a (k, 1) convolution of stride and dilation 1 is rewritten, got {conv}.")
-        self.kernel_size, self.padding = conv.kernel_size[0], conv.padding[0]
-        out_channels, in_channels = conv.weight.shape[:2]
-        # rows ordered (tap, input channel), as the shifted copies are concatenated
-        weight = conv.weight.detach().permute(2, 1, 0, 3).reshape(self.kernel_size * in_channels, out_channels)
-        self.weight = nn.Parameter(weight.contiguous(), requires_grad=False)
-        self.bias = nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """`(B, C_in, T, V)` (the block's channels-first view) -> `(B, C_out, T, V)`."""
-        frames = hidden.shape[2]
-        padded = nn.functional.pad(hidden.permute(0, 2, 3, 1), (0, 0, 0, 0, self.padding, self.padding))
-        columns = torch.cat([padded[:, tap : tap + frames] for tap in range(self.kernel_size)], dim=-1)
-        return (columns @ self.weight + self.bias).permute(0, 3, 1, 2)
-
-
-def fold_batch_norms(pose_encoder: nn.Module, temporal_matmuls: bool = False) -> nn.Module:
+def fold_batch_norms(pose_encoder: nn.Module) -> nn.Module:
     """Fold every eval-mode batch norm of `pose_encoder` into the convolution before it, in place.
 
     ONNX Runtime folds a `BatchNormalization` only into a `Conv` that feeds it directly; here reshapes and transposes
     (the pose encoder's channels-last layout) or the graph convolution's adjacency product stand between them, and its
     batch-norm kernel over `(B*T*V, C, 1, 1)` took ~0.13 s of a 250-frame clip. A graph convolution is linear in
     its 1x1 convolution's output channel by channel, so the scale goes into that convolution's weights and bias
-    (every subset) and the shift stays as a `ChannelShift` after the adjacency product. With `temporal_matmuls`,
-    each temporal convolution, its batch norm folded, becomes a `TemporalConvAsMatMul` (for int8 exports).
+    (every subset) and the shift stays as a `ChannelShift` after the adjacency product.
     """
     for module in pose_encoder.modules():
         if isinstance(module, UniSignGraphConv):
@@ -162,25 +132,22 @@ def fold_batch_norms(pose_encoder: nn.Module, temporal_matmuls: bool = False) ->
             if module.temporal_conv is not None:
                 module.temporal_conv = fuse_conv_bn_eval(module.temporal_conv, module.temporal_norm)
                 module.temporal_norm = nn.Identity()
-                if temporal_matmuls:
-                    module.temporal_conv = TemporalConvAsMatMul(module.temporal_conv)
             if module.residual is not None:
                 module.residual = nn.Sequential(fuse_conv_bn_eval(*module.residual))
     return pose_encoder
 
 
 @contextmanager
-def pose_encoder_for_export(model: UniSignForConditionalGeneration, quantize: str | None = None) -> Iterator[None]:
+def pose_encoder_for_export(model: UniSignForConditionalGeneration) -> Iterator[None]:
     """Let `model` run with a copy of its pose encoder made for inference graphs, with the same outputs.
 
     Its batch norms are folded (`fold_batch_norms`), and both hands go through the shared hand encoder in one batch
     (`batch_hands_together`, the same in eval mode): one product per layer for the two hands, whose weight stays one
     constant; traced twice, each weight became two uses of one initializer through an `Identity`, which ONNX Runtime's
-    quantiser leaves in float32. For a `quantize`d export the temporal convolutions become matrix products
-    (`TemporalConvAsMatMul`), which the quantiser converts.
+    quantiser leaves in float32.
     """
     original = model.pose_encoder
-    model.pose_encoder = fold_batch_norms(copy.deepcopy(original).eval(), temporal_matmuls=quantize is not None)
+    model.pose_encoder = fold_batch_norms(copy.deepcopy(original).eval())
     model.pose_encoder.batch_hands_together = True
     try:
         yield
@@ -375,7 +342,7 @@ def export_onnx(
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix, suffix=".tmp"))
     staging.chmod(0o755)  # mkdtemp's 0700 would make the export private to its writer
     try:
-        with torch.no_grad(), pose_encoder_for_export(model, quantize):
+        with torch.no_grad(), pose_encoder_for_export(model):
             _export_graph(
                 UniSignOnnxEncoder(model).eval(),
                 encoder_args,
