@@ -47,8 +47,9 @@ def prepare_synthetic_data(args: DataArguments):
     from ..synthetic import generate_dataset
     from ..synthetic.generator import available_cores
 
-    # one worker process per core: the training threads have not started yet
-    return generate_dataset(args.path, **{"processes": available_cores(), **args.synthetic})
+    # one worker process per core, the training threads not started yet; at most 4: each imports torch (~0.4 GB),
+    # and a container may show many more cores than its CPU quota
+    return generate_dataset(args.path, **{"processes": min(available_cores(), 4), **args.synthetic})
 
 
 def check_data_paths(args: DataArguments, needs_video: bool) -> None:
