@@ -257,6 +257,7 @@ def _write_shard(shard: _Shard) -> dict:
 def _split_shards(
     folder: Path, split: str, plan: list[Utterance], signers: list[Signer], seed: int, tasks: tuple[str, ...]
 ) -> list[_Shard]:
+    """A split's Parquet files to write, `SHARD_SIZE` clips each, with their clips' utterances and signers."""
     num_shards = max(1, -(-len(plan) // SHARD_SIZE))
     clip_signers = _clip_signers(split, len(plan), signers, seed)
     return [
