@@ -279,5 +279,5 @@ def test_a_truncated_remote_code_file_is_refused_by_the_dry_run(model_folder, tm
     code = (folder / "modeling_unisign.py").read_text()
     cut = code.index("\n    def ", len(code) // 3) + len("\n    def ") + 3  # in the middle of a `def` line
     (folder / "modeling_unisign.py").write_text(code[:cut])
-    with pytest.raises(ValueError, match=r"modeling_unisign.py` is damaged \(truncated\?\)"):
+    with pytest.raises(ValueError, match=r"modeling_unisign.py` is damaged \(cut short\?\)"):
         push_to_hub(folder, "someone/tiny", dry_run=True)

@@ -208,7 +208,7 @@ def check_remote_code(plan: UploadPlan) -> None:
             ast.parse(path.read_bytes(), filename=str(path))
         except (SyntaxError, ValueError) as error:  # ValueError: null bytes
             raise InvalidInputError(
-                f"`{path}` is damaged (truncated?): {error.msg if isinstance(error, SyntaxError) else error}"
+                f"`{path}` is damaged (cut short?): {error.msg if isinstance(error, SyntaxError) else error}"
                 f"{f' at line {error.lineno}' if isinstance(error, SyntaxError) else ''}. Write it again with "
                 f"`unisign card {plan.folder}`."
             ) from None
