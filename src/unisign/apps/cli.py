@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..utils.arguments import add_decoding_arguments, add_verify_argument, positive_int, unit_interval
 from ..utils.errors import InvalidInputError, UsageError, input_errors, one_line_errors, pop_debug_flag
 from ..utils.precision import DTYPES
@@ -469,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     translator.add_argument("input", nargs="?", help="a video (poses are extracted), a .pose file or a reference .pkl")
     translator.add_argument("--model", required=True, help="Uni-Sign model folder, Hub id or released name")
     translator.add_argument("--language", choices=("en", "zh"), help="prompt language (default: the processor's)")
-    add_decoding_arguments(translator)
+    add_decoding_arguments(translator, MAX_NUM_BEAMS, MAX_NEW_TOKENS)
     translator.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default: the first GPU, else CPU)")
     translator.add_argument(
         "--dtype",

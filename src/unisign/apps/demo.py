@@ -21,6 +21,7 @@ import numpy as np
 from ..data.sample import PoseSample
 from ..extraction import extract_poses, load_poses
 from ..hub.push import SPACE_FOLDER
+from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
 from ..models.unisign.video_io import probe_video
 from ..utils.arguments import add_decoding_arguments, add_verify_argument, positive_int, whole_number_at_least
 from ..utils.errors import is_input_error, one_line_errors, pop_debug_flag
@@ -598,7 +599,7 @@ def main(argv: list[str] | None = None, prog: str = "unisign demo", examples_dir
         help="torch or onnx (ONNX Runtime; default auto: onnx for a folder from `unisign export-onnx`)",
     )
     parser.add_argument("--threads", type=positive_int, help="torch (or ONNX Runtime) threads (default: torch's)")
-    add_decoding_arguments(parser, "the page's starting ")
+    add_decoding_arguments(parser, MAX_NUM_BEAMS, MAX_NEW_TOKENS, "the page's starting ")
     parser.add_argument(
         "--max-frames",
         type=whole_number_at_least(MIN_FRAMES),

@@ -3,8 +3,6 @@
 import argparse
 from collections.abc import Callable
 
-from ..models.unisign.configuration_unisign import MAX_NEW_TOKENS, MAX_NUM_BEAMS
-
 
 def whole_number_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse type: an integer of at least `minimum` (and at most `maximum`, when given)."""
@@ -38,22 +36,25 @@ def unit_interval(text: str) -> float:
     return value
 
 
-def add_decoding_arguments(parser: argparse.ArgumentParser, subject: str = "") -> None:
+def add_decoding_arguments(
+    parser: argparse.ArgumentParser, max_beams: int, max_tokens: int, subject: str = ""
+) -> None:
     """`--num-beams` and `--max-new-tokens`, unset by default so that the model's `generation_config.json` applies.
 
     Args:
         parser: The command's parser.
+        max_beams, max_tokens: The largest values accepted (the model's `MAX_NUM_BEAMS`, `MAX_NEW_TOKENS`).
         subject: What the values set, before "beam width" in the help (e.g. `"the page's starting "`).
     """
     saved = "default: the model's generation_config.json"
     parser.add_argument(
         "--num-beams",
-        type=whole_number_at_least(1, MAX_NUM_BEAMS),
+        type=whole_number_at_least(1, max_beams),
         help=f"{subject}beam width (1: greedy; {saved}, 4 for converted checkpoints)",
     )
     parser.add_argument(
         "--max-new-tokens",
-        type=whole_number_at_least(1, MAX_NEW_TOKENS),
+        type=whole_number_at_least(1, max_tokens),
         help=f"{subject}longest translation in tokens ({saved}, 100 for converted checkpoints)",
     )
 
