@@ -273,8 +273,20 @@ def test_a_copied_lora_export_loads_and_translates_from_another_folder(
     (tmp_path / "somewhere").mkdir()
     monkeypatch.chdir(tmp_path / "somewhere")  # neither the adapter's folder nor its parent
     adapter = Path("..", "copies", "run", "best")  # given relative to the current directory, as from a repository
-    cli.main(["translate", str(clip), "--model", str(adapter), *TRANSLATE_OPTIONS])
+    from unisign.apps import inference
+
+    checked = []  # each folder's files are checked once: the adapter (with its base, exported together) and a base
+    check_model_folder = inference.check_model_folder
+    monkeypatch.setattr(
+        inference,
+        "check_model_folder",
+        lambda path, **kwargs: checked.append(Path(path).resolve()) or check_model_folder(path, **kwargs),
+    )
+    cli.main(["translate", str(clip), "--model", str(adapter), *TRANSLATE_OPTIONS, "--verify"])
     assert capsys.readouterr().out == expected["translation_text"] + "\n"
+    base = [] if layout == "with-base" else [(tmp_path / "copies" / "run" / "base_model").resolve()]
+    assert checked == [adapter.resolve(), *base]
+    monkeypatch.setattr(inference, "check_model_folder", check_model_folder)
     cli.main(["push", str(adapter), "someone/tiny-adapter", "--dry-run"])
     assert capsys.readouterr().out.startswith("Dry run: nothing was uploaded.")
     demo = DemoTranslator(str(adapter), workdir=tmp_path / "demo")

@@ -135,9 +135,12 @@ def load_adapter_model(folder: str | Path, dtype=None, verify: bool = False):
     base = resolve_adapter_base(folder)
     if base is None:
         raise UsageError(f"`{folder}` is no LoRA adapter folder: it has no adapter_config.json.")
-    check_model_folder(base, verify=verify)  # a damaged local base: one line naming it
+    carries_base = base == str(folder.resolve())
+    check_model_folder(folder, verify=verify)  # the adapter, and an export's base with it: one line naming the damage
+    if not carries_base:
+        check_model_folder(base, verify=verify)  # a local base elsewhere (a Hub id is the Hub's to check)
     model = AutoModelForSeq2SeqLM.from_pretrained(base, dtype=dtype)  # an export with its base: the adapter too
-    if base != str(folder.resolve()):
+    if not carries_base:
         model.load_adapter(str(folder))
     for layer in model.modules():
         if isinstance(layer, BaseTunerLayer):
@@ -199,8 +202,7 @@ def load_translation_pipeline(
             raise UsageError(f"`dtype={dtype!r}` applies to the PyTorch backend; an ONNX export is float32 or int8.")
         onnx_model = load_onnx_model(model, device, num_threads, verify)
         translator = pipeline(TASK, model=onnx_model, processor=UniSignProcessor.from_pretrained(model))
-    elif Path(model, "adapter_config.json").is_file():
-        check_model_folder(model, verify=verify)  # the adapter; its base is checked by `load_adapter_model`
+    elif Path(model, "adapter_config.json").is_file():  # `load_adapter_model` checks the adapter and its base
         translator = _adapter_pipeline(Path(model), device, resolve_inference_dtype(dtype, device), verify)
     else:
         check_model_folder(model, verify=verify)  # a local folder; a Hub id is the Hub's to check
