@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoTokenizer, pipeline
 
 from unisign import UniSignForConditionalGeneration, UniSignProcessor, convert_reference_checkpoint
@@ -167,7 +167,7 @@ def test_default_texts_are_those_of_the_run_that_trained_the_folder(tmp_path, mo
     assert_one_line_error(outcome, "The run's training data `data`", "is not there", "--texts")
 
 
-def test_bad_inputs_get_one_line(trimmed, tmp_path, capsys):
+def test_bad_inputs_get_one_line(trained, trimmed, tmp_path, capsys):  # noqa: F811
     runner = command_runner(capsys)
     zebra = tmp_path / "zebra.txt"
     zebra.write_text("go zebra\n")
@@ -184,3 +184,17 @@ def test_bad_inputs_get_one_line(trimmed, tmp_path, capsys):
     assert_one_line_error(outcome, "records no training data", "--texts")
     outcome = runner("trim-vocab", trimmed / "onnx", "--out", tmp_path / "from-onnx", "--texts", zebra)
     assert_one_line_error(outcome, "is an ONNX export")
+    # NaN weights behind an intact header: refused by both ways to trim, nothing written
+    damaged = tmp_path / "nan-model"
+    shutil.copytree(trained[0] / "model", damaged)
+    weights = load_file(damaged / "model.safetensors")
+    name = next(key for key, value in weights.items() if value.is_floating_point())
+    weights[name][..., 0] = float("nan")
+    save_file(weights, damaged / "model.safetensors", metadata={"format": "pt"})
+    words = tmp_path / "words.txt"
+    words.write_text(" ".join(WORDS) + "\n")
+    outcome = runner("trim-vocab", damaged, "--out", tmp_path / "nan-trimmed", "--texts", words)
+    assert_one_line_error(outcome, "non-finite")
+    outcome = runner("export-onnx", damaged, "--out", tmp_path / "nan-onnx", "--trim-vocab", "--texts", words)
+    assert_one_line_error(outcome, str(damaged), "non-finite")
+    assert not (tmp_path / "nan-trimmed").exists() and not (tmp_path / "nan-onnx").exists()

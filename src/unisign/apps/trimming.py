@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..utils.errors import InvalidInputError, MissingInputError, UnsupportedError
-from ..utils.validation import check_model_folder, check_output_folder
+from ..utils.validation import check_loaded_weights, check_model_folder, check_output_folder
 
 
 # files of a model folder that a trimmed copy keeps as they are (scores, the card's sources)
@@ -211,6 +211,8 @@ def trim_folder(
     check_model_folder(folder, verify=verify)
     texts = training_texts(folder) if texts is None else list(texts)
     model = UniSignForConditionalGeneration.from_pretrained(folder, dtype="auto")
+    if not verify:  # the headers were checked before; the weights now, as every model-loading command does
+        check_loaded_weights(model, folder)
     processor = UniSignProcessor.from_pretrained(folder)
     before = model.config.text_config.vocab_size
     config = model.config
