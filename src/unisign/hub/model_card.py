@@ -815,13 +815,7 @@ def make_shareable(folder: str | Path, repo: str | None = None, code_repo: str |
     from ..models.unisign.remote_code import add_remote_code
 
     card, is_model = _checked_card(folder, repo, code_repo)  # built before any write: a refused folder stays as is
-    path = Path(folder) / "README.md"
-    temporary = path.with_name(".README.md.tmp")
-    try:  # written whole or not at all (a full disk leaves the old card)
-        card.save(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_text_atomic(Path(folder) / "README.md", str(card))  # whole or not at all: a full disk leaves the old card
     write_eval_results(folder, card)
     return ["README.md", *(add_remote_code(folder, code_repo) if is_model else [])]
 

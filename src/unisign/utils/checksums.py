@@ -102,7 +102,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8", newline="")  # as written: "\n" stays "\n" on every OS
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
