@@ -75,3 +75,16 @@ def make_model_folder(root: Path) -> Path:
     UniSignProcessor(UniSignPoseFeatureExtractor(), tokenizer, language="en").save_pretrained(root / "model")
     write_model_card(root / "model", config_to_dict(TrainConfig()))
     return root / "model"
+
+
+def recorded_then_changed(folder: Path) -> None:
+    """A checksum recorded, then one weight changed to another plausible value: only the hash tells."""
+    from safetensors.torch import load_file, save_file
+
+    from unisign.utils.checksums import write_checksums
+
+    write_checksums(folder, "*.safetensors")
+    weights = load_file(folder / "model.safetensors")
+    name = next(name for name, tensor in weights.items() if tensor.is_floating_point() and tensor.numel() > 4)
+    weights[name].view(-1)[0] += 0.5
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})

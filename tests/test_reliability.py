@@ -24,7 +24,13 @@ from unisign.utils.checksums import write_checksums
 from unisign.utils.validation import TOKENIZER_VOCABULARY_FILES
 
 from .conftest import require_deepspeed
-from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, run_command
+from .reliability_helpers import (
+    assert_one_line_error,
+    command_runner,
+    make_model_folder,
+    recorded_then_changed,
+    run_command,
+)
 
 
 @pytest.fixture
@@ -169,17 +175,6 @@ def overwrite_tensor_bytes(folder: Path, pattern: bytes) -> None:
 def truncated(folder: Path) -> None:
     path = folder / "model.safetensors"
     path.write_bytes(path.read_bytes()[: path.stat().st_size * 3 // 5])
-
-
-def recorded_then_changed(folder: Path) -> None:
-    """A checksum recorded, then one weight changed to another plausible value: only the hash tells."""
-    from safetensors.torch import load_file, save_file
-
-    write_checksums(folder, "*.safetensors")
-    weights = load_file(folder / "model.safetensors")
-    name = next(name for name, tensor in weights.items() if tensor.is_floating_point() and tensor.numel() > 4)
-    weights[name].view(-1)[0] += 0.5
-    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
 
 
 DAMAGES = {

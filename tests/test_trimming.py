@@ -15,7 +15,7 @@ from unisign.models.unisign.feature_extraction_unisign import UniSignPoseFeature
 
 from .conftest import require_shared
 from .modeling_helpers import load_golden_batch
-from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder
+from .reliability_helpers import assert_one_line_error, command_runner, make_model_folder, recorded_then_changed
 from .test_golden_parity import RGB_PREFIXES
 from .test_remote_code import FRESH_ENV_SCRIPT, POSE_FILE, clip_arrays, linked_python, run_fresh  # noqa: F401  (fixture)
 from .training_helpers import WORDS, make_pose_dataset, write_run_config
@@ -198,3 +198,19 @@ def test_bad_inputs_get_one_line(trained, trimmed, tmp_path, capsys):  # noqa: F
     outcome = runner("export-onnx", damaged, "--out", tmp_path / "nan-onnx", "--trim-vocab", "--texts", words)
     assert_one_line_error(outcome, str(damaged), "non-finite")
     assert not (tmp_path / "nan-trimmed").exists() and not (tmp_path / "nan-onnx").exists()
+
+
+def test_verify_reads_every_byte_before_trimming(trained, tmp_path, capsys):  # noqa: F811
+    """`trim-vocab --verify` checks the recorded SHA-256s, as `export-onnx --trim-vocab --verify` does: a plausible
+    weight changed after its checksum was recorded passes the default header check and is refused only with it."""
+    changed = tmp_path / "changed"
+    shutil.copytree(trained[0] / "model", changed)
+    recorded_then_changed(changed)
+    words = tmp_path / "words.txt"
+    words.write_text(" ".join(WORDS) + "\n")
+    runner = command_runner(capsys)
+    outcome = runner("trim-vocab", changed, "--out", tmp_path / "verified", "--texts", words, "--verify")
+    assert_one_line_error(outcome, "SHA-256")
+    assert not (tmp_path / "verified").exists()
+    outcome = runner("trim-vocab", changed, "--out", tmp_path / "unverified", "--texts", words)
+    assert outcome.status == 0 and "token rows kept" in outcome.out, outcome.err

@@ -224,7 +224,7 @@ def trim_vocab(args: argparse.Namespace) -> None:
     from .trimming import describe, read_texts, trim_folder
 
     texts = read_texts(args.texts) if args.texts else None
-    print(describe(trim_folder(args.folder, args.out, texts)))
+    print(describe(trim_folder(args.folder, args.out, texts, verify=args.verify)))
 
 
 def enroll(args: argparse.Namespace) -> None:
@@ -528,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     trimmer.add_argument("folder", help="Uni-Sign model folder with its processor (train.py export, save_pretrained)")
     trimmer.add_argument("--out", required=True, help="output folder (new or empty)")
     trimmer.add_argument("--texts", help=TEXTS_HELP)
+    add_verify_argument(trimmer)
     trimmer.set_defaults(handler=trim_vocab)
     return parser
 
