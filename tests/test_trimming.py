@@ -214,3 +214,19 @@ def test_verify_reads_every_byte_before_trimming(trained, tmp_path, capsys):  # 
     assert not (tmp_path / "verified").exists()
     outcome = runner("trim-vocab", changed, "--out", tmp_path / "unverified", "--texts", words)
     assert outcome.status == 0 and "token rows kept" in outcome.out, outcome.err
+
+
+def test_default_texts_of_a_run_with_an_absolute_output_dir(tmp_path):
+    """`train.py training.output_dir=/abs/path data.path=/abs/data`: the texts are found (the launch directory was
+    once derived from the absolute output_dir's parts, which raised an IndexError)."""
+    from unisign.data import load_pose_dataset
+
+    make_pose_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    run.mkdir()
+    write_run_config(
+        run / "train_config.yaml", data={"path": str(tmp_path / "data")}, training={"output_dir": str(run)}
+    )
+    make_model_folder(run)
+    targets = set(load_pose_dataset(tmp_path / "data", split="train")["text"])
+    assert targets <= set(training_texts(run / "model"))

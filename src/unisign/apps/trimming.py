@@ -151,8 +151,9 @@ def training_texts(folder: str | Path) -> list[str]:
     config = load_config(run / RUN_CONFIG_FILE)
     data = config.data
     launch = run.resolve()
-    output_parts = Path(config.training.output_dir).parts
-    if launch.parts[-len(output_parts) :] == output_parts:
+    output_dir = Path(config.training.output_dir)
+    output_parts = output_dir.parts  # an absolute output_dir tells nothing of where train.py ran
+    if not output_dir.is_absolute() and launch.parts[-len(output_parts) :] == output_parts:
         launch = launch.parents[len(output_parts) - 1]
     for name in ("path", "train_labels", "pose_dir"):
         value = getattr(data, name)
