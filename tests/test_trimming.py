@@ -164,7 +164,26 @@ def test_default_texts_are_those_of_the_run_that_trained_the_folder(tmp_path, mo
     assert used <= set(processor.kept_token_ids) and folder.name == "model"
     (tmp_path / "data").rename(tmp_path / "moved")
     outcome = command_runner(capsys)("trim-vocab", run / "best", "--out", tmp_path / "again")
-    assert_one_line_error(outcome, "The run's training data `data`", "is not there", "--texts")
+    moved = tmp_path.resolve() / "data"
+    assert_one_line_error(outcome, f"The run's training data `{moved}`", "is not there", "--texts")
+
+
+def test_default_texts_come_from_where_the_run_started_not_from_the_current_directory(tmp_path, monkeypatch):
+    """A `data` folder in the current directory is another dataset: the run's own, where `train.py` ran, is read
+    (the current directory was once tried first, and trimmed the vocabulary to the wrong texts)."""
+    from unisign.data import load_pose_dataset
+
+    make_pose_dataset(tmp_path / "project" / "data", num_train=2)
+    run = tmp_path / "project" / "outputs" / "run"
+    run.mkdir(parents=True)
+    write_run_config(run / "train_config.yaml", data={"path": "data"}, training={"output_dir": "outputs/run"})
+    make_model_folder(run)
+    make_pose_dataset(tmp_path / "elsewhere" / "data", num_train=6)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    targets = set(load_pose_dataset(tmp_path / "project" / "data", split="train")["text"])
+    others = set(load_pose_dataset("data", split="train")["text"]) - targets
+    texts = set(training_texts(run / "model"))
+    assert targets <= texts and others and not others & texts
 
 
 def test_bad_inputs_get_one_line(trained, trimmed, tmp_path, capsys):  # noqa: F811

@@ -128,12 +128,18 @@ def run_folder_of(folder: Path) -> Path | None:
     return next((run for run in (folder, folder.parent) if (run / RUN_CONFIG_FILE).is_file()), None)
 
 
+def _looks_like_a_hub_id(path: str | None) -> bool:
+    """Whether a data path could name a Hub dataset (`owner/name`) rather than a local folder."""
+    return bool(re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", path or ""))
+
+
 def training_texts(folder: str | Path) -> list[str]:
     """The training texts a `train.py` run recorded for a model folder (its `best/` or `final/` export).
 
     The run's `train_config.yaml` names its data; the targets of every task of its training split and its prompts
     are read (`unisign.training.setup.new_tokenizer_texts`). Relative data paths are taken from the directory
-    `train.py` ran in: the run folder less its `training.output_dir`, else the current directory.
+    `train.py` ran in, the run folder less its relative `training.output_dir`; where that cannot be told (an absolute
+    or moved `output_dir`), from the current directory.
 
     Raises:
         MissingInputError: when the folder belongs to no run or the run's data is not there (give `--texts`).
@@ -150,17 +156,19 @@ def training_texts(folder: str | Path) -> list[str]:
         )
     config = load_config(run / RUN_CONFIG_FILE)
     data = config.data
-    launch = run.resolve()
-    output_dir = Path(config.training.output_dir)
-    output_parts = output_dir.parts  # an absolute output_dir tells nothing of where train.py ran
-    if not output_dir.is_absolute() and launch.parts[-len(output_parts) :] == output_parts:
-        launch = launch.parents[len(output_parts) - 1]
-    for name in ("path", "train_labels", "pose_dir"):
-        value = getattr(data, name)
-        if value and not Path(value).is_absolute() and not Path(value).exists() and (launch / value).exists():
-            setattr(data, name, str(launch / value))
+    run_parts = run.resolve().parts
+    output_parts = Path(config.training.output_dir).parts
+    kept = len(run_parts) - len(output_parts)
+    # an absolute output_dir tells nothing of where train.py ran, nor does one the run folder no longer ends with
+    if not Path(config.training.output_dir).is_absolute() and run_parts[kept:] == output_parts:
+        launch = Path(*run_parts[:kept])
+        for name in ("path", "train_labels", "pose_dir"):
+            value = getattr(data, name)
+            hub_id = name == "path" and data.format != "reference" and _looks_like_a_hub_id(value)
+            if value and not Path(value).is_absolute() and ((launch / value).exists() or not hub_id):
+                setattr(data, name, str(launch / value))  # not the current directory's: it may hold other data
     local = data.path if data.format != "reference" else data.train_labels
-    hub_id = data.format != "reference" and re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", local or "")
+    hub_id = data.format != "reference" and _looks_like_a_hub_id(local)
     if local and not Path(local).exists() and not hub_id:
         raise MissingInputError(
             f"The run's training data `{local}` ({run / RUN_CONFIG_FILE}) is not there: give the training texts with "
