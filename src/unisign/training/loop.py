@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, DistributedType, ProjectConfiguration, set_seed
 from torch.distributed.fsdp import register_fsdp_forward_method
@@ -40,6 +39,7 @@ from .run_folder import (
     lock_run_folder_on_every_process,
     prepare_run_folder,
     published,
+    save_settings,
     seal_checkpoint,
     unsafe_state,
     written_whole,
@@ -352,8 +352,7 @@ def _train(accelerator, config: TrainConfig, resume: bool, overwrite: bool, allo
         if accelerator.is_main_process:
             cut_log(output_dir, progress.step)
     elif accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))
+        save_settings(config)
     if training.log_with:
         sections = {name: values for name, values in config_to_dict(config).items() if isinstance(values, dict)}
         flat = {f"{name}.{key}": str(value) for name, values in sections.items() for key, value in values.items()}

@@ -30,7 +30,7 @@ from accelerate.utils import broadcast_object_list
 from accelerate.utils import load as restricted_load
 from filelock import FileLock, Timeout
 
-from ..utils.checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums
+from ..utils.checksums import fsync_directory, fsync_folder, verify_checksums, write_checksums, write_text_atomic
 from ..utils.errors import MissingInputError, RunFolderError, UsageError
 from .arguments import TrainConfig, config_to_dict
 
@@ -233,7 +233,7 @@ def save_settings(config: TrainConfig) -> None:
     """Write the run's settings to `<output_dir>/train_config.yaml` (what `--resume` compares against)."""
     output_dir = Path(config.training.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / SETTINGS_FILE).write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True))
+    write_text_atomic(output_dir / SETTINGS_FILE, yaml.safe_dump(config_to_dict(config), allow_unicode=True))
 
 
 def intact_checkpoint(output_dir: Path) -> Path | None:
