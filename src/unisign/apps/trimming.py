@@ -10,7 +10,6 @@ clip whose best translation uses kept tokens only. The trimmed model cannot writ
 label token that it dropped is read as `<unk>`.
 """
 
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -128,11 +127,6 @@ def run_folder_of(folder: Path) -> Path | None:
     return next((run for run in (folder, folder.parent) if (run / RUN_CONFIG_FILE).is_file()), None)
 
 
-def _looks_like_a_hub_id(path: str | None) -> bool:
-    """Whether a data path could name a Hub dataset (`owner/name`) rather than a local folder."""
-    return bool(re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", path or ""))
-
-
 def training_texts(folder: str | Path) -> list[str]:
     """The training texts a `train.py` run recorded for a model folder (its `best/` or `final/` export).
 
@@ -145,6 +139,7 @@ def training_texts(folder: str | Path) -> list[str]:
         MissingInputError: when the folder belongs to no run or the run's data is not there (give `--texts`).
     """
     from ..training.arguments import load_config
+    from ..training.data import looks_like_a_hub_dataset_id
     from ..training.setup import new_tokenizer_texts
 
     folder = Path(folder)
@@ -157,18 +152,18 @@ def training_texts(folder: str | Path) -> list[str]:
     config = load_config(run / RUN_CONFIG_FILE)
     data = config.data
     run_parts = run.resolve().parts
-    output_parts = Path(config.training.output_dir).parts
-    kept = len(run_parts) - len(output_parts)
+    output_dir = Path(config.training.output_dir)
+    kept = len(run_parts) - len(output_dir.parts)
     # an absolute output_dir tells nothing of where train.py ran, nor does one the run folder no longer ends with
-    if not Path(config.training.output_dir).is_absolute() and run_parts[kept:] == output_parts:
+    if not output_dir.is_absolute() and run_parts[kept:] == output_dir.parts:
         launch = Path(*run_parts[:kept])
         for name in ("path", "train_labels", "pose_dir"):
             value = getattr(data, name)
-            hub_id = name == "path" and data.format != "reference" and _looks_like_a_hub_id(value)
+            hub_id = name == "path" and data.format != "reference" and looks_like_a_hub_dataset_id(value)
             if value and not Path(value).is_absolute() and ((launch / value).exists() or not hub_id):
                 setattr(data, name, str(launch / value))  # not the current directory's: it may hold other data
     local = data.path if data.format != "reference" else data.train_labels
-    hub_id = data.format != "reference" and _looks_like_a_hub_id(local)
+    hub_id = data.format != "reference" and looks_like_a_hub_dataset_id(local)
     if local and not Path(local).exists() and not hub_id:
         raise MissingInputError(
             f"The run's training data `{local}` ({run / RUN_CONFIG_FILE}) is not there: give the training texts with "

@@ -75,10 +75,15 @@ def check_data_paths(args: DataArguments, needs_video: bool) -> None:
                 "for a model with an RGB branch (`use_rgb`)" if name == "video_dir" else f"with format {args.format}"
             )
             raise InvalidInputError(f"`data.{name}` is required {reason}.")
-        is_hub_id = name == "path" and re.fullmatch(r"[\w.-]+/[\w.-]+", value) and not value.startswith(".")
+        is_hub_id = name == "path" and looks_like_a_hub_dataset_id(value)
         to_generate = args.format == "synthetic" and name == "path"
         if name != "dataset" and not Path(value).exists() and not is_hub_id and not to_generate:
             raise MissingInputError(f"`data.{name}` points to {value}, which does not exist.")
+
+
+def looks_like_a_hub_dataset_id(path: str | None) -> bool:
+    """Whether a `data.path` could name a Hub dataset (`owner/name`) rather than a local folder."""
+    return bool(path) and re.fullmatch(r"[\w.-]+/[\w.-]+", path) is not None and not path.startswith(".")
 
 
 def check_synthetic_settings(settings: dict) -> None:
